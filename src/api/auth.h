@@ -1,0 +1,33 @@
+// Tokens and rights: issuing (secret shown once, only its hash stored), authenticating a
+// request's bearer token, and the checks each route makes.
+#pragma once
+
+#include <string>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+
+namespace swan::api {
+
+struct IssuedToken {
+  catalog::Token token;
+  std::string secret;  // "swan_" + 48 hex characters; never stored
+};
+
+Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& spec);
+// Resolves "Bearer <secret>"; Unauthorized when missing, unknown, revoked or expired.
+Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const std::string& authorization_header);
+
+bool IsAdmin(const catalog::Token& t);
+// Admin, or any token of that project.
+Status RequireProjectAccess(const catalog::Token& t, const catalog::Project& p);
+// Admin or the project's master token.
+Status RequireProjectManage(const catalog::Token& t, const catalog::Project& p);
+Status RequireAdmin(const catalog::Token& t);
+// Bucket rights (after RequireProjectAccess): master/admin always; scoped per scope.
+bool CanRead(const catalog::Token& t, const std::string& bucket_full_id);
+bool CanWrite(const catalog::Token& t, const std::string& bucket_full_id);
+Status RequireRead(const catalog::Token& t, const std::string& bucket_full_id);
+Status RequireWrite(const catalog::Token& t, const std::string& bucket_full_id);
+
+}  // namespace swan::api

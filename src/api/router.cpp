@@ -1,0 +1,280 @@
+#include "api/router.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+#include "api/auth.h"
+#include "api/services.h"
+
+namespace swan::api {
+
+using nlohmann::json;
+
+int HttpStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthorized: return 401;
+    case StatusCode::kForbidden: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kPayloadTooLarge: return 413;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+json ErrorBody(const Status& status) {
+  json details = json::object();
+  for (const auto& [k, v] : status.details()) details[k] = v;
+  return {{"error", {{"code", StatusCodeName(status.code()), }, {"message", status.message()}, {"details", details}}}};
+}
+
+const std::string& RequestContext::Param(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = params.find(name);
+  return it == params.end() ? kEmpty : it->second;
+}
+
+std::optional<std::string> RequestContext::Query(const std::string& name) const {
+  if (!req.has_param(name.c_str())) return std::nullopt;
+  return req.get_param_value(name.c_str());
+}
+
+Result<json> RequestContext::JsonBody() {
+  std::string body = req.body;
+  if (reader) {
+    bool too_large = false;
+    (*reader)([&](const char* data, size_t n) {
+      if (body.size() + n > kJsonBodyBytesMax) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large) return Status::PayloadTooLarge("JSON body larger than " + std::to_string(kJsonBodyBytesMax) + " bytes");
+  }
+  if (body.empty()) return json::object();
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+  if (!parsed.is_object()) return Status::InvalidArgument("request body must be a JSON object");
+  return parsed;
+}
+
+Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::Internal("cannot create upload file " + path);
+  static constexpr size_t kBuffer = 1 << 20;
+  std::setvbuf(f, nullptr, _IOFBF, kBuffer);
+  uint64_t written = 0;
+  bool failed = false, too_large = false;
+  bool ok = true;
+  if (reader) {
+    ok = (*reader)([&](const char* data, size_t n) {
+      if (written + n > kUploadBytesMax) {
+        too_large = true;
+        return false;
+      }
+      if (std::fwrite(data, 1, n, f) != n) {
+        failed = true;
+        return false;
+      }
+      written += n;
+      return true;
+    });
+  } else {
+    written = std::fwrite(req.body.data(), 1, req.body.size(), f);
+    failed = written != req.body.size();
+  }
+  if (std::fclose(f) != 0) failed = true;
+  if (too_large) return Status::PayloadTooLarge("upload larger than the limit of " + std::to_string(kUploadBytesMax) + " bytes");
+  if (failed) return Status::Internal("cannot write upload (disk full?)");
+  if (!ok) return Status::InvalidArgument("upload was interrupted");
+  return written;
+}
+
+void RequestContext::Json(int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void RequestContext::NoContent() { res.status = 204; }
+
+void RequestContext::Text(int status, std::string body, const std::string& content_type) {
+  res.status = status;
+  res.set_content(std::move(body), content_type.c_str());
+}
+
+void RequestContext::Header(const std::string& name, const std::string& value) { res.set_header(name, value); }
+
+void RequestContext::SendFile(const std::string& path, const std::string& content_type,
+                              const std::string& download_name) {
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(path, ec);
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (ec || !f) {
+    if (f) std::fclose(f);
+    Json(500, ErrorBody(Status::Internal("export file vanished")));
+    return;
+  }
+  res.status = 200;
+  res.set_header("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
+  auto file = std::shared_ptr<FILE>(f, [path](FILE* p) {
+    std::fclose(p);
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  });
+  res.set_content_provider(
+      size, content_type,
+      [file](size_t offset, size_t length, httplib::DataSink& sink) {
+        static constexpr size_t kChunk = 1 << 20;
+        std::vector<char> buf(std::min(length, kChunk));
+        if (std::fseek(file.get(), static_cast<long>(offset), SEEK_SET) != 0) return false;
+        size_t n = std::fread(buf.data(), 1, buf.size(), file.get());
+        if (n == 0) return false;
+        return sink.write(buf.data(), n);
+      },
+      [file](bool) {});
+}
+
+void Router::Add(Route route) { routes_.push_back(std::move(route)); }
+
+namespace {
+
+std::string PathRegex(const std::string& path, std::vector<std::string>* names) {
+  static const std::regex param_re("\\{([a-z_]+)\\}");
+  std::string out;
+  auto begin = std::sregex_iterator(path.begin(), path.end(), param_re);
+  size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    out += path.substr(last, it->position() - last);
+    out += "([^/]+)";
+    names->push_back((*it)[1]);
+    last = it->position() + it->length();
+  }
+  return out + path.substr(last);
+}
+
+bool IsMutating(const std::string& method) { return method != "GET"; }
+
+void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
+              const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
+  RequestContext ctx{req, res, reader, services, {}, {}, {}, {}, json::object()};
+  for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
+    ctx.params[names[i]] = httplib::detail::decode_url(req.matches[i + 1].str(), false);
+  }
+  Status st;
+  bool authed = false;
+  if (route.auth) {
+    auto token = Authenticate(*services.catalog, req.get_header_value("Authorization"));
+    if (token.ok()) {
+      ctx.token = *token;
+      authed = true;
+    } else {
+      st = token.status();
+    }
+  }
+  if (st.ok()) {
+    try {
+      st = route.handler(ctx);
+    } catch (const std::exception& e) {
+      st = Status::Internal(std::string("unexpected error: ") + e.what());
+    }
+  }
+  if (!st.ok()) {
+    if (st.code() == StatusCode::kInternal) spdlog::error("{} {}: {}", req.method, req.path, st.message());
+    ctx.Json(HttpStatus(st.code()), ErrorBody(st));
+  }
+  if (IsMutating(route.method) && !route.action.empty() && authed) {
+    catalog::Event e;
+    e.project_id = ctx.event_project_id ? ctx.event_project_id : ctx.token.project_id;
+    e.token_id = ctx.token.id;
+    e.action = route.action;
+    e.object = ctx.event_object.empty() ? req.path : ctx.event_object;
+    json details = ctx.event_details;
+    details["status"] = res.status;
+    if (!st.ok()) details["error"] = st.message();
+    e.details_json = details.dump();
+    e.client_address = req.remote_addr;
+    Status logged = services.catalog->AppendEvent(e);
+    if (!logged.ok()) spdlog::error("cannot write audit event: {}", logged.ToString());
+  }
+}
+
+}  // namespace
+
+void Router::Install(httplib::Server& server, Services& services) {
+  for (const Route& route : routes_) {
+    std::vector<std::string> names;
+    std::string pattern = PathRegex(route.path, &names);
+    const Route* r = &route;
+    Services* s = &services;
+    if (route.method == "GET") {
+      server.Get(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
+        Dispatch(*r, names, *s, req, res, nullptr);
+      });
+    } else if (route.method == "POST") {
+      server.Post(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res,
+                                         const httplib::ContentReader& reader) {
+        Dispatch(*r, names, *s, req, res, &reader);
+      });
+    } else if (route.method == "DELETE") {
+      server.Delete(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
+        Dispatch(*r, names, *s, req, res, nullptr);
+      });
+    }
+  }
+}
+
+json Router::OpenApiDocument() const {
+  json paths = json::object();
+  for (const Route& r : routes_) {
+    json op;
+    op["summary"] = r.summary;
+    op["operationId"] = r.action.empty() ? (r.method + " " + r.path) : r.action;
+    json parameters = json::array();
+    std::vector<std::string> names;
+    PathRegex(r.path, &names);
+    for (const auto& n : names) {
+      parameters.push_back({{"name", n}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+    }
+    for (const auto& q : r.query_params) {
+      parameters.push_back({{"name", q.at("name")}, {"in", "query"}, {"required", false},
+                            {"description", q.value("description", "")}, {"schema", {{"type", "string"}}}});
+    }
+    if (!parameters.empty()) op["parameters"] = parameters;
+    if (!r.request_body.is_null()) op["requestBody"] = r.request_body;
+    if (r.auth) op["security"] = json::array({{{"bearer", json::array()}}});
+    op["responses"] = {
+        {std::to_string(r.success_status), {{"description", "success"}}},
+        {"default",
+         {{"description", "error"},
+          {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+    paths[r.path][method] = op;
+  }
+  json error_schema = {
+      {"type", "object"},
+      {"required", {"error"}},
+      {"properties",
+       {{"error",
+         {{"type", "object"},
+          {"required", {"code", "message", "details"}},
+          {"properties",
+           {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}, {"details", {{"type", "object"}}}}}}}}}};
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "Swan API"}, {"version", SWAN_VERSION}}},
+          {"paths", paths},
+          {"components",
+           {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
+            {"schemas", {{"Error", error_schema}}}}}};
+}
+
+}  // namespace swan::api

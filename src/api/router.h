@@ -1,0 +1,94 @@
+// The API's routing table: one list of routes serves the requests, writes the audit events and
+// generates the OpenAPI document, so the document cannot drift from the routes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/model.h"
+#include "common/status.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+class ContentReader;
+}  // namespace httplib
+
+namespace swan::api {
+
+struct Services;
+
+// Limits on what a request may send (TigerBeetle: a limit on everything).
+constexpr size_t kJsonBodyBytesMax = 8u << 20;
+constexpr uint64_t kUploadBytesMax = uint64_t{1} << 40;  // 1 TiB
+
+struct RequestContext {
+  const httplib::Request& req;
+  httplib::Response& res;
+  const httplib::ContentReader* reader = nullptr;  // POST bodies are read through it
+  Services& services;
+  std::map<std::string, std::string> params;  // path parameters by name
+  catalog::Token token;                       // the caller (when the route needs auth)
+  // Audit: the object acted on and extra details; the router writes the event.
+  std::string event_object;
+  std::optional<int64_t> event_project_id;
+  nlohmann::json event_details = nlohmann::json::object();
+
+  const std::string& Param(const std::string& name) const;
+  std::optional<std::string> Query(const std::string& name) const;
+  // Reads the request body as JSON (at most kJsonBodyBytesMax); empty body = {}.
+  Result<nlohmann::json> JsonBody();
+  // Streams the request body to a file (at most kUploadBytesMax); returns bytes written.
+  Result<uint64_t> BodyToFile(const std::string& path);
+
+  void Json(int status, const nlohmann::json& body);
+  void NoContent();
+  void Text(int status, std::string body, const std::string& content_type);
+  void Header(const std::string& name, const std::string& value);
+  // Streams a file as the response and deletes it afterwards.
+  void SendFile(const std::string& path, const std::string& content_type, const std::string& download_name);
+};
+
+using RouteHandler = std::function<Status(RequestContext&)>;
+
+struct Route {
+  std::string method;   // GET | POST | DELETE
+  std::string path;     // OpenAPI form: /v1/projects/{project}
+  std::string summary;  // one line for the OpenAPI document
+  std::string action;   // audit action for mutating routes ("table.import"); empty for reads
+  bool auth = true;
+  nlohmann::json query_params = nlohmann::json::array();  // [{"name","description"}]
+  nlohmann::json request_body;  // OpenAPI requestBody (or null)
+  int success_status = 200;
+  RouteHandler handler;
+};
+
+class Router {
+ public:
+  void Add(Route route);
+  void Install(httplib::Server& server, Services& services);
+  nlohmann::json OpenApiDocument() const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// Route registration, one function per resource family.
+void AddMetaRoutes(Router& router);
+void AddProjectRoutes(Router& router);
+void AddTableRoutes(Router& router);
+void AddSqlRoutes(Router& router);
+void AddTokenRoutes(Router& router);
+
+// The HTTP status and JSON error body for a Status.
+int HttpStatus(StatusCode code);
+nlohmann::json ErrorBody(const Status& status);
+
+}  // namespace swan::api

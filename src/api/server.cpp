@@ -1,0 +1,139 @@
+#include "api/server.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "api/auth.h"
+#include "api/router.h"
+#include "api/services.h"
+#include "common/fs.h"
+
+namespace swan::api {
+
+namespace {
+
+class HttpServer final : public Server {
+ public:
+  Status Init(const ServerOptions& options) {
+    options_ = options;
+    services_.data_dir = options.data_dir;
+    RETURN_IF_ERROR(fs::MakeDirs(options.data_dir));
+    ASSIGN_OR_RETURN(services_.catalog, catalog::OpenSqliteCatalog(options.data_dir + "/catalog.db"));
+    bool created = false;
+    ASSIGN_OR_RETURN(int64_t org, services_.catalog->EnsureOrganization("default", &created));
+    (void)org;
+    if (created || options.issue_admin_token) {
+      catalog::Token spec;
+      spec.kind = "admin";
+      spec.description = created ? "organization admin (created at init)" : "organization admin (demo)";
+      ASSIGN_OR_RETURN(auto issued, IssueToken(*services_.catalog, spec));
+      admin_token_ = issued.secret;
+      if (created && !options.issue_admin_token) {
+        std::printf("admin token: %s\n(shown once: keep it; only its hash is stored)\n", admin_token_.c_str());
+        std::fflush(stdout);
+      }
+    }
+    std::string memory = options.memory_limit;
+    if (memory.empty()) memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "1GB";
+    storage::StoreOptions store_options;
+    store_options.memory_limit = memory;
+    ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog, options.data_dir, store_options));
+    services_.sql = std::make_unique<query::SqlRunner>(memory, 0);
+    services_.router = &router_;
+
+    AddMetaRoutes(router_);
+    AddProjectRoutes(router_);
+    AddTableRoutes(router_);
+    AddSqlRoutes(router_);
+    AddTokenRoutes(router_);
+    router_.Install(http_, services_);
+    http_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      Status st = res.status == 404 ? Status::NotFound("no route " + req.method + " " + req.path)
+                                    : Status(StatusCode::kInvalidArgument, "bad request");
+      res.set_content(ErrorBody(st).dump(), "application/json");
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    if (!options.quiet) {
+      http_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+        spdlog::info("{} {} {} {}", req.remote_addr, req.method, req.path, res.status);
+      });
+    }
+    http_.set_read_timeout(300, 0);
+    http_.set_write_timeout(300, 0);
+
+    if (options.port == 0) {
+      port_ = http_.bind_to_any_port(options.host);
+      if (port_ <= 0) return Status::Unavailable("cannot bind " + options.host + ": no free port");
+    } else {
+      if (!http_.bind_to_port(options.host, options.port)) {
+        return Status::Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                                   " (in use? pick another with --listen HOST:PORT)");
+      }
+      port_ = options.port;
+    }
+    thread_ = std::thread([this] { http_.listen_after_bind(); });
+    return Status::Ok();
+  }
+
+  ~HttpServer() override {
+    Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int port() const override { return port_; }
+  std::string url() const override { return "http://" + options_.host + ":" + std::to_string(port_); }
+  void Stop() override { http_.stop(); }
+  void Wait() override {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string issued_admin_token() const override { return admin_token_; }
+
+ private:
+  ServerOptions options_;
+  Services services_;
+  Router router_;
+  httplib::Server http_;
+  std::thread thread_;
+  int port_ = 0;
+  std::string admin_token_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto server = std::make_unique<HttpServer>();
+  Status st = server->Init(options);
+  if (!st.ok()) return st;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+int RunServer(const ServerOptions& options) {
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto server = Server::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "swan: error: %s\n", server.status().message().c_str());
+    return 1;
+  }
+  std::printf("swan server listening on %s (data: %s)\n", (*server)->url().c_str(), options.data_dir.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("stopping (signal {})", sig);
+  (*server)->Stop();
+  (*server)->Wait();
+  return 0;
+}
+
+}  // namespace swan::api

@@ -1,0 +1,104 @@
+#include "catalog/migrations.h"
+
+namespace swan::catalog {
+
+const std::vector<Migration>& SqliteMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "core", R"SQL(
+CREATE TABLE organizations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE projects (
+  id INTEGER PRIMARY KEY,
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE branches (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  is_default INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  UNIQUE (project_id, name)
+);
+CREATE TABLE buckets (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  branch_id INTEGER NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+  stage TEXT NOT NULL CHECK (stage IN ('in', 'out')),
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  UNIQUE (branch_id, stage, name)
+);
+CREATE TABLE tables (
+  id INTEGER PRIMARY KEY,
+  bucket_id INTEGER NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  primary_key TEXT NOT NULL DEFAULT '[]',
+  head_version_id INTEGER,
+  created_at INTEGER NOT NULL,
+  UNIQUE (bucket_id, name)
+);
+CREATE TABLE segments (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL,
+  path TEXT NOT NULL UNIQUE,
+  row_count INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  replaces_keys INTEGER NOT NULL DEFAULT 0,
+  columns TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE table_versions (
+  id INTEGER PRIMARY KEY,
+  table_id INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  columns TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  token_id INTEGER,
+  created_at INTEGER NOT NULL,
+  UNIQUE (table_id, number)
+);
+CREATE TABLE version_segments (
+  version_id INTEGER NOT NULL REFERENCES table_versions(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  segment_id INTEGER NOT NULL REFERENCES segments(id),
+  PRIMARY KEY (version_id, ordinal)
+);
+CREATE INDEX version_segments_segment ON version_segments(segment_id);
+CREATE TABLE tokens (
+  id INTEGER PRIMARY KEY,
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  project_id INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('admin', 'master', 'scoped')),
+  description TEXT NOT NULL DEFAULT '',
+  secret_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL DEFAULT '[]',
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER,
+  token_id INTEGER,
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  details TEXT NOT NULL DEFAULT '{}',
+  client_address TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX events_project ON events(project_id, id);
+)SQL"},
+  };
+  return kMigrations;
+}
+
+}  // namespace swan::catalog

@@ -1,0 +1,163 @@
+// The commands of the `swan` CLI, as plain functions over plain option structs. Argument parsing
+// (CLI11) lives in main.cpp only; everything here is testable without it.
+//
+// Every client command talks to a Swan server through client::ApiClient, prints its result on
+// stdout (an aligned table or a sentence; the raw JSON answer with --json) and returns a Status.
+// The caller turns a failed Status into one stderr line and an exit code (PrintError,
+// ExitCodeFor).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace swan::cli {
+
+inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
+// SQL read from stdin ("swan sql -") larger than this is refused.
+inline constexpr size_t kSqlTextBytesMax = size_t{16} << 20;
+
+// Options shared by every client command. Empty strings fall back to the environment.
+struct GlobalOptions {
+  std::string url;      // empty: $SWAN_URL, else kDefaultUrl
+  std::string token;    // empty: $SWAN_TOKEN, else an error
+  std::string project;  // empty: $SWAN_PROJECT, else the project of the token (GET /v1/token)
+  bool json = false;    // print the raw JSON answer instead of tables
+};
+
+// ---- server and demo ----------------------------------------------------------------------------
+
+struct ServerCommandOptions {
+  std::string data_dir = "swan-data";
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT
+  bool quiet = false;
+};
+int RunServerCommand(const ServerCommandOptions& options);
+
+struct DemoCommandOptions {
+  std::string data_dir = "swan-data";
+  std::string listen = "127.0.0.1:8080";
+  int rows = 100000;
+  bool exit_after = false;
+};
+int RunDemoCommand(const DemoCommandOptions& options);
+
+// Splits "HOST:PORT" (the last ':' separates; "[::1]:80" keeps the brackets off). Port 0..65535.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+Result<HostPort> ParseListen(const std::string& listen);
+
+// ---- projects -----------------------------------------------------------------------------------
+
+Status ProjectList(const GlobalOptions& global);
+Status ProjectCreate(const GlobalOptions& global, const std::string& name,
+                     const std::string& description);
+Status ProjectShow(const GlobalOptions& global, const std::string& name);
+Status ProjectDelete(const GlobalOptions& global, const std::string& name);
+
+// ---- buckets ------------------------------------------------------------------------------------
+
+Status BucketList(const GlobalOptions& global);
+// `bucket_id` is "<stage>.<name>", e.g. "in.sales".
+Status BucketCreate(const GlobalOptions& global, const std::string& bucket_id,
+                    const std::string& description);
+Status BucketShow(const GlobalOptions& global, const std::string& bucket_id);
+Status BucketDelete(const GlobalOptions& global, const std::string& bucket_id, bool force);
+
+// ---- tables -------------------------------------------------------------------------------------
+
+struct TableImportOptions {
+  std::string table_id;
+  std::string file;
+  bool incremental = false;
+  std::string primary_key;  // "a,b"
+  std::string format;       // csv | parquet | jsonl; empty: server default (csv)
+  std::string delimiter;    // one character; "\t" or "tab" mean a tab
+  std::string enclosure;
+  std::string escape;
+  bool no_header = false;
+  std::string columns;      // "a,b" names when there is no header
+  std::string types;        // "a:BIGINT,b:VARCHAR"
+  std::string compression;  // auto | none | gzip
+};
+
+struct TableExportOptions {
+  std::string table_id;
+  std::string output = "-";  // a file, or "-" for stdout
+  std::string format;        // csv | parquet
+  bool gzip = false;
+  std::string columns;
+  std::optional<int64_t> version;
+  std::string where;  // "col=v1,v2" or "col!=v1"
+  std::string changed_since;
+  std::optional<int64_t> limit;
+};
+
+struct TablePreviewOptions {
+  std::string table_id;
+  std::optional<int64_t> limit;
+  std::optional<int64_t> version;
+  std::string columns;
+};
+
+Status TableList(const GlobalOptions& global, const std::string& bucket_id);
+Status TableShow(const GlobalOptions& global, const std::string& table_id);
+Status TableImport(const GlobalOptions& global, const TableImportOptions& options);
+Status TableExport(const GlobalOptions& global, const TableExportOptions& options);
+Status TablePreview(const GlobalOptions& global, const TablePreviewOptions& options);
+Status TableVersions(const GlobalOptions& global, const std::string& table_id);
+Status TableRestore(const GlobalOptions& global, const std::string& table_id, int64_t version);
+Status TableDelete(const GlobalOptions& global, const std::string& table_id);
+Status TableCompact(const GlobalOptions& global, const std::string& table_id);
+
+// Parses a --where filter into (column, values, operator "eq"|"ne").
+struct WhereFilter {
+  std::string column;
+  std::string values;
+  std::string op;
+};
+Result<WhereFilter> ParseWhere(const std::string& where);
+
+// ---- sql ----------------------------------------------------------------------------------------
+
+struct SqlOptions {
+  std::string sql;              // "-" reads the statement from stdin
+  std::string format = "json";  // json | csv
+  std::optional<int64_t> limit;
+  std::optional<int64_t> timeout_ms;
+  std::string output_table;
+};
+Status Sql(const GlobalOptions& global, const SqlOptions& options);
+
+// ---- tokens -------------------------------------------------------------------------------------
+
+struct TokenCreateOptions {
+  std::string description;
+  std::vector<std::string> read_buckets;
+  std::vector<std::string> write_buckets;
+  std::optional<int64_t> expires_in_seconds;
+};
+Status TokenCreate(const GlobalOptions& global, const TokenCreateOptions& options);
+Status TokenList(const GlobalOptions& global);
+Status TokenRevoke(const GlobalOptions& global, int64_t token_id);
+
+// ---- maintenance --------------------------------------------------------------------------------
+
+Status Gc(const GlobalOptions& global, std::optional<int64_t> retention_seconds);
+
+// ---- errors -------------------------------------------------------------------------------------
+
+// 0 for OK; 1 for user errors (invalid_argument, unauthorized, forbidden, not_found, conflict,
+// payload_too_large); 2 for unavailable and internal.
+int ExitCodeFor(const Status& status);
+
+// Prints exactly one line "swan: error: <message>" on stderr (details not already named in the
+// message are appended in parentheses; line breaks become spaces).
+void PrintError(const Status& status);
+
+}  // namespace swan::cli

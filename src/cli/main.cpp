@@ -1,0 +1,393 @@
+// `swan`: the one binary. Argument parsing only; the commands live in cli/commands.cpp.
+// This is the only file that includes CLI11 (slow to compile).
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/status.h"
+
+namespace {
+
+using swan::Status;
+using namespace swan::cli;
+
+constexpr const char* kRootFooter = R"TXT(Environment:
+  SWAN_URL      server URL for client commands (default http://127.0.0.1:8080)
+  SWAN_TOKEN    API token for client commands
+  SWAN_PROJECT  project for client commands (default: the token's own project)
+
+Examples:
+  swan server --data ./swan-data --listen 127.0.0.1:8080
+  export SWAN_TOKEN=swan_...
+  swan table import in.sales.orders orders.csv --primary-key id
+  swan sql "SELECT count(*) FROM \"in.sales.orders\""
+
+Exit codes: 0 ok, 1 user error (bad argument, not found, conflict, no right), 2 server
+unavailable or internal error. Errors are one line on stderr: "swan: error: <message>".)TXT";
+
+constexpr const char* kImportFooter =
+    R"TXT(The table and its bucket are created when missing. A full import replaces the
+table's rows; --incremental appends them (an upsert when the table has a primary key).
+Any error leaves the table at its previous version.
+
+Examples:
+  swan table import in.sales.orders orders.csv --primary-key id
+  swan table import in.sales.orders changes.csv --incremental
+  swan table import in.sales.events events.jsonl.gz --format jsonl
+  swan table import in.sales.raw data.tsv --delimiter tab --no-header --columns id,name,amount \
+      --types id:BIGINT,amount:DOUBLE)TXT";
+
+constexpr const char* kExportFooter = R"TXT(Examples:
+  swan table export in.sales.orders -o orders.csv
+  swan table export in.sales.orders --format parquet -o orders.parquet
+  swan table export in.sales.orders --where status=open,pending --columns id,amount -o open.csv
+  swan table export in.sales.orders --changed-since 2026-11-01T00:00:00Z --gzip \
+      -o delta.csv.gz)TXT";
+
+constexpr const char* kSqlFooter =
+    R"TXT(Tables are named by their id in double quotes. The result is limited to --limit rows
+("(truncated)" is shown when more exist); --output-table writes the whole result to a table.
+
+Examples:
+  swan sql "SELECT status, count(*) AS n FROM \"in.sales.orders\" GROUP BY status"
+  swan sql "SELECT * FROM \"in.sales.orders\"" --format csv > orders.csv
+  swan sql "SELECT customer, sum(amount) AS total FROM \"in.sales.orders\" GROUP BY 1" \
+      --output-table out.reports.totals
+  echo "SELECT 42 AS answer" | swan sql -)TXT";
+
+// The command chosen on the command line, run after parsing.
+using Action = std::function<Status()>;
+
+// Adds --url/--token/--project/--json to a client command.
+void AddGlobalOptions(CLI::App* command, GlobalOptions& global) {
+  CLI::Option_group* group =
+      command->add_option_group("Connection", "Where and as whom to connect");
+  group->add_option("--url", global.url,
+                    "Swan server URL (env SWAN_URL; default http://127.0.0.1:8080)");
+  group->add_option("--token", global.token, "API token (env SWAN_TOKEN; required)");
+  group->add_option("--project", global.project,
+                    "project name (env SWAN_PROJECT; default: the project of the token)");
+  group->add_flag("--json", global.json, "print the raw JSON answer instead of a table");
+}
+
+// A client subcommand with the global options, whose callback sets `action`.
+CLI::App* AddClientCommand(CLI::App* parent, const std::string& name,
+                           const std::string& description, GlobalOptions& global, Action& action,
+                           Action run) {
+  CLI::App* command = parent->add_subcommand(name, description);
+  AddGlobalOptions(command, global);
+  command->callback([&action, run = std::move(run)] { action = run; });
+  return command;
+}
+
+template <typename T>
+std::optional<T> IfGiven(const CLI::Option* option, const T& value) {
+  return option->count() > 0 ? std::optional<T>(value) : std::nullopt;
+}
+
+// "swan table import" for the deepest subcommand that was parsed.
+std::string CommandPath(const CLI::App& app) {
+  std::string path = app.get_name();
+  const CLI::App* current = &app;
+  while (true) {
+    auto parsed = current->get_subcommands();
+    if (parsed.empty()) break;
+    current = parsed.front();
+    path += " " + current->get_name();
+  }
+  return path;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Swan: a data stack in one binary (server, storage, SQL, CLI).", "swan");
+  app.set_version_flag("--version", std::string("swan ") + SWAN_VERSION);
+  app.require_subcommand(1);
+  app.footer(kRootFooter);
+
+  GlobalOptions global;
+  Action action;
+  std::function<int()> run_process;  // `server` and `demo`: run to completion, own exit code
+
+  // ---- server, demo ----
+  ServerCommandOptions server_options;
+  CLI::App* server = app.add_subcommand("server", "Run the Swan server (REST API /v1)");
+  server->add_option("--data", server_options.data_dir, "data directory (created when missing)")
+      ->capture_default_str();
+  server->add_option("--listen", server_options.listen, "address to listen on, HOST:PORT")
+      ->capture_default_str();
+  server->add_flag("--quiet", server_options.quiet, "no access log on stderr");
+  server->footer(
+      "On first start the data directory is initialised and the admin token is printed once.\n\n"
+      "Example:\n  swan server --data ./swan-data --listen 0.0.0.0:8080");
+  server->callback([&] { run_process = [&] { return RunServerCommand(server_options); }; });
+
+  DemoCommandOptions demo_options;
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Start a server with a demo project: sample data imported and aggregated");
+  demo->add_option("--data", demo_options.data_dir, "data directory")->capture_default_str();
+  demo->add_option("--listen", demo_options.listen, "address to listen on, HOST:PORT")
+      ->capture_default_str();
+  demo->add_option("--rows", demo_options.rows, "rows of the generated sample dataset")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  demo->add_flag("--exit", demo_options.exit_after,
+                 "run the pipeline, print the results and stop instead of serving");
+  demo->callback([&] { run_process = [&] { return RunDemoCommand(demo_options); }; });
+
+  // ---- project ----
+  CLI::App* project = app.add_subcommand("project", "Manage projects (admin token)");
+  project->require_subcommand(1);
+  std::string project_name, project_description;
+  AddClientCommand(project, "list", "List the projects visible to the token", global, action,
+                   [&] { return ProjectList(global); });
+  CLI::App* project_create = AddClientCommand(
+      project, "create", "Create a project and print its master token (shown once)", global, action,
+      [&] { return ProjectCreate(global, project_name, project_description); });
+  project_create->add_option("NAME", project_name, "project name, [a-z0-9][a-z0-9_-]{0,62}")
+      ->required();
+  project_create->add_option("--description", project_description, "free text");
+  CLI::App* project_show = AddClientCommand(project, "show", "Show a project", global, action,
+                                            [&] { return ProjectShow(global, project_name); });
+  project_show->add_option("NAME", project_name, "project name")->required();
+  CLI::App* project_delete =
+      AddClientCommand(project, "delete", "Delete a project and all its data", global, action,
+                       [&] { return ProjectDelete(global, project_name); });
+  project_delete->add_option("NAME", project_name, "project name")->required();
+
+  // ---- bucket ----
+  CLI::App* bucket = app.add_subcommand("bucket", "Manage buckets of a project");
+  bucket->require_subcommand(1);
+  std::string bucket_id, bucket_description;
+  bool bucket_force = false;
+  AddClientCommand(bucket, "list", "List the buckets of the project", global, action,
+                   [&] { return BucketList(global); });
+  CLI::App* bucket_create =
+      AddClientCommand(bucket, "create", "Create a bucket", global, action,
+                       [&] { return BucketCreate(global, bucket_id, bucket_description); });
+  bucket_create->add_option("ID", bucket_id, "bucket id <stage>.<name>, stage in|out (in.sales)")
+      ->required();
+  bucket_create->add_option("--description", bucket_description, "free text");
+  CLI::App* bucket_show = AddClientCommand(bucket, "show", "Show a bucket and its tables", global,
+                                           action, [&] { return BucketShow(global, bucket_id); });
+  bucket_show->add_option("ID", bucket_id, "bucket id, e.g. in.sales")->required();
+  CLI::App* bucket_delete =
+      AddClientCommand(bucket, "delete", "Delete a bucket", global, action,
+                       [&] { return BucketDelete(global, bucket_id, bucket_force); });
+  bucket_delete->add_option("ID", bucket_id, "bucket id, e.g. in.sales")->required();
+  bucket_delete->add_flag("--force", bucket_force,
+                          "also delete the bucket's tables (otherwise a non-empty bucket is a "
+                          "conflict)");
+
+  // ---- table ----
+  CLI::App* table = app.add_subcommand("table", "Import, export, inspect and version tables");
+  table->require_subcommand(1);
+  std::string table_id, table_bucket;
+  AddClientCommand(table, "list", "List tables (ID, ROWS, BYTES, VERSION, UPDATED)", global, action,
+                   [&] { return TableList(global, table_bucket); })
+      ->add_option("--bucket", table_bucket, "only the tables of this bucket, e.g. in.sales");
+  AddClientCommand(table, "show", "Show a table: version, size, columns, primary key", global,
+                   action, [&] { return TableShow(global, table_id); })
+      ->add_option("ID", table_id, "table id, e.g. in.sales.orders")
+      ->required();
+
+  TableImportOptions import_options;
+  CLI::App* import =
+      AddClientCommand(table, "import", "Import a file into a table (streamed)", global, action,
+                       [&] { return TableImport(global, import_options); });
+  import->add_option("ID", import_options.table_id, "table id, e.g. in.sales.orders")->required();
+  import->add_option("FILE", import_options.file, "the file to upload (may be gzip-compressed)")
+      ->required();
+  import->add_flag("--incremental", import_options.incremental,
+                   "append rows (upsert with a primary key) instead of replacing the table");
+  import->add_option("--primary-key", import_options.primary_key,
+                     "primary key columns a,b (when this import creates the table; must match "
+                     "otherwise)");
+  import->add_option("--format", import_options.format, "file format (default csv)")
+      ->check(CLI::IsMember({"csv", "parquet", "jsonl"}));
+  import->add_option("--delimiter", import_options.delimiter,
+                     "CSV field delimiter, one character; 'tab' or '\\t' for a tab (default ,)");
+  import->add_option("--enclosure", import_options.enclosure, "CSV quote character (default \")");
+  import->add_option("--escape", import_options.escape,
+                     "CSV escape character (default: the enclosure)");
+  import->add_flag("--no-header", import_options.no_header,
+                   "the CSV has no header line (name columns with --columns)");
+  import->add_option("--columns", import_options.columns,
+                     "column names a,b,c when the CSV has no header");
+  import->add_option("--types", import_options.types,
+                     "declared column types a:BIGINT,b:VARCHAR (the rest are inferred)");
+  import
+      ->add_option("--compression", import_options.compression,
+                   "compression of the file (default auto: detects gzip)")
+      ->check(CLI::IsMember({"auto", "none", "gzip"}));
+  import->footer(kImportFooter);
+
+  TableExportOptions export_options;
+  int64_t export_version = 0, export_limit = 0;
+  CLI::Option* export_version_opt = nullptr;
+  CLI::Option* export_limit_opt = nullptr;
+  CLI::App* exporter =
+      AddClientCommand(table, "export", "Export a table to a file (streamed)", global, action, [&] {
+        export_options.version = IfGiven(export_version_opt, export_version);
+        export_options.limit = IfGiven(export_limit_opt, export_limit);
+        return TableExport(global, export_options);
+      });
+  exporter->add_option("ID", export_options.table_id, "table id, e.g. in.sales.orders")->required();
+  exporter->add_option("-o,--output", export_options.output,
+                       "output file, written whole or not at all; '-' for stdout (default)");
+  exporter->add_option("--format", export_options.format, "file format (default csv)")
+      ->check(CLI::IsMember({"csv", "parquet"}));
+  exporter->add_flag("--gzip", export_options.gzip, "gzip-compress the CSV");
+  exporter->add_option("--columns", export_options.columns, "only these columns a,b");
+  export_version_opt = exporter
+                           ->add_option("--version", export_version,
+                                        "export this version instead of the current one")
+                           ->check(CLI::PositiveNumber);
+  exporter->add_option("--where", export_options.where,
+                       "row filter COLUMN=V1,V2 (value in list) or COLUMN!=V1 (not in list)");
+  exporter->add_option("--changed-since", export_options.changed_since,
+                       "only rows changed since this time (ISO-8601 or unix seconds)");
+  export_limit_opt = exporter->add_option("--limit", export_limit, "at most N rows")
+                         ->check(CLI::NonNegativeNumber);
+  exporter->footer(kExportFooter);
+
+  TablePreviewOptions preview_options;
+  int64_t preview_limit = 0, preview_version = 0;
+  CLI::Option* preview_limit_opt = nullptr;
+  CLI::Option* preview_version_opt = nullptr;
+  CLI::App* preview =
+      AddClientCommand(table, "preview", "Show the first rows of a table", global, action, [&] {
+        preview_options.limit = IfGiven(preview_limit_opt, preview_limit);
+        preview_options.version = IfGiven(preview_version_opt, preview_version);
+        return TablePreview(global, preview_options);
+      });
+  preview->add_option("ID", preview_options.table_id, "table id, e.g. in.sales.orders")->required();
+  preview_limit_opt =
+      preview->add_option("--limit", preview_limit, "rows to show, at most 1000 (default 100)")
+          ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  preview_version_opt = preview->add_option("--version", preview_version, "preview this version")
+                            ->check(CLI::PositiveNumber);
+  preview->add_option("--columns", preview_options.columns, "only these columns a,b");
+
+  AddClientCommand(table, "versions",
+                   "List the versions of a table, newest first (VERSION, OPERATION, ROWS, ...)",
+                   global, action, [&] { return TableVersions(global, table_id); })
+      ->add_option("ID", table_id, "table id, e.g. in.sales.orders")
+      ->required();
+  int64_t restore_version = 0;
+  CLI::App* restore = AddClientCommand(
+      table, "restore", "Make an old version current again (as a new version)", global, action,
+      [&] { return TableRestore(global, table_id, restore_version); });
+  restore->add_option("ID", table_id, "table id, e.g. in.sales.orders")->required();
+  restore->add_option("VERSION", restore_version, "the version to restore (see `table versions`)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  AddClientCommand(table, "delete", "Delete a table", global, action,
+                   [&] { return TableDelete(global, table_id); })
+      ->add_option("ID", table_id, "table id, e.g. in.sales.orders")
+      ->required();
+  AddClientCommand(table, "compact", "Merge a table's segments into one (a new version)", global,
+                   action, [&] { return TableCompact(global, table_id); })
+      ->add_option("ID", table_id, "table id, e.g. in.sales.orders")
+      ->required();
+
+  // ---- sql ----
+  SqlOptions sql_options;
+  int64_t sql_limit = 0, sql_timeout_ms = 0;
+  CLI::Option* sql_limit_opt = nullptr;
+  CLI::Option* sql_timeout_opt = nullptr;
+  CLI::App* sql = AddClientCommand(
+      &app, "sql", "Run a SQL query (DuckDB dialect) over the tables", global, action, [&] {
+        sql_options.limit = IfGiven(sql_limit_opt, sql_limit);
+        sql_options.timeout_ms = IfGiven(sql_timeout_opt, sql_timeout_ms);
+        return Sql(global, sql_options);
+      });
+  sql->add_option("SQL", sql_options.sql, "the statement, or '-' to read it from stdin")
+      ->required();
+  sql->add_option("--format", sql_options.format, "result format: json (shown as a table) or csv")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "csv"}));
+  sql_limit_opt = sql->add_option("--limit", sql_limit, "at most N result rows (default 1000)")
+                      ->check(CLI::PositiveNumber);
+  sql_timeout_opt = sql->add_option("--timeout-ms", sql_timeout_ms,
+                                    "cancel the query after this many ms (default 30000)")
+                        ->check(CLI::PositiveNumber);
+  sql->add_option("--output-table", sql_options.output_table,
+                  "write the whole result to this table (e.g. out.reports.totals)");
+  sql->footer(kSqlFooter);
+
+  // ---- token ----
+  CLI::App* token = app.add_subcommand("token", "Manage API tokens of a project");
+  token->require_subcommand(1);
+  TokenCreateOptions token_options;
+  int64_t token_expires = 0;
+  CLI::Option* token_expires_opt = nullptr;
+  CLI::App* token_create = AddClientCommand(
+      token, "create", "Create a scoped token and print its secret (shown once)", global, action,
+      [&] {
+        token_options.expires_in_seconds = IfGiven(token_expires_opt, token_expires);
+        return TokenCreate(global, token_options);
+      });
+  token_create->add_option("--description", token_options.description, "what the token is for");
+  token_create
+      ->add_option("--read", token_options.read_buckets, "grant read on this bucket (repeatable)")
+      ->allow_extra_args(false);
+  token_create
+      ->add_option("--write", token_options.write_buckets,
+                   "grant write (and read) on this bucket (repeatable)")
+      ->allow_extra_args(false);
+  token_expires_opt =
+      token_create->add_option("--expires-in", token_expires, "expire after this many seconds")
+          ->check(CLI::PositiveNumber);
+  token_create->footer(
+      "Example:\n  swan token create --description dashboard --read in.sales --expires-in 86400");
+  AddClientCommand(token, "list", "List the project's tokens", global, action,
+                   [&] { return TokenList(global); });
+  int64_t revoke_id = 0;
+  AddClientCommand(token, "revoke", "Revoke a token", global, action,
+                   [&] { return TokenRevoke(global, revoke_id); })
+      ->add_option("ID", revoke_id, "token id (see `token list`)")
+      ->required();
+
+  // ---- gc ----
+  int64_t gc_retention = 0;
+  CLI::Option* gc_retention_opt = nullptr;
+  CLI::App* gc = AddClientCommand(
+      &app, "gc", "Delete table versions and segments older than the retention (admin token)",
+      global, action, [&] { return Gc(global, IfGiven(gc_retention_opt, gc_retention)); });
+  gc_retention_opt =
+      gc->add_option("--retention", gc_retention,
+                     "keep versions younger than this many seconds (server default 604800)")
+          ->check(CLI::NonNegativeNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    PrintError(Status::InvalidArgument(std::string(e.what()) + " (see '" + CommandPath(app) +
+                                       " --help')"));
+    return 1;
+  }
+  if (run_process) return run_process();
+  if (!action) return 0;
+
+  Status status;
+  try {
+    status = action();
+  } catch (const std::exception& e) {
+    status = Status::Internal(std::string("unexpected error: ") + e.what());
+  }
+  if (!status.ok()) PrintError(status);
+  return ExitCodeFor(status);
+}

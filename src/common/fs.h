@@ -1,0 +1,24 @@
+// File-system helpers used by the storage layer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace swan::fs {
+
+// Flushes a file's contents, then its directory entry, to stable storage.
+Status SyncFileAndDir(const std::string& path);
+Result<int64_t> FileSize(const std::string& path);
+Status MakeDirs(const std::string& path);
+// A random hex string of `bytes` random bytes (libsodium).
+std::string RandomHex(size_t bytes);
+// SHA-256 of `data` as lowercase hex.
+std::string Sha256Hex(const std::string& data);
+// "2026-11-25T12:00:00.123Z" for Unix milliseconds.
+std::string IsoTime(int64_t ms);
+// Parses ISO-8601 ("2026-11-25", "2026-11-25T12:00:00Z", with optional fraction) or Unix seconds.
+Result<int64_t> ParseTimeMs(const std::string& text);
+
+}  // namespace swan::fs

@@ -1,0 +1,106 @@
+// Errors as values: every fallible call across a module boundary returns Status or Result<T>.
+#pragma once
+
+#include <cassert>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace swan {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,
+  kUnauthorized,
+  kForbidden,
+  kNotFound,
+  kConflict,
+  kPayloadTooLarge,
+  kUnavailable,
+  kInternal,
+};
+
+// The stable wire name of a code ("invalid_argument", ...), used by the API and the CLI.
+const char* StatusCodeName(StatusCode code);
+
+// A Status is OK (no allocation) or a code + message + optional string details
+// (file, line, column, field ...). Cheap to move, copyable.
+class Status {
+ public:
+  Status() = default;
+  Status(StatusCode code, std::string message);
+
+  static Status Ok() { return Status(); }
+  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status Unauthorized(std::string m) { return {StatusCode::kUnauthorized, std::move(m)}; }
+  static Status Forbidden(std::string m) { return {StatusCode::kForbidden, std::move(m)}; }
+  static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
+  static Status PayloadTooLarge(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+  bool ok() const { return state_ == nullptr; }
+  StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }
+  const std::string& message() const;
+  const std::map<std::string, std::string>& details() const;
+
+  // A copy with a detail added (e.g. "line" -> "12"). OK stays OK.
+  [[nodiscard]] Status WithDetail(const std::string& key, std::string value) const;
+  // A copy whose message is prefixed with context ("importing orders.csv: ...").
+  [[nodiscard]] Status Prefix(const std::string& context) const;
+
+  std::string ToString() const;
+
+ private:
+  struct State {
+    StatusCode code;
+    std::string message;
+    std::map<std::string, std::string> details;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Result<T>: a value or a non-OK Status (GCC 12 has no std::expected).
+template <typename T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}                    // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace swan
+
+#define SWAN_CONCAT_INNER(a, b) a##b
+#define SWAN_CONCAT(a, b) SWAN_CONCAT_INNER(a, b)
+
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    ::swan::Status _swan_st = (expr);         \
+    if (!_swan_st.ok()) return _swan_st;      \
+  } while (0)
+
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                          \
+  if (!tmp.ok()) return tmp.status();         \
+  lhs = std::move(tmp).value()
+
+#define ASSIGN_OR_RETURN(lhs, expr) ASSIGN_OR_RETURN_IMPL(SWAN_CONCAT(_swan_r_, __LINE__), lhs, expr)

@@ -1,0 +1,96 @@
+// The one wrapper of DuckDB's C API. Nothing else in Swan includes duckdb.h.
+//
+// Thread-safety: a Database may be shared by threads; a Connection is used by one thread at a
+// time, except Interrupt(), which any thread may call.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace swan::engine {
+
+struct DatabaseOptions {
+  std::string memory_limit;                  // e.g. "1GB"; empty = DuckDB's default
+  int threads = 0;                           // 0 = DuckDB's default (all cores)
+  std::string temp_directory;                // where operators spill; empty = DuckDB's default
+  bool preserve_insertion_order = true;
+  // When set, the database may touch only these files and folders (enable_external_access off).
+  std::optional<std::vector<std::string>> allowed_paths;
+  std::vector<std::string> allowed_directories;
+};
+
+// Column values as text (NULL = nullopt); `type` is DuckDB's type name, e.g. "BIGINT".
+struct Column {
+  std::string name;
+  std::string type;
+};
+using Row = std::vector<std::optional<std::string>>;
+struct Rows {
+  std::vector<Column> columns;
+  std::vector<Row> rows;
+};
+
+class Database {
+ public:
+  static Result<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  void* handle() { return db_; }
+
+ private:
+  Database() = default;
+  void* db_ = nullptr;  // duckdb_database
+};
+
+// A streaming result: fetch chunk by chunk, values rendered as text.
+class RowStream {
+ public:
+  ~RowStream();
+  const std::vector<Column>& columns() const { return columns_; }
+  // Appends up to one chunk of rows to `out`; returns false at the end.
+  Result<bool> Next(std::vector<Row>& out);
+
+ private:
+  friend class Connection;
+  RowStream() = default;
+  void* result_ = nullptr;  // duckdb_result*
+  std::vector<Column> columns_;
+  std::vector<int> types_;  // duckdb_type per column
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(Database& db);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements, discarding results.
+  Status Execute(const std::string& sql);
+  // Runs statement(s) and returns the first value of the last result as an integer (e.g. the row
+  // count a COPY reports). Error when there is no integer value.
+  Result<int64_t> QueryInt(const std::string& sql);
+  // Runs one query and materializes it; every value is rendered as text.
+  Result<Rows> Query(const std::string& sql);
+  // Runs one query, streaming; every value is rendered as text.
+  Result<std::unique_ptr<RowStream>> Stream(const std::string& sql);
+  // True when `sql` is exactly one statement and that statement is a plain SELECT.
+  Result<bool> IsSingleSelect(const std::string& sql);
+  // Cancels the running query (callable from any thread).
+  void Interrupt();
+
+ private:
+  Connection() = default;
+  void* conn_ = nullptr;  // duckdb_connection
+};
+
+// Quoting helpers for SQL text we generate: identifiers and string literals.
+std::string QuoteIdent(const std::string& name);
+std::string QuoteLiteral(const std::string& value);
+
+}  // namespace swan::engine

@@ -1,0 +1,58 @@
+// Read-only SQL over a project's tables. Each query runs in its own DuckDB instance that can
+// reach only the segment files of the tables it may read (external access off, configuration
+// locked), with a row limit and a time limit.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/duckdb.h"
+
+namespace swan::query {
+
+constexpr int64_t kSqlRowsMax = 100000;
+constexpr int64_t kSqlRowsDefault = 1000;
+constexpr int64_t kSqlTimeoutMsMax = 3600 * 1000;
+constexpr int64_t kSqlTimeoutMsDefault = 30000;
+
+// A table visible to the query as a view named by its full id ("in.sales.orders").
+struct SqlTable {
+  std::string full_id;
+  std::string select_sql;          // the version's rows (may include _swan_ts)
+  std::vector<std::string> files;  // the segment files it reads
+};
+
+struct SqlRequest {
+  std::string sql;
+  int64_t row_limit = kSqlRowsDefault;
+  int64_t timeout_ms = kSqlTimeoutMsDefault;
+};
+
+struct SqlResult {
+  engine::Rows rows;
+  bool truncated = false;
+  int64_t elapsed_ms = 0;
+};
+
+class SqlRunner {
+ public:
+  SqlRunner(std::string memory_limit, int threads) : memory_limit_(std::move(memory_limit)), threads_(threads) {}
+
+  // Runs the query; at most row_limit rows are returned (truncated says there were more).
+  Result<SqlResult> Run(const std::vector<SqlTable>& tables, const SqlRequest& request);
+  // Writes the query's whole result to a Parquet file (for SQL into a table); returns rows.
+  Result<int64_t> RunToParquet(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                               const std::string& out_path);
+
+ private:
+  template <typename T, typename F>
+  Result<T> WithSandbox(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                        const std::vector<std::string>& extra_paths, F&& body);
+
+  std::string memory_limit_;
+  int threads_;
+};
+
+}  // namespace swan::query

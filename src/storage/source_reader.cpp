@@ -1,0 +1,125 @@
+#include "storage/source_reader.h"
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+
+#include "common/names.h"
+#include "engine/duckdb.h"
+
+namespace swan::storage {
+
+using engine::QuoteLiteral;
+
+namespace {
+
+bool IsGzip(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  unsigned char magic[2] = {0, 0};
+  size_t n = std::fread(magic, 1, 2, f);
+  std::fclose(f);
+  return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
+Status CheckSingleChar(const std::string& value, const char* what, bool allow_empty) {
+  if ((allow_empty && value.empty()) || value.size() == 1) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + " must be a single character, got '" + value.substr(0, 10) + "'")
+      .WithDetail("field", what);
+}
+
+}  // namespace
+
+Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std::string, std::string>& types,
+                                      bool sample_all) {
+  std::string path = QuoteLiteral(r.file_path);
+  switch (r.format) {
+    case FileFormat::kParquet:
+      return "read_parquet(" + path + ")";
+    case FileFormat::kJsonLines: {
+      std::string compression = r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
+      return "read_json(" + path + ", format = 'newline_delimited', compression = " + QuoteLiteral(compression) + ")";
+    }
+    case FileFormat::kCsv:
+      break;
+  }
+  const CsvOptions& o = r.csv;
+  RETURN_IF_ERROR(CheckSingleChar(o.delimiter, "delimiter", false));
+  RETURN_IF_ERROR(CheckSingleChar(o.enclosure, "enclosure", true));
+  if (o.escape) RETURN_IF_ERROR(CheckSingleChar(*o.escape, "escape", true));
+  std::string compression = o.compression;
+  if (compression == "auto") compression = IsGzip(r.file_path) ? "gzip" : "none";
+  if (compression != "gzip" && compression != "none") {
+    return Status::InvalidArgument("compression must be auto, none or gzip").WithDetail("field", "compression");
+  }
+  std::ostringstream sql;
+  sql << "read_csv(" << path << ", delim = " << QuoteLiteral(o.delimiter) << ", quote = " << QuoteLiteral(o.enclosure)
+      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure)) << ", header = " << (o.header ? "true" : "false")
+      << ", compression = " << QuoteLiteral(compression) << ", strict_mode = true, null_padding = false"
+      << ", auto_detect = true";
+  if (sample_all) sql << ", sample_size = -1";
+  if (!o.column_names.empty()) {
+    sql << ", names = [";
+    for (size_t i = 0; i < o.column_names.size(); ++i) {
+      RETURN_IF_ERROR(names::ValidateColumn(o.column_names[i]));
+      sql << (i ? ", " : "") << QuoteLiteral(o.column_names[i]);
+    }
+    sql << "]";
+  }
+  if (!types.empty()) {
+    sql << ", types = {";
+    bool first = true;
+    for (const auto& [name, type] : types) {
+      RETURN_IF_ERROR(names::ValidateTypeName(type));
+      sql << (first ? "" : ", ") << QuoteLiteral(name) << ": " << QuoteLiteral(type);
+      first = false;
+    }
+    sql << "}";
+  }
+  sql << ")";
+  return sql.str();
+}
+
+bool IsInferredCastError(const std::string& raw) {
+  return raw.find("Could not convert") != std::string::npos &&
+         (raw.find("sniff") != std::string::npos || raw.find("auto-detect") != std::string::npos ||
+          raw.find("sample_size") != std::string::npos);
+}
+
+Status LoadError(const std::string& display_name, const std::string& raw) {
+  std::smatch m;
+  std::string line, column;
+  static const std::regex line_re("[Ll]ine:? ([0-9]+)");
+  static const std::regex column_re("[Cc]olumn:? \"?([A-Za-z0-9_ .-]+?)\"?(\\s|$|,|\\.)");
+  if (std::regex_search(raw, m, line_re)) line = m[1];
+  if (std::regex_search(raw, m, column_re)) column = m[1];
+  // Keep DuckDB's descriptive lines, drop its hints and the echo of the offending line.
+  std::string what;
+  std::istringstream in(raw);
+  std::string l;
+  while (std::getline(in, l)) {
+    if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 || l[0] == '*' ||
+        l.rfind("  ", 0) == 0 || l.rfind("file=", 0) == 0 || l.find("delimiter =") != std::string::npos ||
+        l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos) {
+      continue;
+    }
+    static const std::regex prefix_re("^(Invalid Input Error|Conversion Error|IO Error|Parser Error|Binder Error): ");
+    l = std::regex_replace(l, prefix_re, "");
+    static const std::regex csv_line_re("^CSV Error on Line: [0-9]+$");
+    if (std::regex_match(l, csv_line_re)) continue;
+    if (!what.empty()) what += "; ";
+    what += l;
+    if (what.size() > 400) break;
+  }
+  if (what.empty()) what = raw.substr(0, 400);
+  std::string where = display_name;
+  if (!line.empty()) where += ": line " + line;
+  if (!column.empty()) where += ", column " + column;
+  Status st = Status::InvalidArgument(where + ": " + what);
+  st = st.WithDetail("file", display_name);
+  if (!line.empty()) st = st.WithDetail("line", line);
+  if (!column.empty()) st = st.WithDetail("column", column);
+  return st;
+}
+
+}  // namespace swan::storage

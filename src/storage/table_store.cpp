@@ -1,0 +1,311 @@
+#include "storage/table_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "common/fs.h"
+#include "common/names.h"
+#include "storage/read_plan.h"
+#include "storage/schema.h"
+#include "storage/source_reader.h"
+
+namespace swan::storage {
+
+using catalog::ColumnDef;
+using engine::QuoteIdent;
+using engine::QuoteLiteral;
+
+namespace {
+
+constexpr int kCommitRetries = 5;
+
+std::string TimestampLiteral(int64_t ms) {
+  std::string iso = fs::IsoTime(ms);  // 2026-11-25T12:00:00.123Z
+  iso[10] = ' ';
+  iso.pop_back();
+  return "CAST(" + QuoteLiteral(iso) + " AS TIMESTAMP)";
+}
+
+std::string PrimaryKeyList(const std::vector<std::string>& pk) {
+  std::string out;
+  for (const auto& k : pk) out += (out.empty() ? "" : ", ") + QuoteIdent(k);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog, const std::string& data_dir,
+                                                     const StoreOptions& options) {
+  std::unique_ptr<TableStore> store(new TableStore(catalog, data_dir, options));
+  RETURN_IF_ERROR(fs::MakeDirs(data_dir + "/segments"));
+  RETURN_IF_ERROR(fs::MakeDirs(data_dir + "/tmp"));
+  // Nothing is in flight at open: leftovers in tmp/ are from a previous process.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/tmp", ec)) {
+    std::filesystem::remove_all(e.path(), ec);
+  }
+  engine::DatabaseOptions db_options;
+  db_options.memory_limit = options.memory_limit;
+  db_options.threads = options.threads;
+  db_options.temp_directory = data_dir + "/tmp/duckdb-spill";
+  ASSIGN_OR_RETURN(store->db_, engine::Database::Open(db_options));
+  return store;
+}
+
+std::shared_ptr<std::mutex> TableStore::TableLock(int64_t bucket_id, const std::string& name) {
+  std::lock_guard lock(locks_mu_);
+  auto& slot = table_locks_[{bucket_id, name}];
+  if (!slot) slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+std::string TableStore::NewSegmentPath(int64_t project_id) {
+  return "segments/p" + std::to_string(project_id) + "/" + fs::RandomHex(16) + ".parquet";
+}
+
+std::string TableStore::NewTempPath(const std::string& extension) {
+  return data_dir_ + "/tmp/" + fs::RandomHex(16) + extension;
+}
+
+void TableStore::BeginWrite(const std::string& rel_path) {
+  std::lock_guard lock(inflight_mu_);
+  inflight_.insert(rel_path);
+}
+
+void TableStore::EndWrite(const std::string& rel_path, bool keep_file) {
+  if (!keep_file) {
+    std::error_code ec;
+    std::filesystem::remove(data_dir_ + "/" + rel_path, ec);
+  }
+  std::lock_guard lock(inflight_mu_);
+  inflight_.erase(rel_path);
+}
+
+Result<catalog::TableVersion> TableStore::ResolveVersion(const catalog::Table& table, std::optional<int64_t> number) {
+  if (number) return catalog_.GetVersionByNumber(table.id, *number);
+  return catalog_.GetVersion(table.head_version_id);
+}
+
+Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket, const std::string& name,
+                                               const std::vector<ColumnDef>& columns,
+                                               const std::vector<std::string>& primary_key,
+                                               std::optional<int64_t> token_id) {
+  RETURN_IF_ERROR(names::ValidateTableName(name));
+  if (columns.empty()) return Status::InvalidArgument("a table needs at least one column").WithDetail("field", "columns");
+  auto conn_r = engine::Connection::Open(*db_);
+  RETURN_IF_ERROR(conn_r.status());
+  std::set<std::string> seen;
+  for (const auto& c : columns) {
+    RETURN_IF_ERROR(names::ValidateColumn(c.name));
+    RETURN_IF_ERROR(names::ValidateTypeName(c.type));
+    if (!seen.insert(c.name).second) return Status::InvalidArgument("duplicate column '" + c.name + "'");
+    Status st = (*conn_r)->Execute("SELECT CAST(NULL AS " + c.type + ")");
+    if (!st.ok()) return Status::InvalidArgument("column " + c.name + ": unknown type '" + c.type + "'");
+  }
+  RETURN_IF_ERROR(CheckPrimaryKey(primary_key, columns));
+  catalog::NewVersion first{"create", columns, 0, token_id, {}};
+  auto lock = TableLock(bucket.id, name);
+  std::lock_guard guard(*lock);
+  return catalog_.CreateTable(bucket.id, name, primary_key, first);
+}
+
+Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std::string& name,
+                                       const ImportRequest& request) {
+  RETURN_IF_ERROR(names::ValidateTableName(name));
+  auto lock = TableLock(bucket.id, name);
+  std::lock_guard guard(*lock);
+
+  std::optional<catalog::Table> table;
+  std::optional<catalog::TableVersion> head;
+  if (auto t = catalog_.GetTable(bucket.id, name); t.ok()) {
+    table = *t;
+    ASSIGN_OR_RETURN(head, catalog_.GetVersion(table->head_version_id));
+    if (!request.primary_key.empty() && request.primary_key != table->primary_key) {
+      return Status::InvalidArgument("primary key " + PrimaryKeyText(request.primary_key) + " does not match table " +
+                                     table->FullId() + "'s primary key " + PrimaryKeyText(table->primary_key))
+          .WithDetail("field", "primary_key");
+    }
+  } else if (t.status().code() != StatusCode::kNotFound) {
+    return t.status();
+  }
+  const std::vector<std::string>& pk = table ? table->primary_key : request.primary_key;
+
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+  // Declared types: the table's existing columns keep their types; the request may declare more.
+  std::map<std::string, std::string> types;
+  for (const auto& [col, type] : request.csv.declared_types) {
+    RETURN_IF_ERROR(names::ValidateColumn(col));
+    RETURN_IF_ERROR(names::ValidateTypeName(type));
+    types[col] = type;
+  }
+  if (head) {
+    for (const auto& c : head->columns) {
+      auto it = types.find(c.name);
+      if (it != types.end() && !SameType(it->second, c.type)) {
+        return Status::Conflict("column " + c.name + " is " + c.type + " in table " + table->FullId() +
+                                "; the import declares " + it->second)
+            .WithDetail("column", c.name);
+      }
+      types[c.name] = c.type;
+    }
+  }
+
+  // Describe the input (DuckDB sniffs CSV here), validate and reconcile its schema.
+  std::vector<ColumnDef> input;
+  std::string source;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::map<std::string, std::string> used_types;
+    ASSIGN_OR_RETURN(source, SourceFunctionSql(request, {}, attempt > 0));
+    if (request.format == FileFormat::kCsv) {
+      // Only declare types of columns the file has (DuckDB rejects unknown names).
+      auto probe = conn->Query("SELECT * FROM " + source + " LIMIT 0");
+      if (!probe.ok()) return LoadError(request.display_name, probe.status().message());
+      for (const auto& c : probe->columns) {
+        if (types.count(c.name)) used_types[c.name] = types[c.name];
+      }
+      ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
+    }
+    auto described = conn->Query("SELECT * FROM " + source + " LIMIT 0");
+    if (!described.ok()) return LoadError(request.display_name, described.status().message());
+    input.clear();
+    for (const auto& c : described->columns) input.push_back({c.name, c.type});
+    RETURN_IF_ERROR(ValidateInputColumns(input, request.display_name));
+    if (!pk.empty()) RETURN_IF_ERROR(CheckPrimaryKey(pk, input).Prefix(request.display_name));
+    ASSIGN_OR_RETURN(auto projected,
+                     InputProjection(input, head ? head->columns : std::vector<ColumnDef>{}, request.display_name));
+    std::string projection = projected.first;
+    input = projected.second;
+    int64_t now = catalog::NowMs();
+    projection += ", " + TimestampLiteral(now) + " AS _swan_ts";
+
+    std::string rel = NewSegmentPath(bucket.project_id);
+    RETURN_IF_ERROR(fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
+    BeginWrite(rel);
+    std::string out = QuoteLiteral(data_dir_ + "/" + rel);
+    Result<int64_t> rows = int64_t{0};
+    if (pk.empty()) {
+      rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out + " (FORMAT parquet)");
+    } else {
+      // Last row of the batch wins for a key: stage the batch (rowid = input order), keep the last.
+      Status st = conn->Execute("CREATE OR REPLACE TEMP TABLE _swan_batch AS SELECT " + projection + " FROM " + source);
+      if (st.ok()) {
+        rows = conn->QueryInt("COPY (SELECT * FROM _swan_batch QUALIFY row_number() OVER (PARTITION BY " +
+                              PrimaryKeyList(pk) + " ORDER BY rowid DESC) = 1) TO " + out + " (FORMAT parquet)");
+      } else {
+        rows = st;
+      }
+      (void)conn->Execute("DROP TABLE IF EXISTS _swan_batch");
+    }
+    if (!rows.ok()) {
+      EndWrite(rel, false);
+      const std::string& raw = rows.status().message();
+      if (attempt == 0 && request.format == FileFormat::kCsv && IsInferredCastError(raw)) {
+        spdlog::info("{}: sampled type detection was wrong, retrying with whole-file detection", request.display_name);
+        continue;
+      }
+      return LoadError(request.display_name, raw);
+    }
+    Status synced = fs::SyncFileAndDir(data_dir_ + "/" + rel);
+    auto bytes = fs::FileSize(data_dir_ + "/" + rel);
+    if (!synced.ok() || !bytes.ok()) {
+      EndWrite(rel, false);
+      return synced.ok() ? bytes.status() : synced;
+    }
+    catalog::Segment segment;
+    segment.path = rel;
+    segment.row_count = *rows;
+    segment.bytes = *bytes;
+    segment.replaces_keys = request.incremental && !pk.empty();
+    segment.columns = input;
+    auto result = CommitWithRetry(bucket, name, table, request, input, segment, *rows);
+    EndWrite(rel, result.ok());
+    if (!result.ok()) return result.status();
+    if (result->version.segments.size() > options_.compaction_threshold_segments) {
+      auto compacted = Compact(result->table, request.token_id);
+      if (compacted.ok()) return compacted;
+      spdlog::warn("automatic compaction of {} failed: {}", result->table.FullId(), compacted.status().ToString());
+    }
+    return result;
+  }
+  return Status::Internal("import retry loop exhausted");
+}
+
+Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket, const std::string& name,
+                                                std::optional<catalog::Table> table, const ImportRequest& request,
+                                                const std::vector<ColumnDef>& input, catalog::Segment segment,
+                                                int64_t batch_rows) {
+  std::string operation = request.operation.empty()
+                              ? (request.incremental ? "import_incremental" : "import_full")
+                              : request.operation;
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    catalog::NewVersion next;
+    next.operation = operation;
+    next.token_id = request.token_id;
+    if (!table) {
+      next.columns = input;
+      next.row_count = batch_rows;
+      next.segments = {segment};
+      auto created = catalog_.CreateTable(bucket.id, name, request.primary_key, next);
+      if (created.ok()) {
+        ASSIGN_OR_RETURN(auto version, catalog_.GetVersion(created->head_version_id));
+        return WriteResult{*created, version};
+      }
+      if (created.status().code() != StatusCode::kConflict) return created.status();
+      ASSIGN_OR_RETURN(table, catalog_.GetTable(bucket.id, name));  // created meanwhile: append to it
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto head, catalog_.GetVersion(table->head_version_id));
+    ASSIGN_OR_RETURN(next.columns, MergeColumns(head.columns, input));
+    if (!request.incremental) {
+      next.row_count = batch_rows;
+      next.segments = {segment};
+    } else {
+      next.segments = head.segments;
+      next.segments.push_back(segment);
+      next.row_count = head.row_count + batch_rows;
+      if (!table->primary_key.empty() && !head.segments.empty() && batch_rows > 0) {
+        // Rows of the batch whose key already exists replace a row instead of adding one.
+        ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+        std::string on;
+        for (const auto& k : table->primary_key) {
+          on += (on.empty() ? "" : " AND ") + ("b." + QuoteIdent(k) + " IS NOT DISTINCT FROM o." + QuoteIdent(k));
+        }
+        std::string old_files;
+        for (const auto& p : SegmentPaths(data_dir_, head)) old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
+        ASSIGN_OR_RETURN(int64_t matched,
+                         conn->QueryInt("SELECT count(*) FROM read_parquet(" + QuoteLiteral(data_dir_ + "/" + segment.path) +
+                                        ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) +
+                                        " FROM read_parquet([" + old_files + "], union_by_name = true)) AS o ON " + on));
+        next.row_count -= matched;
+      }
+    }
+    auto committed = catalog_.CommitVersion(table->id, head.id, next);
+    if (committed.ok()) {
+      ASSIGN_OR_RETURN(auto fresh, catalog_.GetTableById(table->id));
+      return WriteResult{fresh, *committed};
+    }
+    if (committed.status().code() != StatusCode::kConflict ||
+        committed.status().message().find("head moved") == std::string::npos) {
+      return committed.status();
+    }
+    spdlog::info("{}: head moved during the write, recomputing (attempt {})", table->FullId(), attempt + 1);
+    ASSIGN_OR_RETURN(table, catalog_.GetTableById(table->id));
+  }
+  return Status::Conflict("table " + bucket.FullId() + "." + name + " is being written concurrently; gave up after " +
+                          std::to_string(kCommitRetries) + " attempts");
+}
+
+Result<WriteResult> TableStore::Restore(const catalog::Table& table, int64_t number, std::optional<int64_t> token_id) {
+  auto lock = TableLock(table.bucket_id, table.name);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(auto old, catalog_.GetVersionByNumber(table.id, number));
+  ASSIGN_OR_RETURN(auto current, catalog_.GetTableById(table.id));
+  catalog::NewVersion next{"restore", old.columns, old.row_count, token_id, old.segments};
+  ASSIGN_OR_RETURN(auto version, catalog_.CommitVersion(table.id, current.head_version_id, next));
+  ASSIGN_OR_RETURN(auto fresh, catalog_.GetTableById(table.id));
+  return WriteResult{fresh, version};
+}
+
+}  // namespace swan::storage

@@ -1,0 +1,70 @@
+// Helpers for tests that drive the real `swan` binary (SWAN_BINARY) as a child process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace swan::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;  // the exit status, or 128 + signal when killed by a signal
+  std::string out;     // everything written to stdout
+  std::string err;     // everything written to stderr
+};
+
+// Runs `cmd` with /bin/sh -c and waits for it. Stdout and stderr are captured separately.
+CommandResult RunCommand(const std::string& cmd);
+
+// Quotes one shell word ('...' with embedded quotes escaped).
+std::string ShellQuote(const std::string& word);
+
+// A `SWAN_BINARY server --data DIR --listen 127.0.0.1:PORT` child on a free port. The constructor
+// starts it and waits (up to 60 s) for its `admin token: swan_...` line on stdout and for the
+// port to accept connections; check ok() / error(). The destructor kills it.
+class ServerProcess {
+ public:
+  ServerProcess();                               // in its own TempDir
+  explicit ServerProcess(std::string data_dir);  // in a given data directory
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  const std::string& admin_token() const { return admin_token_; }
+  const std::string& data_dir() const { return data_dir_; }
+  // The server's stderr so far (for failure messages).
+  std::string Log() const;
+
+  // SIGTERM, then SIGKILL after 10 s; waits for the child. Idempotent.
+  void Kill();
+
+ private:
+  bool StartOnce(int port);
+
+  TempDir dir_;  // data (unless given), stdout and stderr captures
+  std::string data_dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::string admin_token_;
+  std::string error_;
+};
+
+}  // namespace swan::testing
