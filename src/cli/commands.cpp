@@ -103,7 +103,8 @@ void PrintFields(const std::vector<std::pair<std::string, std::string>>& fields)
   size_t width = 0;
   for (const auto& [key, value] : fields) width = std::max(width, key.size());
   for (const auto& [key, value] : fields) {
-    std::cout << key << ':' << std::string(width - key.size() + 1, ' ') << value << '\n';
+    std::cout << key << ':' << std::string(width - key.size() + 1, ' ')
+              << (value.empty() ? "-" : value) << '\n';
   }
 }
 

@@ -38,7 +38,8 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std
       return "read_parquet(" + path + ")";
     case FileFormat::kJsonLines: {
       std::string compression = r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
-      return "read_json(" + path + ", format = 'newline_delimited', compression = " + QuoteLiteral(compression) + ")";
+      return "read_json(" + path + ", format = 'newline_delimited', compression = " +
+             QuoteLiteral(compression == "gzip" ? "gzip" : "uncompressed") + ")";
     }
     case FileFormat::kCsv:
       break;
@@ -55,7 +56,7 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std
   std::ostringstream sql;
   sql << "read_csv(" << path << ", delim = " << QuoteLiteral(o.delimiter) << ", quote = " << QuoteLiteral(o.enclosure)
       << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure)) << ", header = " << (o.header ? "true" : "false")
-      << ", compression = " << QuoteLiteral(compression) << ", strict_mode = true, null_padding = false"
+      << ", compression = " << QuoteLiteral(compression) << ", skip = 0, strict_mode = true, null_padding = false"
       << ", auto_detect = true";
   if (sample_all) sql << ", sample_size = -1";
   if (!o.column_names.empty()) {
@@ -80,6 +81,50 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std
   return sql.str();
 }
 
+bool IsSniffError(const std::string& raw) { return raw.find("Error when sniffing file") != std::string::npos; }
+
+Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r, const std::string& sniff_error) {
+  const CsvOptions& o = r.csv;
+  std::string compression = o.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : o.compression;
+  std::string path = QuoteLiteral(r.file_path);
+  std::vector<std::string> names = o.column_names;
+  if (names.empty()) {
+    // The first line, whole, as one value: split it on the delimiter for the column names.
+    auto first = conn.Query("SELECT * FROM read_csv(" + path + ", auto_detect = false, header = false, delim = '\x1f', "
+                            "quote = '', escape = '', strict_mode = false, compression = " + QuoteLiteral(compression) +
+                            ", columns = {'line': 'VARCHAR'}) LIMIT 1");
+    if (!first.ok() || first->rows.empty() || !first->rows[0][0]) return LoadError(r.display_name, sniff_error);
+    std::string line = *first->rows[0][0];
+    std::string field;
+    bool quoted = false;
+    for (char c : line) {
+      if (!o.enclosure.empty() && c == o.enclosure[0]) {
+        quoted = !quoted;
+      } else if (c == o.delimiter[0] && !quoted) {
+        names.push_back(field);
+        field.clear();
+      } else {
+        field += c;
+      }
+    }
+    names.push_back(field);
+    if (!o.header) {
+      for (size_t i = 0; i < names.size(); ++i) names[i] = "column" + std::to_string(i);
+    }
+  }
+  std::string columns;
+  for (size_t i = 0; i < names.size(); ++i) {
+    columns += (i ? ", " : "") + QuoteLiteral(names[i]) + ": 'VARCHAR'";
+  }
+  auto check = conn.Query("SELECT count(*) FROM read_csv(" + path + ", auto_detect = false, header = " +
+                          (o.header ? "true" : "false") + ", delim = " + QuoteLiteral(o.delimiter) +
+                          ", quote = " + QuoteLiteral(o.enclosure) + ", escape = " +
+                          QuoteLiteral(o.escape.value_or(o.enclosure)) + ", strict_mode = true, null_padding = false" +
+                          ", compression = " + QuoteLiteral(compression) + ", columns = {" + columns + "})");
+  if (!check.ok()) return LoadError(r.display_name, check.status().message());
+  return LoadError(r.display_name, sniff_error);
+}
+
 bool IsInferredCastError(const std::string& raw) {
   return raw.find("Could not convert") != std::string::npos &&
          (raw.find("sniff") != std::string::npos || raw.find("auto-detect") != std::string::npos ||
@@ -99,7 +144,7 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
   std::string l;
   while (std::getline(in, l)) {
     if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 || l[0] == '*' ||
-        l.rfind("  ", 0) == 0 || l.rfind("file=", 0) == 0 || l.find("delimiter =") != std::string::npos ||
+        l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 || l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 || l.find("delimiter =") != std::string::npos ||
         l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos) {
       continue;
     }

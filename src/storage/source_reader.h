@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "engine/duckdb.h"
 #include "storage/load_options.h"
 
 namespace swan::storage {
@@ -18,6 +19,12 @@ Result<std::string> SourceFunctionSql(const ImportRequest& request, const std::m
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);
+
+// After DuckDB's CSV sniffer gave up (it does when its sample holds a broken row), reads the
+// file again with the dialect as given and every column as text, to find the first broken row.
+// Returns that row's error (file, line), or `sniff_error` cleaned up when no row is broken.
+Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& request, const std::string& sniff_error);
+bool IsSniffError(const std::string& raw_message);
 
 // True when the error is a value conversion failure of a column whose type was only inferred
 // (worth a retry with whole-file type detection).

@@ -161,6 +161,9 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     if (request.format == FileFormat::kCsv) {
       // Only declare types of columns the file has (DuckDB rejects unknown names).
       auto probe = conn->Query("SELECT * FROM " + source + " LIMIT 0");
+      if (!probe.ok() && IsSniffError(probe.status().message())) {
+        return DiagnoseCsv(*conn, request, probe.status().message());
+      }
       if (!probe.ok()) return LoadError(request.display_name, probe.status().message());
       for (const auto& c : probe->columns) {
         if (types.count(c.name)) used_types[c.name] = types[c.name];

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Newcomer path, step 2 (and CI): install, build, run every test through ctest; then the same
+# suite under AddressSanitizer + UndefinedBehaviorSanitizer. SWAN_SKIP_ASAN=1 skips the latter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if command -v clang-format >/dev/null; then
+  bad=$(git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c "warning:" || true)
+  echo "clang-format: $bad formatting differences"
+fi
+bash scripts/build.sh release
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+if [ "${SWAN_SKIP_ASAN:-0}" != "1" ]; then
+  bash scripts/build.sh asan
+  (cd build-asan && ctest --output-on-failure -j2 --timeout 900)
+fi
