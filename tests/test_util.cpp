@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -115,7 +118,19 @@ ServerProcess::ServerProcess(std::string data_dir) : data_dir_(std::move(data_di
     error_.clear();
     // The admin token is printed only when a data directory is initialised: a retry after a port
     // clash needs a fresh one.
-    if (own_data) data_dir_ = dir_.path() + "/data" + std::to_string(attempt);
+    if (own_data) {
+      data_dir_ = dir_.path() + "/data" + std::to_string(attempt);
+      admin_token_.clear();
+    }
+    if (StartOnce(FreePort())) return;
+    Kill();
+  }
+}
+
+ServerProcess::ServerProcess(std::string data_dir, std::string admin_token)
+    : data_dir_(std::move(data_dir)), admin_token_(std::move(admin_token)) {
+  for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
+    error_.clear();
     if (StartOnce(FreePort())) return;
     Kill();
   }
@@ -187,6 +202,85 @@ void ServerProcess::Kill() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   pid_ = -1;
+}
+
+void ServerProcess::KillHard() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+namespace {
+
+size_t CollectBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new answer (after 100 Continue)
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    (*headers)[name] = value;
+  }
+  return size * count;
+}
+
+}  // namespace
+
+HttpResponse HttpCall(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
+                      const std::string& body, long timeout_seconds) {
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  (void)initialised;
+  HttpResponse out;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    out.error = "curl_easy_init failed";
+    return out;
+  }
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &CollectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  if (method == "POST" || !body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  if (method != "GET" && method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+  if (rc != CURLE_OK) out.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return out;
+}
+
+long ProcStatusKib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  }
+  return -1;
 }
 
 }  // namespace swan::testing

@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace swan::testing {
 
@@ -40,6 +42,9 @@ class ServerProcess {
  public:
   ServerProcess();                               // in its own TempDir
   explicit ServerProcess(std::string data_dir);  // in a given data directory
+  // Restarts on an existing (already initialised) data directory whose admin token is known: the
+  // server prints no token line then, so this waits only for the port.
+  ServerProcess(std::string data_dir, std::string admin_token);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -50,11 +55,15 @@ class ServerProcess {
   int port() const { return port_; }
   const std::string& admin_token() const { return admin_token_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The child's process id (-1 when not running).
+  pid_t pid() const { return pid_; }
   // The server's stderr so far (for failure messages).
   std::string Log() const;
 
   // SIGTERM, then SIGKILL after 10 s; waits for the child. Idempotent.
   void Kill();
+  // SIGKILL at once (a crash: no shutdown code runs); waits for the child. Idempotent.
+  void KillHard();
 
  private:
   bool StartOnce(int port);
@@ -66,5 +75,21 @@ class ServerProcess {
   std::string admin_token_;
   std::string error_;
 };
+
+// One HTTP exchange over libcurl, for tests that need the raw answer (status, headers, body).
+struct HttpResponse {
+  long status = 0;     // 0 when no answer arrived
+  std::string body;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string error;   // transport error; empty when a complete answer arrived
+};
+
+// `method` GET | POST | DELETE | ...; `headers` like "Authorization: Bearer x"; a non-empty
+// `body` (or any POST) is sent as the request body.
+HttpResponse HttpCall(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
+                      const std::string& body = std::string(), long timeout_seconds = 300);
+
+// /proc/<pid>/status field in KiB (e.g. "VmRSS", "VmHWM"); -1 when unreadable.
+long ProcStatusKib(pid_t pid, const std::string& field);
 
 }  // namespace swan::testing

@@ -142,7 +142,13 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
   std::string what;
   std::istringstream in(raw);
   std::string l;
+  bool in_echo = false;  // DuckDB echoes the offending row (possibly several lines) after "Original Line"
   while (std::getline(in, l)) {
+    if (l.rfind("Original Line", 0) == 0) in_echo = true;
+    if (in_echo) {
+      if (l.empty()) in_echo = false;
+      continue;
+    }
     if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 || l[0] == '*' ||
         l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 || l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 || l.find("delimiter =") != std::string::npos ||
         l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos) {
