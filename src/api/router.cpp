@@ -14,21 +14,6 @@ namespace swan::api {
 
 using nlohmann::json;
 
-int HttpStatus(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthorized: return 401;
-    case StatusCode::kForbidden: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kPayloadTooLarge: return 413;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kInternal: return 500;
-  }
-  return 500;
-}
-
 json ErrorBody(const Status& status) {
   json details = json::object();
   for (const auto& [k, v] : status.details()) details[k] = v;
@@ -189,7 +174,7 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
   }
   if (!st.ok()) {
     if (st.code() == StatusCode::kInternal) spdlog::error("{} {}: {}", req.method, req.path, st.message());
-    ctx.Json(HttpStatus(st.code()), ErrorBody(st));
+    ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
   }
   if (IsMutating(route.method) && !route.action.empty() && authed) {
     catalog::Event e;

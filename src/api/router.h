@@ -87,8 +87,7 @@ void AddTableRoutes(Router& router);
 void AddSqlRoutes(Router& router);
 void AddTokenRoutes(Router& router);
 
-// The HTTP status and JSON error body for a Status.
-int HttpStatus(StatusCode code);
+// The JSON error body for a Status (its HTTP status: HttpStatusFor in common/status.h).
 nlohmann::json ErrorBody(const Status& status);
 
 }  // namespace swan::api

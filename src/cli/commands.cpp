@@ -645,23 +645,7 @@ Status Gc(const GlobalOptions& global, std::optional<int64_t> retention_seconds)
 
 // ---- errors -------------------------------------------------------------------------------------
 
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return 0;
-    case StatusCode::kUnavailable:
-    case StatusCode::kInternal:
-      return 2;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kUnauthorized:
-    case StatusCode::kForbidden:
-    case StatusCode::kNotFound:
-    case StatusCode::kConflict:
-    case StatusCode::kPayloadTooLarge:
-      return 1;
-  }
-  return 2;
-}
+int ExitCodeFor(const Status& status) { return swan::ExitCodeFor(status.code()); }
 
 void PrintError(const Status& status) {
   std::string line = status.message();

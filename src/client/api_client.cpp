@@ -128,52 +128,16 @@ int SeekBody(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-StatusCode CodeFromWireName(const std::string& name, StatusCode fallback) {
-  static constexpr StatusCode kCodes[] = {
-      StatusCode::kInvalidArgument, StatusCode::kUnauthorized, StatusCode::kForbidden,
-      StatusCode::kNotFound,        StatusCode::kConflict,     StatusCode::kPayloadTooLarge,
-      StatusCode::kUnavailable,     StatusCode::kInternal,
-  };
-  for (StatusCode code : kCodes) {
-    if (name == StatusCodeName(code)) return code;
-  }
-  return fallback;
-}
-
-StatusCode CodeFromHttpStatus(long http_status) {
-  switch (http_status) {
-    case 400:
-      return StatusCode::kInvalidArgument;
-    case 401:
-      return StatusCode::kUnauthorized;
-    case 403:
-      return StatusCode::kForbidden;
-    case 404:
-      return StatusCode::kNotFound;
-    case 409:
-      return StatusCode::kConflict;
-    case 413:
-      return StatusCode::kPayloadTooLarge;
-    case 502:
-    case 503:
-    case 504:
-      return StatusCode::kUnavailable;
-    default:
-      return http_status >= 400 && http_status < 500 ? StatusCode::kInvalidArgument
-                                                     : StatusCode::kInternal;
-  }
-}
-
 // Turns a non-2xx answer into a Status: the documented error shape when present, otherwise the
 // HTTP status and the start of the body.
 Status ErrorFromAnswer(long http_status, const std::string& body) {
-  const StatusCode by_http = CodeFromHttpStatus(http_status);
+  const StatusCode by_http = StatusCodeFromHttp(http_status);
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()) {
     const json& error = parsed["error"];
     StatusCode code = by_http;
     if (error.contains("code") && error["code"].is_string()) {
-      code = CodeFromWireName(error["code"].get<std::string>(), by_http);
+      code = StatusCodeFromName(error["code"].get<std::string>(), by_http);
     }
     std::string message = error.contains("message") && error["message"].is_string()
                               ? error["message"].get<std::string>()

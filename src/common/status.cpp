@@ -17,6 +17,64 @@ const char* StatusCodeName(StatusCode code) {
   return "internal";
 }
 
+StatusCode StatusCodeFromName(const std::string& name, StatusCode fallback) {
+  static constexpr StatusCode kCodes[] = {
+      StatusCode::kInvalidArgument, StatusCode::kUnauthorized, StatusCode::kForbidden,
+      StatusCode::kNotFound,        StatusCode::kConflict,     StatusCode::kPayloadTooLarge,
+      StatusCode::kUnavailable,     StatusCode::kInternal,
+  };
+  for (StatusCode code : kCodes) {
+    if (name == StatusCodeName(code)) return code;
+  }
+  return fallback;
+}
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthorized: return 401;
+    case StatusCode::kForbidden: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kConflict: return 409;
+    case StatusCode::kPayloadTooLarge: return 413;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+StatusCode StatusCodeFromHttp(long http_status) {
+  switch (http_status) {
+    case 400: return StatusCode::kInvalidArgument;
+    case 401: return StatusCode::kUnauthorized;
+    case 403: return StatusCode::kForbidden;
+    case 404: return StatusCode::kNotFound;
+    case 409: return StatusCode::kConflict;
+    case 413: return StatusCode::kPayloadTooLarge;
+    case 502:
+    case 503:
+    case 504: return StatusCode::kUnavailable;
+    default:
+      return http_status >= 400 && http_status < 500 ? StatusCode::kInvalidArgument : StatusCode::kInternal;
+  }
+}
+
+int ExitCodeFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kUnavailable:
+    case StatusCode::kInternal: return 2;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kUnauthorized:
+    case StatusCode::kForbidden:
+    case StatusCode::kNotFound:
+    case StatusCode::kConflict:
+    case StatusCode::kPayloadTooLarge: return 1;
+  }
+  return 2;
+}
+
 Status::Status(StatusCode code, std::string message) {
   if (code == StatusCode::kOk) return;
   state_ = std::make_shared<State>(State{code, std::move(message), {}});

@@ -23,8 +23,13 @@ enum class StatusCode {
   kInternal,
 };
 
-// The stable wire name of a code ("invalid_argument", ...), used by the API and the CLI.
+// The one mapping of codes to the outside world: wire names ("invalid_argument", ...), HTTP
+// statuses (API) and process exit codes (CLI: 1 = the user's input, 2 = server or internal).
 const char* StatusCodeName(StatusCode code);
+StatusCode StatusCodeFromName(const std::string& name, StatusCode fallback);
+int HttpStatusFor(StatusCode code);
+StatusCode StatusCodeFromHttp(long http_status);
+int ExitCodeFor(StatusCode code);
 
 // A Status is OK (no allocation) or a code + message + optional string details
 // (file, line, column, field ...). Cheap to move, copyable.
