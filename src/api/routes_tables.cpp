@@ -121,6 +121,7 @@ void AddTableRoutes(Router& router) {
                 int64_t bucket_id = 0;
                 if (auto b = ctx.Query("bucket"); b && !b->empty()) {
                   ASSIGN_OR_RETURN(auto bucket, ResolveBucket(ctx, project, *b, false));
+                  RETURN_IF_ERROR(RequireRead(ctx.token, bucket.FullId()));
                   bucket_id = bucket.id;
                 }
                 ASSIGN_OR_RETURN(auto tables, ctx.services.catalog->ListTables(project.main_branch_id, bucket_id));
@@ -301,7 +302,7 @@ void AddTableRoutes(Router& router) {
                 ctx.Json(200, {{"versions", out}});
                 return Status::Ok();
               }});
-  router.Add({"POST", "/v1/projects/{project}/tables/{table}/versions/{version}/restore",
+  router.Add({"POST", "/v1/projects/{project}/tables/{table}/versions/{n}/restore",
               "Commit an old version's rows as the new head", "table.restore", true, json::array(), nullptr, 200,
               [](RequestContext& ctx) -> Status {
                 ctx.event_object = ctx.Param("table");
@@ -309,7 +310,7 @@ void AddTableRoutes(Router& router) {
                 catalog::Bucket bucket;
                 ASSIGN_OR_RETURN(auto table, ResolveTable(ctx, project, ctx.Param("table"), &bucket));
                 RETURN_IF_ERROR(CheckTableWrite(ctx, bucket));
-                ASSIGN_OR_RETURN(auto number, OptionalInt(ctx.Param("version"), "version"));
+                ASSIGN_OR_RETURN(auto number, OptionalInt(ctx.Param("n"), "version"));
                 ctx.event_details["restored_version"] = *number;
                 ASSIGN_OR_RETURN(auto written, ctx.services.store->Restore(table, *number, ctx.token.id));
                 return RespondWrite(ctx, written);

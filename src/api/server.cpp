@@ -40,7 +40,7 @@ class HttpServer final : public Server {
       }
     }
     std::string memory = options.memory_limit;
-    if (memory.empty()) memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "1GB";
+    if (memory.empty()) memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "512MB";
     storage::StoreOptions store_options;
     store_options.memory_limit = memory;
     ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog, options.data_dir, store_options));

@@ -1,5 +1,7 @@
 #include "api/views.h"
 
+#include <cstdlib>
+
 #include "common/fs.h"
 
 namespace swan::api {
@@ -79,8 +81,10 @@ json RowsJson(const engine::Rows& rows, size_t max_rows) {
     if (t == "BOOLEAN") {
       kind.push_back(3);
     } else if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
-               t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT") {
+               t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT" || t == "HUGEINT" || t == "UHUGEINT") {
       kind.push_back(1);
+    } else if (t.rfind("DECIMAL(", 0) == 0 && std::atoi(t.c_str() + 8) <= 15) {
+      kind.push_back(2);  // up to 15 digits a JSON number (a double) is exact; wider stays text
     } else if (t == "FLOAT" || t == "DOUBLE") {
       kind.push_back(2);
     } else {

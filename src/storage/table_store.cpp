@@ -51,6 +51,8 @@ Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog, 
   db_options.threads = options.threads;
   db_options.temp_directory = data_dir + "/tmp/duckdb-spill";
   ASSIGN_OR_RETURN(store->db_, engine::Database::Open(db_options));
+  db_options.preserve_insertion_order = false;
+  ASSIGN_OR_RETURN(store->unordered_db_, engine::Database::Open(db_options));
   return store;
 }
 
@@ -132,7 +134,7 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
   }
   const std::vector<std::string>& pk = table ? table->primary_key : request.primary_key;
 
-  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(pk.empty() ? *unordered_db_ : *db_));
   // Declared types: the table's existing columns keep their types; the request may declare more.
   std::map<std::string, std::string> types;
   for (const auto& [col, type] : request.csv.declared_types) {

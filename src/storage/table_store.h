@@ -24,7 +24,7 @@ namespace swan::storage {
 struct StoreOptions {
   // Past this many segments a write folds the table back into one segment.
   size_t compaction_threshold_segments = 16;
-  std::string memory_limit = "1GB";  // DuckDB memory limit for imports/exports
+  std::string memory_limit = "512MB";  // DuckDB memory limit for imports/exports (each instance)
   int threads = 0;                   // 0 = all cores
 };
 
@@ -91,7 +91,11 @@ class TableStore {
   catalog::Catalog& catalog_;
   std::string data_dir_;
   StoreOptions options_;
+  // Order-preserving instance: exports, key-deduplicating loads (input order decides which row
+  // of a key wins), compaction. Loads without a key use the unordered instance, which streams
+  // CSV to Parquet without buffering out-of-order chunks (half the memory, measured).
   std::unique_ptr<engine::Database> db_;
+  std::unique_ptr<engine::Database> unordered_db_;
 
   std::mutex locks_mu_;
   std::map<std::pair<int64_t, std::string>, std::shared_ptr<std::mutex>> table_locks_;
