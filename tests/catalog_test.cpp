@@ -50,7 +50,9 @@ TEST_F(CatalogTest, MigrationsAreRecordedAndReopenIsIdempotent) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations", -1, &st,
+                               nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), static_cast<int>(catalog::SqliteMigrations().size()));
   EXPECT_EQ(sqlite3_column_int(st, 1), catalog::SqliteMigrations().back().number);
@@ -77,7 +79,8 @@ TEST_F(CatalogTest, ProjectsBucketsAndTheirConflicts) {
 }
 
 TEST_F(CatalogTest, CommitIsCompareAndSwapOnTheHead) {
-  catalog::NewVersion first{"import_full", {{"id", "BIGINT"}}, 10, std::nullopt, {NewSegment("segments/a", 10)}};
+  catalog::NewVersion first{
+      "import_full", {{"id", "BIGINT"}}, 10, std::nullopt, {NewSegment("segments/a", 10)}};
   auto table = catalog_->CreateTable(bucket_.id, "t", {"id"}, first);
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   auto head = catalog_->GetVersion(table->head_version_id);
@@ -85,7 +88,8 @@ TEST_F(CatalogTest, CommitIsCompareAndSwapOnTheHead) {
   EXPECT_EQ(head->number, 1);
   ASSERT_EQ(head->segments.size(), 1u);
 
-  catalog::NewVersion next{"import_incremental", {{"id", "BIGINT"}}, 15, std::nullopt, head->segments};
+  catalog::NewVersion next{
+      "import_incremental", {{"id", "BIGINT"}}, 15, std::nullopt, head->segments};
   next.segments.push_back(NewSegment("segments/b", 5));
   auto v2 = catalog_->CommitVersion(table->id, head->id, next);
   ASSERT_TRUE(v2.ok()) << v2.status().ToString();
@@ -94,7 +98,8 @@ TEST_F(CatalogTest, CommitIsCompareAndSwapOnTheHead) {
   EXPECT_EQ(v2->segments[0].id, head->segments[0].id);  // reused, not copied
 
   // A writer that started from version 1 loses: nothing of its commit is visible.
-  catalog::NewVersion stale{"import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/c", 1)}};
+  catalog::NewVersion stale{
+      "import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/c", 1)}};
   auto lost = catalog_->CommitVersion(table->id, head->id, stale);
   EXPECT_EQ(lost.status().code(), StatusCode::kConflict);
   EXPECT_EQ(catalog_->GetTableById(table->id)->head_version_id, v2->id);
@@ -103,9 +108,11 @@ TEST_F(CatalogTest, CommitIsCompareAndSwapOnTheHead) {
 }
 
 TEST_F(CatalogTest, GarbageCollectionKeepsHeadsAndReferencedSegments) {
-  catalog::NewVersion v1{"import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/1", 1)}};
+  catalog::NewVersion v1{
+      "import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/1", 1)}};
   auto t = *catalog_->CreateTable(bucket_.id, "t", {}, v1);
-  catalog::NewVersion v2{"import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/2", 1)}};
+  catalog::NewVersion v2{
+      "import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/2", 1)}};
   ASSERT_TRUE(catalog_->CommitVersion(t.id, t.head_version_id, v2).ok());
   // Cutoff in the past: nothing is old enough.
   auto none = catalog_->CollectGarbage(0);
@@ -157,7 +164,8 @@ TEST_F(CatalogTest, EventsAreAppendOnlyNewestFirst) {
 }
 
 TEST_F(CatalogTest, DeletingAProjectRemovesItsTablesButKeepsSegmentsForGc) {
-  catalog::NewVersion v1{"import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/x", 1)}};
+  catalog::NewVersion v1{
+      "import_full", {{"id", "BIGINT"}}, 1, std::nullopt, {NewSegment("segments/x", 1)}};
   ASSERT_TRUE(catalog_->CreateTable(bucket_.id, "t", {}, v1).ok());
   ASSERT_TRUE(catalog_->DeleteProject(project_.id).ok());
   EXPECT_EQ(catalog_->GetProject("p").status().code(), StatusCode::kNotFound);

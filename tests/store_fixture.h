@@ -46,8 +46,9 @@ class StoreTest : public ::testing::Test {
     return path;
   }
 
-  Result<storage::WriteResult> ImportCsv(const std::string& table, const std::string& csv, bool incremental = false,
-                                         std::vector<std::string> pk = {}, storage::CsvOptions options = {}) {
+  Result<storage::WriteResult> ImportCsv(const std::string& table, const std::string& csv,
+                                         bool incremental = false, std::vector<std::string> pk = {},
+                                         storage::CsvOptions options = {}) {
     storage::ImportRequest r;
     r.file_path = WriteFile("input-" + std::to_string(++files_) + ".csv", csv);
     r.display_name = "input.csv";
@@ -64,7 +65,8 @@ class StoreTest : public ::testing::Test {
   }
 
   // All rows (sorted by the first column, as text) of a table version, "a|b|c" per row.
-  std::vector<std::string> Rows(const std::string& table, std::optional<int64_t> version = std::nullopt,
+  std::vector<std::string> Rows(const std::string& table,
+                                std::optional<int64_t> version = std::nullopt,
                                 std::vector<std::string> columns = {}) {
     storage::ReadRequest r;
     r.version = version;

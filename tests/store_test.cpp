@@ -118,7 +118,10 @@ TEST_F(StoreTest, TypeConflictIsClearErrorAndChangesNothing) {
   std::string parquet = dir_.path() + "/bad.parquet";
   auto db = engine::Database::Open({});
   auto conn = engine::Connection::Open(**db);
-  ASSERT_TRUE((*conn)->Execute("COPY (SELECT 3 AS id, 'x' AS amount) TO '" + parquet + "' (FORMAT parquet)").ok());
+  ASSERT_TRUE(
+      (*conn)
+          ->Execute("COPY (SELECT 3 AS id, 'x' AS amount) TO '" + parquet + "' (FORMAT parquet)")
+          .ok());
   storage::ImportRequest r;
   r.file_path = parquet;
   r.display_name = "bad.parquet";
@@ -147,7 +150,8 @@ TEST_F(StoreTest, BadInputNamesFileAndLineAndChangesNothing) {
     ASSERT_FALSE(w.ok()) << c.name;
     EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument) << c.name;
     EXPECT_EQ(w.status().details().at("file"), "input.csv") << c.name;
-    EXPECT_NE(w.status().message().find("input.csv"), std::string::npos) << c.name << ": " << w.status().message();
+    EXPECT_NE(w.status().message().find("input.csv"), std::string::npos)
+        << c.name << ": " << w.status().message();
     if (c.line) {
       ASSERT_TRUE(w.status().details().count("line")) << c.name << ": " << w.status().message();
       EXPECT_EQ(w.status().details().at("line"), c.line) << c.name << ": " << w.status().message();
@@ -218,7 +222,8 @@ TEST_F(StoreTest, GzipCsvAndJsonLinesAndParquet) {
   EXPECT_EQ(Rows("js"), (V{"1|x", "2|y"}));
 
   std::string parquet = dir_.path() + "/p.parquet";
-  ASSERT_TRUE(store_->Export(Table("js"), {}, storage::ExportFormat::kParquet, false, parquet).ok());
+  ASSERT_TRUE(
+      store_->Export(Table("js"), {}, storage::ExportFormat::kParquet, false, parquet).ok());
   r.file_path = parquet;
   r.format = storage::FileFormat::kParquet;
   w = store_->Import(bucket_, "pq", r);
@@ -227,14 +232,16 @@ TEST_F(StoreTest, GzipCsvAndJsonLinesAndParquet) {
 }
 
 TEST_F(StoreTest, ExportColumnsFiltersLimitAndChangedSince) {
-  ASSERT_TRUE(ImportCsv("x", "id,status,amount\n1,open,10\n2,done,20\n3,open,30\n", false, {"id"}).ok());
+  ASSERT_TRUE(
+      ImportCsv("x", "id,status,amount\n1,open,10\n2,done,20\n3,open,30\n", false, {"id"}).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   int64_t between = catalog::NowMs();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(ImportCsv("x", "id,status,amount\n2,open,25\n", true).ok());
 
   auto read = [&](const storage::ReadRequest& r, bool gzip = false) {
-    std::string out = dir_.path() + "/out-" + std::to_string(++files_) + (gzip ? ".csv.gz" : ".csv");
+    std::string out =
+        dir_.path() + "/out-" + std::to_string(++files_) + (gzip ? ".csv.gz" : ".csv");
     Status st = store_->Export(Table("x"), r, storage::ExportFormat::kCsv, gzip, out);
     EXPECT_TRUE(st.ok()) << st.ToString();
     if (gzip) {
@@ -275,8 +282,10 @@ TEST_F(StoreTest, ExportColumnsFiltersLimitAndChangedSince) {
 
   storage::ReadRequest bad;
   bad.columns = {"nope"};
-  EXPECT_EQ(store_->Export(Table("x"), bad, storage::ExportFormat::kCsv, false, dir_.path() + "/z.csv").code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store_->Export(Table("x"), bad, storage::ExportFormat::kCsv, false, dir_.path() + "/z.csv")
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST_F(StoreTest, CompactionFoldsSegmentsKeepingRows) {
@@ -305,7 +314,8 @@ TEST_F(SmallThresholdStoreTest, AutomaticCompactionPastThreshold) {
   ASSERT_TRUE(ImportCsv("a", "id,v\n1,a\n", false, {"id"}).ok());
   size_t max_segments = 0;
   for (int i = 2; i <= 8; ++i) {
-    auto w = ImportCsv("a", "id,v\n" + std::to_string(i) + ",x\n1,v" + std::to_string(i) + "\n", true);
+    auto w =
+        ImportCsv("a", "id,v\n" + std::to_string(i) + ",x\n1,v" + std::to_string(i) + "\n", true);
     ASSERT_TRUE(w.ok()) << w.status().ToString();
     max_segments = std::max(max_segments, w->version.segments.size());
     EXPECT_EQ(w->version.row_count, i);
@@ -346,7 +356,8 @@ TEST_F(StoreTest, GarbageCollectionKeepsEveryReferencedFile) {
   // Every file a remaining version references exists, and the tables read fully.
   for (const auto& t : {"g", "keep"}) {
     auto head = catalog_->GetVersion(Table(t).head_version_id);
-    for (const auto& s : head->segments) EXPECT_TRUE(std::filesystem::exists(data_ + "/" + s.path)) << s.path;
+    for (const auto& s : head->segments)
+      EXPECT_TRUE(std::filesystem::exists(data_ + "/" + s.path)) << s.path;
   }
   EXPECT_EQ(Rows("g"), (V{"2", "3"}));
   EXPECT_EQ(Rows("keep"), (V{"7"}));
@@ -365,8 +376,8 @@ TEST_F(StoreTest, ConcurrentWritersToOneTableAllCommit) {
   ASSERT_TRUE(ImportCsv("w", "id,v\n0,x\n", false, {"id"}).ok());
   std::vector<std::string> files;
   for (int i = 1; i <= 6; ++i) {
-    files.push_back(WriteFile("c" + std::to_string(i) + ".csv", "id,v\n" + std::to_string(i) + ",y\n0,t" +
-                                                                   std::to_string(i) + "\n"));
+    files.push_back(WriteFile("c" + std::to_string(i) + ".csv",
+                              "id,v\n" + std::to_string(i) + ",y\n0,t" + std::to_string(i) + "\n"));
   }
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -387,13 +398,15 @@ TEST_F(StoreTest, ConcurrentWritersToOneTableAllCommit) {
 }
 
 TEST_F(StoreTest, EmptyTableHasSchemaAndNoRows) {
-  auto t = store_->CreateEmpty(bucket_, "empty", {{"id", "BIGINT"}, {"name", "VARCHAR"}}, {"id"}, std::nullopt);
+  auto t = store_->CreateEmpty(bucket_, "empty", {{"id", "BIGINT"}, {"name", "VARCHAR"}}, {"id"},
+                               std::nullopt);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_TRUE(Rows("empty").empty());
   ASSERT_TRUE(ImportCsv("empty", "id,name\n1,a\n", true).ok());
   EXPECT_EQ(Rows("empty"), (V{"1|a"}));
-  EXPECT_EQ(store_->CreateEmpty(bucket_, "bad", {{"id", "NOTATYPE"}}, {}, std::nullopt).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      store_->CreateEmpty(bucket_, "bad", {{"id", "NOTATYPE"}}, {}, std::nullopt).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -14,15 +14,18 @@ Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& 
 Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const std::string& header) {
   static const std::string kBearer = "Bearer ";
   if (header.empty()) return Status::Unauthorized("missing Authorization: Bearer <token> header");
-  if (header.rfind(kBearer, 0) != 0) return Status::Unauthorized("Authorization header must be 'Bearer <token>'");
+  if (header.rfind(kBearer, 0) != 0)
+    return Status::Unauthorized("Authorization header must be 'Bearer <token>'");
   std::string secret = header.substr(kBearer.size());
   auto token = catalog.FindTokenByHash(fs::Sha256Hex(secret));
   if (!token.ok()) {
-    if (token.status().code() == StatusCode::kNotFound) return Status::Unauthorized("invalid token");
+    if (token.status().code() == StatusCode::kNotFound)
+      return Status::Unauthorized("invalid token");
     return token.status();
   }
   if (token->revoked) return Status::Unauthorized("token has been revoked");
-  if (token->expires_at && *token->expires_at <= catalog::NowMs()) return Status::Unauthorized("token has expired");
+  if (token->expires_at && *token->expires_at <= catalog::NowMs())
+    return Status::Unauthorized("token has expired");
   return token;
 }
 
@@ -40,7 +43,8 @@ Status RequireProjectAccess(const catalog::Token& t, const catalog::Project& p) 
 
 Status RequireProjectManage(const catalog::Token& t, const catalog::Project& p) {
   RETURN_IF_ERROR(RequireProjectAccess(t, p));
-  if (t.kind == "scoped") return Status::Forbidden("a scoped token cannot do this; use the project's master token");
+  if (t.kind == "scoped")
+    return Status::Forbidden("a scoped token cannot do this; use the project's master token");
   return Status::Ok();
 }
 

@@ -16,7 +16,8 @@ struct IssuedToken {
 
 Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& spec);
 // Resolves "Bearer <secret>"; Unauthorized when missing, unknown, revoked or expired.
-Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const std::string& authorization_header);
+Result<catalog::Token> Authenticate(catalog::Catalog& catalog,
+                                    const std::string& authorization_header);
 
 bool IsAdmin(const catalog::Token& t);
 // Admin, or any token of that project.

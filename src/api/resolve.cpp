@@ -22,13 +22,14 @@ Result<catalog::Project> ResolveProject(RequestContext& ctx) {
   return project;
 }
 
-Result<catalog::Bucket> ResolveBucket(RequestContext& ctx, const catalog::Project& project, const std::string& bucket_id,
-                                      bool create) {
+Result<catalog::Bucket> ResolveBucket(RequestContext& ctx, const catalog::Project& project,
+                                      const std::string& bucket_id, bool create) {
   std::string stage, name;
   RETURN_IF_ERROR(names::SplitBucketId(bucket_id, &stage, &name));
   auto bucket = ctx.services.catalog->GetBucket(project.main_branch_id, stage, name);
   if (bucket.ok() || !create || bucket.status().code() != StatusCode::kNotFound) return bucket;
-  if (ctx.token.kind == "scoped") return Status::Forbidden("a scoped token cannot create bucket " + bucket_id);
+  if (ctx.token.kind == "scoped")
+    return Status::Forbidden("a scoped token cannot create bucket " + bucket_id);
   catalog::Bucket b;
   b.project_id = project.id;
   b.branch_id = project.main_branch_id;
@@ -39,8 +40,8 @@ Result<catalog::Bucket> ResolveBucket(RequestContext& ctx, const catalog::Projec
   return ctx.services.catalog->GetBucket(project.main_branch_id, stage, name);  // lost a race: fine
 }
 
-Result<catalog::Table> ResolveTable(RequestContext& ctx, const catalog::Project& project, const std::string& table_id,
-                                    catalog::Bucket* bucket) {
+Result<catalog::Table> ResolveTable(RequestContext& ctx, const catalog::Project& project,
+                                    const std::string& table_id, catalog::Bucket* bucket) {
   std::string stage, bucket_name, table_name;
   RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, &table_name));
   ASSIGN_OR_RETURN(*bucket, ResolveBucket(ctx, project, stage + "." + bucket_name, false));
@@ -52,7 +53,8 @@ Result<catalog::Table> ResolveTable(RequestContext& ctx, const catalog::Project&
   return table;
 }
 
-Result<std::optional<int64_t>> OptionalInt(const std::optional<std::string>& text, const std::string& field) {
+Result<std::optional<int64_t>> OptionalInt(const std::optional<std::string>& text,
+                                           const std::string& field) {
   if (!text || text->empty()) return std::optional<int64_t>();
   try {
     size_t used = 0;
@@ -60,7 +62,8 @@ Result<std::optional<int64_t>> OptionalInt(const std::optional<std::string>& tex
     if (used != text->size()) throw std::invalid_argument("trailing");
     return std::optional<int64_t>(v);
   } catch (const std::exception&) {
-    return Status::InvalidArgument(field + " must be an integer, got '" + text->substr(0, 40) + "'").WithDetail("field", field);
+    return Status::InvalidArgument(field + " must be an integer, got '" + text->substr(0, 40) + "'")
+        .WithDetail("field", field);
   }
 }
 

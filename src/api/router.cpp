@@ -17,7 +17,13 @@ using nlohmann::json;
 json ErrorBody(const Status& status) {
   json details = json::object();
   for (const auto& [k, v] : status.details()) details[k] = v;
-  return {{"error", {{"code", StatusCodeName(status.code()), }, {"message", status.message()}, {"details", details}}}};
+  return {{"error",
+           {{
+                "code",
+                StatusCodeName(status.code()),
+            },
+            {"message", status.message()},
+            {"details", details}}}};
 }
 
 const std::string& RequestContext::Param(const std::string& name) const {
@@ -43,7 +49,9 @@ Result<json> RequestContext::JsonBody() {
       body.append(data, n);
       return true;
     });
-    if (too_large) return Status::PayloadTooLarge("JSON body larger than " + std::to_string(kJsonBodyBytesMax) + " bytes");
+    if (too_large)
+      return Status::PayloadTooLarge("JSON body larger than " + std::to_string(kJsonBodyBytesMax) +
+                                     " bytes");
   }
   if (body.empty()) return json::object();
   json parsed = json::parse(body, nullptr, false);
@@ -78,7 +86,9 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
     failed = written != req.body.size();
   }
   if (std::fclose(f) != 0) failed = true;
-  if (too_large) return Status::PayloadTooLarge("upload larger than the limit of " + std::to_string(kUploadBytesMax) + " bytes");
+  if (too_large)
+    return Status::PayloadTooLarge("upload larger than the limit of " +
+                                   std::to_string(kUploadBytesMax) + " bytes");
   if (failed) return Status::Internal("cannot write upload (disk full?)");
   if (!ok) return Status::InvalidArgument("upload was interrupted");
   return written;
@@ -96,7 +106,9 @@ void RequestContext::Text(int status, std::string body, const std::string& conte
   res.set_content(std::move(body), content_type.c_str());
 }
 
-void RequestContext::Header(const std::string& name, const std::string& value) { res.set_header(name, value); }
+void RequestContext::Header(const std::string& name, const std::string& value) {
+  res.set_header(name, value);
+}
 
 void RequestContext::SendFile(const std::string& path, const std::string& content_type,
                               const std::string& download_name) {
@@ -149,7 +161,8 @@ std::string PathRegex(const std::string& path, std::vector<std::string>* names) 
 bool IsMutating(const std::string& method) { return method != "GET"; }
 
 void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
-              const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader) {
+              const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader* reader) {
   RequestContext ctx{req, res, reader, services, {}, {}, {}, {}, json::object()};
   for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
     ctx.params[names[i]] = httplib::detail::decode_url(req.matches[i + 1].str(), false);
@@ -173,7 +186,8 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
     }
   }
   if (!st.ok()) {
-    if (st.code() == StatusCode::kInternal) spdlog::error("{} {}: {}", req.method, req.path, st.message());
+    if (st.code() == StatusCode::kInternal)
+      spdlog::error("{} {}: {}", req.method, req.path, st.message());
     ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
   }
   if (IsMutating(route.method) && !route.action.empty() && authed) {
@@ -227,11 +241,15 @@ json Router::OpenApiDocument() const {
     std::vector<std::string> names;
     PathRegex(r.path, &names);
     for (const auto& n : names) {
-      parameters.push_back({{"name", n}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+      parameters.push_back(
+          {{"name", n}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
     }
     for (const auto& q : r.query_params) {
-      parameters.push_back({{"name", q.at("name")}, {"in", "query"}, {"required", false},
-                            {"description", q.value("description", "")}, {"schema", {{"type", "string"}}}});
+      parameters.push_back({{"name", q.at("name")},
+                            {"in", "query"},
+                            {"required", false},
+                            {"description", q.value("description", "")},
+                            {"schema", {{"type", "string"}}}});
     }
     if (!parameters.empty()) op["parameters"] = parameters;
     if (!r.request_body.is_null()) op["requestBody"] = r.request_body;
@@ -240,20 +258,22 @@ json Router::OpenApiDocument() const {
         {std::to_string(r.success_status), {{"description", "success"}}},
         {"default",
          {{"description", "error"},
-          {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
+          {"content",
+           {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}};
     std::string method = r.method;
     std::transform(method.begin(), method.end(), method.begin(), ::tolower);
     paths[r.path][method] = op;
   }
-  json error_schema = {
-      {"type", "object"},
-      {"required", {"error"}},
-      {"properties",
-       {{"error",
-         {{"type", "object"},
-          {"required", {"code", "message", "details"}},
-          {"properties",
-           {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}, {"details", {{"type", "object"}}}}}}}}}};
+  json error_schema = {{"type", "object"},
+                       {"required", {"error"}},
+                       {"properties",
+                        {{"error",
+                          {{"type", "object"},
+                           {"required", {"code", "message", "details"}},
+                           {"properties",
+                            {{"code", {{"type", "string"}}},
+                             {"message", {{"type", "string"}}},
+                             {"details", {{"type", "object"}}}}}}}}}};
   return {{"openapi", "3.0.3"},
           {"info", {{"title", "Swan API"}, {"version", SWAN_VERSION}}},
           {"paths", paths},

@@ -52,7 +52,8 @@ struct RequestContext {
   void Text(int status, std::string body, const std::string& content_type);
   void Header(const std::string& name, const std::string& value);
   // Streams a file as the response and deletes it afterwards.
-  void SendFile(const std::string& path, const std::string& content_type, const std::string& download_name);
+  void SendFile(const std::string& path, const std::string& content_type,
+                const std::string& download_name);
 };
 
 using RouteHandler = std::function<Status(RequestContext&)>;
@@ -64,7 +65,7 @@ struct Route {
   std::string action;   // audit action for mutating routes ("table.import"); empty for reads
   bool auth = true;
   nlohmann::json query_params = nlohmann::json::array();  // [{"name","description"}]
-  nlohmann::json request_body;  // OpenAPI requestBody (or null)
+  nlohmann::json request_body;                            // OpenAPI requestBody (or null)
   int success_status = 200;
   RouteHandler handler;
 };

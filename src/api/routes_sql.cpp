@@ -28,7 +28,8 @@ std::string CsvField(const std::optional<std::string>& v) {
 
 std::string RowsCsv(const engine::Rows& rows) {
   std::string out;
-  for (size_t i = 0; i < rows.columns.size(); ++i) out += (i ? "," : "") + CsvField(rows.columns[i].name);
+  for (size_t i = 0; i < rows.columns.size(); ++i)
+    out += (i ? "," : "") + CsvField(rows.columns[i].name);
   out += "\n";
   for (const auto& row : rows.rows) {
     for (size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + CsvField(row[i]);
@@ -40,7 +41,8 @@ std::string RowsCsv(const engine::Rows& rows) {
 Result<int64_t> IntField(const json& body, const char* name, int64_t fallback) {
   if (!body.contains(name) || body[name].is_null()) return fallback;
   if (!body[name].is_number_integer()) {
-    return Status::InvalidArgument(std::string("field '") + name + "' must be an integer").WithDetail("field", name);
+    return Status::InvalidArgument(std::string("field '") + name + "' must be an integer")
+        .WithDetail("field", name);
   }
   return body[name].get<int64_t>();
 }
@@ -49,7 +51,11 @@ Result<int64_t> IntField(const json& body, const char* name, int64_t fallback) {
 
 void AddSqlRoutes(Router& router) {
   router.Add(
-      {"POST", "/v1/projects/{project}/sql", "Run a read-only SELECT over the project's tables", "sql.run", true,
+      {"POST",
+       "/v1/projects/{project}/sql",
+       "Run a read-only SELECT over the project's tables",
+       "sql.run",
+       true,
        json::array(),
        {{"required", true},
         {"content",
@@ -64,7 +70,8 @@ void AddSqlRoutes(Router& router) {
                 {"timeout_ms", {{"type", "integer"}}},
                 {"output_table", {{"type", "string"}}},
                 {"mode", {{"type", "string"}, {"enum", {"full", "incremental"}}}}}}}}}}}}},
-       200, [](RequestContext& ctx) -> Status {
+       200,
+       [](RequestContext& ctx) -> Status {
          ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
          if (!body.contains("sql") || !body["sql"].is_string()) {
@@ -73,10 +80,12 @@ void AddSqlRoutes(Router& router) {
          query::SqlRequest request;
          request.sql = body["sql"];
          ASSIGN_OR_RETURN(request.row_limit, IntField(body, "limit", query::kSqlRowsDefault));
-         ASSIGN_OR_RETURN(request.timeout_ms, IntField(body, "timeout_ms", query::kSqlTimeoutMsDefault));
+         ASSIGN_OR_RETURN(request.timeout_ms,
+                          IntField(body, "timeout_ms", query::kSqlTimeoutMsDefault));
          std::string format = body.value("format", "json");
          if (format != "json" && format != "csv") {
-           return Status::InvalidArgument("format must be json or csv").WithDetail("field", "format");
+           return Status::InvalidArgument("format must be json or csv")
+               .WithDetail("field", "format");
          }
          ctx.event_details["sql"] = request.sql.substr(0, 2000);
 
@@ -86,7 +95,8 @@ void AddSqlRoutes(Router& router) {
            if (!CanRead(ctx.token, t.bucket_full_id)) continue;
            if (request.sql.find(t.FullId()) == std::string::npos) continue;
            ASSIGN_OR_RETURN(auto head, ctx.services.catalog->GetVersion(t.head_version_id));
-           visible.push_back({t.FullId(), storage::VersionSelectSql(ctx.services.data_dir, head, t.primary_key),
+           visible.push_back({t.FullId(),
+                              storage::VersionSelectSql(ctx.services.data_dir, head, t.primary_key),
                               storage::SegmentPaths(ctx.services.data_dir, head)});
          }
 
@@ -98,7 +108,8 @@ void AddSqlRoutes(Router& router) {
            RETURN_IF_ERROR(RequireWrite(ctx.token, stage + "." + bucket_name));
            std::string mode = body.value("mode", "full");
            if (mode != "full" && mode != "incremental") {
-             return Status::InvalidArgument("mode must be full or incremental").WithDetail("field", "mode");
+             return Status::InvalidArgument("mode must be full or incremental")
+                 .WithDetail("field", "mode");
            }
            std::string out = ctx.services.store->NewTempPath(".parquet");
            struct Cleanup {
@@ -110,7 +121,8 @@ void AddSqlRoutes(Router& router) {
            } cleanup{out};
            ASSIGN_OR_RETURN(int64_t rows, ctx.services.sql->RunToParquet(visible, request, out));
            (void)rows;
-           ASSIGN_OR_RETURN(auto bucket, ResolveBucket(ctx, project, stage + "." + bucket_name, true));
+           ASSIGN_OR_RETURN(auto bucket,
+                            ResolveBucket(ctx, project, stage + "." + bucket_name, true));
            storage::ImportRequest import;
            import.file_path = out;
            import.display_name = "SQL result";
@@ -120,7 +132,8 @@ void AddSqlRoutes(Router& router) {
            import.operation = "sql";
            ASSIGN_OR_RETURN(auto written, ctx.services.store->Import(bucket, table_name, import));
            ctx.event_details["version"] = written.version.number;
-           ctx.Json(200, {{"table", TableJson(written.table, written.version)}, {"version", VersionJson(written.version)}});
+           ctx.Json(200, {{"table", TableJson(written.table, written.version)},
+                          {"version", VersionJson(written.version)}});
            return Status::Ok();
          }
 

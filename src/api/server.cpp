@@ -24,26 +24,31 @@ class HttpServer final : public Server {
     options_ = options;
     services_.data_dir = options.data_dir;
     RETURN_IF_ERROR(fs::MakeDirs(options.data_dir));
-    ASSIGN_OR_RETURN(services_.catalog, catalog::OpenSqliteCatalog(options.data_dir + "/catalog.db"));
+    ASSIGN_OR_RETURN(services_.catalog,
+                     catalog::OpenSqliteCatalog(options.data_dir + "/catalog.db"));
     bool created = false;
     ASSIGN_OR_RETURN(int64_t org, services_.catalog->EnsureOrganization("default", &created));
     (void)org;
     if (created || options.issue_admin_token) {
       catalog::Token spec;
       spec.kind = "admin";
-      spec.description = created ? "organization admin (created at init)" : "organization admin (demo)";
+      spec.description =
+          created ? "organization admin (created at init)" : "organization admin (demo)";
       ASSIGN_OR_RETURN(auto issued, IssueToken(*services_.catalog, spec));
       admin_token_ = issued.secret;
       if (created && !options.issue_admin_token) {
-        std::printf("admin token: %s\n(shown once: keep it; only its hash is stored)\n", admin_token_.c_str());
+        std::printf("admin token: %s\n(shown once: keep it; only its hash is stored)\n",
+                    admin_token_.c_str());
         std::fflush(stdout);
       }
     }
     std::string memory = options.memory_limit;
-    if (memory.empty()) memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "512MB";
+    if (memory.empty())
+      memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "512MB";
     storage::StoreOptions store_options;
     store_options.memory_limit = memory;
-    ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog, options.data_dir, store_options));
+    ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog,
+                                                                options.data_dir, store_options));
     services_.sql = std::make_unique<query::SqlRunner>(memory, 0);
     services_.router = &router_;
 
@@ -53,7 +58,8 @@ class HttpServer final : public Server {
     AddSqlRoutes(router_);
     AddTokenRoutes(router_);
     router_.Install(http_, services_);
-    http_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    http_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                                    httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
       Status st = res.status == 404 ? Status::NotFound("no route " + req.method + " " + req.path)
                                     : Status(StatusCode::kInvalidArgument, "bad request");
@@ -73,7 +79,8 @@ class HttpServer final : public Server {
       if (port_ <= 0) return Status::Unavailable("cannot bind " + options.host + ": no free port");
     } else {
       if (!http_.bind_to_port(options.host, options.port)) {
-        return Status::Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+        return Status::Unavailable("cannot listen on " + options.host + ":" +
+                                   std::to_string(options.port) +
                                    " (in use? pick another with --listen HOST:PORT)");
       }
       port_ = options.port;
@@ -88,7 +95,9 @@ class HttpServer final : public Server {
   }
 
   int port() const override { return port_; }
-  std::string url() const override { return "http://" + options_.host + ":" + std::to_string(port_); }
+  std::string url() const override {
+    return "http://" + options_.host + ":" + std::to_string(port_);
+  }
   void Stop() override { http_.stop(); }
   void Wait() override {
     if (thread_.joinable()) thread_.join();
@@ -126,7 +135,8 @@ int RunServer(const ServerOptions& options) {
     std::fprintf(stderr, "swan: error: %s\n", server.status().message().c_str());
     return 1;
   }
-  std::printf("swan server listening on %s (data: %s)\n", (*server)->url().c_str(), options.data_dir.c_str());
+  std::printf("swan server listening on %s (data: %s)\n", (*server)->url().c_str(),
+              options.data_dir.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);

@@ -11,11 +11,12 @@ namespace swan::api {
 struct ServerOptions {
   std::string data_dir = "swan-data";
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0 = pick a free port
+  int port = 8080;     // 0 = pick a free port
   bool quiet = false;  // no access log on stderr
   // Issue a fresh admin token at this start (the demo uses it); see Server::issued_admin_token.
   bool issue_admin_token = false;
-  std::string memory_limit = "";  // DuckDB memory limit per operation; empty = SWAN_MEMORY_LIMIT or 1GB
+  std::string memory_limit =
+      "";  // DuckDB memory limit per operation; empty = SWAN_MEMORY_LIMIT or 1GB
 };
 
 // A running server. Start() opens (or initialises) the data directory, binds, and serves on a

@@ -13,11 +13,17 @@ json Time(int64_t ms) { return fs::IsoTime(ms); }
 }  // namespace
 
 json ProjectJson(const catalog::Project& p) {
-  return {{"id", p.id}, {"name", p.name}, {"description", p.description}, {"created_at", Time(p.created_at)}};
+  return {{"id", p.id},
+          {"name", p.name},
+          {"description", p.description},
+          {"created_at", Time(p.created_at)}};
 }
 
 json BucketJson(const catalog::Bucket& b) {
-  return {{"id", b.FullId()},   {"stage", b.stage}, {"name", b.name}, {"description", b.description},
+  return {{"id", b.FullId()},
+          {"stage", b.stage},
+          {"name", b.name},
+          {"description", b.description},
           {"created_at", Time(b.created_at)}};
 }
 
@@ -42,10 +48,14 @@ json TableJson(const catalog::Table& t, const catalog::TableVersion& head) {
 }
 
 json VersionJson(const catalog::TableVersion& v) {
-  json j = {{"version", v.number},       {"operation", v.operation},
-            {"row_count", v.row_count},  {"bytes", v.bytes},
-            {"segments", v.segments.size()}, {"columns", ColumnsJson(v.columns)},
-            {"created_at", Time(v.created_at)}, {"token_description", v.token_description}};
+  json j = {{"version", v.number},
+            {"operation", v.operation},
+            {"row_count", v.row_count},
+            {"bytes", v.bytes},
+            {"segments", v.segments.size()},
+            {"columns", ColumnsJson(v.columns)},
+            {"created_at", Time(v.created_at)},
+            {"token_description", v.token_description}};
   j["token_id"] = v.token_id ? json(*v.token_id) : json(nullptr);
   return j;
 }
@@ -53,8 +63,8 @@ json VersionJson(const catalog::TableVersion& v) {
 json TokenJson(const catalog::Token& t) {
   json scopes = json::array();
   for (const auto& s : t.scopes) scopes.push_back({{"bucket", s.bucket}, {"access", s.access}});
-  json j = {{"id", t.id},           {"kind", t.kind},       {"description", t.description},
-            {"scopes", scopes},     {"revoked", t.revoked}, {"created_at", Time(t.created_at)}};
+  json j = {{"id", t.id},       {"kind", t.kind},       {"description", t.description},
+            {"scopes", scopes}, {"revoked", t.revoked}, {"created_at", Time(t.created_at)}};
   j["project"] = t.project_id ? json(t.project_name) : json(nullptr);
   j["expires_at"] = t.expires_at ? Time(*t.expires_at) : json(nullptr);
   return j;
@@ -80,8 +90,9 @@ json RowsJson(const engine::Rows& rows, size_t max_rows) {
     const std::string& t = c.type;
     if (t == "BOOLEAN") {
       kind.push_back(3);
-    } else if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "UTINYINT" ||
-               t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT" || t == "HUGEINT" || t == "UHUGEINT") {
+    } else if (t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" ||
+               t == "UTINYINT" || t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT" ||
+               t == "HUGEINT" || t == "UHUGEINT") {
       kind.push_back(1);
     } else if (t.rfind("DECIMAL(", 0) == 0 && std::atoi(t.c_str() + 8) <= 15) {
       kind.push_back(2);  // up to 15 digits a JSON number (a double) is exact; wider stays text

@@ -22,7 +22,8 @@ class Catalog {
   virtual Result<int64_t> EnsureOrganization(const std::string& name, bool* created) = 0;
 
   // Projects. CreateProject also creates the project's `main` branch. Conflict when it exists.
-  virtual Result<Project> CreateProject(const std::string& name, const std::string& description) = 0;
+  virtual Result<Project> CreateProject(const std::string& name,
+                                        const std::string& description) = 0;
   virtual Result<Project> GetProject(const std::string& name) = 0;
   virtual Result<Project> GetProjectById(int64_t id) = 0;
   virtual Result<std::vector<Project>> ListProjects() = 0;

@@ -62,7 +62,8 @@ class SqliteCatalog final : public Catalog {
       RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
       Status st = db_->Exec(m.sql);
       if (st.ok()) {
-        SqliteStmt ins(h(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+        SqliteStmt ins(
+            h(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
         st = ins.Bind(1, static_cast<int64_t>(m.number)).Bind(2, m.name).Bind(3, NowMs()).Run();
       }
       if (!st.ok()) {
@@ -100,7 +101,8 @@ class SqliteCatalog final : public Catalog {
       RETURN_IF_ERROR(st);
       Project p{db_->LastInsertId(), name, description, 0, now};
       SqliteStmt br(h(),
-                    "INSERT INTO branches (project_id, name, is_default, created_at) VALUES (?, 'main', 1, ?)");
+                    "INSERT INTO branches (project_id, name, is_default, created_at) VALUES (?, "
+                    "'main', 1, ?)");
       RETURN_IF_ERROR(br.Bind(1, p.id).Bind(2, now).Run());
       p.main_branch_id = db_->LastInsertId();
       return p;
@@ -160,11 +162,17 @@ class SqliteCatalog final : public Catalog {
     return InTx<Bucket>([&]() -> Result<Bucket> {
       Bucket out = b;
       out.created_at = NowMs();
-      SqliteStmt ins(h(),
-                     "INSERT INTO buckets (project_id, branch_id, stage, name, description, created_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?)");
-      Status st = ins.Bind(1, b.project_id).Bind(2, b.branch_id).Bind(3, b.stage).Bind(4, b.name)
-                      .Bind(5, b.description).Bind(6, out.created_at).Run();
+      SqliteStmt ins(
+          h(),
+          "INSERT INTO buckets (project_id, branch_id, stage, name, description, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?)");
+      Status st = ins.Bind(1, b.project_id)
+                      .Bind(2, b.branch_id)
+                      .Bind(3, b.stage)
+                      .Bind(4, b.name)
+                      .Bind(5, b.description)
+                      .Bind(6, out.created_at)
+                      .Run();
       if (st.code() == StatusCode::kConflict) {
         return Status::Conflict("bucket '" + b.FullId() + "' already exists");
       }
@@ -180,9 +188,11 @@ class SqliteCatalog final : public Catalog {
     return Bucket{q.Int(0), q.Int(1), q.Int(2), q.Text(3), q.Text(4), q.Text(5), q.Int(6)};
   }
 
-  Result<Bucket> GetBucket(int64_t branch_id, const std::string& stage, const std::string& name) override {
+  Result<Bucket> GetBucket(int64_t branch_id, const std::string& stage,
+                           const std::string& name) override {
     std::lock_guard lock(mu_);
-    SqliteStmt q(h(), std::string(kBucketSelect) + "WHERE branch_id = ? AND stage = ? AND name = ?");
+    SqliteStmt q(h(),
+                 std::string(kBucketSelect) + "WHERE branch_id = ? AND stage = ? AND name = ?");
     q.Bind(1, branch_id).Bind(2, stage).Bind(3, name);
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return Status::NotFound("bucket '" + stage + "." + name + "' not found");
@@ -222,18 +232,27 @@ class SqliteCatalog final : public Catalog {
 
   static constexpr const char* kTableSelect =
       "SELECT t.id, t.bucket_id, b.stage || '.' || b.name, t.name, t.primary_key, "
-      "coalesce(t.head_version_id, 0), t.created_at FROM tables t JOIN buckets b ON b.id = t.bucket_id ";
+      "coalesce(t.head_version_id, 0), t.created_at FROM tables t JOIN buckets b ON b.id = "
+      "t.bucket_id ";
   static Table ReadTable(const SqliteStmt& q) {
-    return Table{q.Int(0), q.Int(1), q.Text(2), q.Text(3), StringsFromJson(q.Text(4)), q.Int(5), q.Int(6)};
+    return Table{q.Int(0), q.Int(1), q.Text(2), q.Text(3), StringsFromJson(q.Text(4)),
+                 q.Int(5), q.Int(6)};
   }
 
   Result<Table> CreateTable(int64_t bucket_id, const std::string& name,
-                            const std::vector<std::string>& primary_key, const NewVersion& first) override {
+                            const std::vector<std::string>& primary_key,
+                            const NewVersion& first) override {
     std::lock_guard lock(mu_);
     return InTx<Table>([&]() -> Result<Table> {
-      SqliteStmt ins(h(), "INSERT INTO tables (bucket_id, name, primary_key, created_at) VALUES (?, ?, ?, ?)");
-      Status st = ins.Bind(1, bucket_id).Bind(2, name).Bind(3, StringsToJson(primary_key)).Bind(4, NowMs()).Run();
-      if (st.code() == StatusCode::kConflict) return Status::Conflict("table '" + name + "' already exists");
+      SqliteStmt ins(
+          h(), "INSERT INTO tables (bucket_id, name, primary_key, created_at) VALUES (?, ?, ?, ?)");
+      Status st = ins.Bind(1, bucket_id)
+                      .Bind(2, name)
+                      .Bind(3, StringsToJson(primary_key))
+                      .Bind(4, NowMs())
+                      .Run();
+      if (st.code() == StatusCode::kConflict)
+        return Status::Conflict("table '" + name + "' already exists");
       RETURN_IF_ERROR(st);
       int64_t table_id = db_->LastInsertId();
       ASSIGN_OR_RETURN(TableVersion v, CommitLocked(table_id, 0, first));
@@ -266,7 +285,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::vector<Table>> ListTables(int64_t branch_id, int64_t bucket_id) override {
     std::lock_guard lock(mu_);
-    std::string where = bucket_id ? "WHERE b.branch_id = ? AND t.bucket_id = ?" : "WHERE b.branch_id = ?";
+    std::string where =
+        bucket_id ? "WHERE b.branch_id = ? AND t.bucket_id = ?" : "WHERE b.branch_id = ?";
     SqliteStmt q(h(), std::string(kTableSelect) + where + " ORDER BY b.stage, b.name, t.name");
     q.Bind(1, branch_id);
     if (bucket_id) q.Bind(2, bucket_id);
@@ -290,7 +310,8 @@ class SqliteCatalog final : public Catalog {
         .status();
   }
 
-  Result<TableVersion> CommitVersion(int64_t table_id, int64_t expected_head, const NewVersion& v) override {
+  Result<TableVersion> CommitVersion(int64_t table_id, int64_t expected_head,
+                                     const NewVersion& v) override {
     std::lock_guard lock(mu_);
     return InTx<TableVersion>([&]() { return CommitLocked(table_id, expected_head, v); });
   }
@@ -299,7 +320,8 @@ class SqliteCatalog final : public Catalog {
   // compare-and-swap on head_version_id.
   Result<TableVersion> CommitLocked(int64_t table_id, int64_t expected_head, const NewVersion& v) {
     int64_t now = NowMs();
-    SqliteStmt num(h(), "SELECT coalesce(max(number), 0) + 1 FROM table_versions WHERE table_id = ?");
+    SqliteStmt num(h(),
+                   "SELECT coalesce(max(number), 0) + 1 FROM table_versions WHERE table_id = ?");
     num.Bind(1, table_id);
     ASSIGN_OR_RETURN(bool has, num.Step());
     int64_t number = has ? num.Int(0) : 1;
@@ -311,7 +333,9 @@ class SqliteCatalog final : public Catalog {
     out.row_count = v.row_count;
     out.token_id = v.token_id;
     out.created_at = now;
-    SqliteStmt proj(h(), "SELECT b.project_id FROM tables t JOIN buckets b ON b.id = t.bucket_id WHERE t.id = ?");
+    SqliteStmt proj(
+        h(),
+        "SELECT b.project_id FROM tables t JOIN buckets b ON b.id = t.bucket_id WHERE t.id = ?");
     proj.Bind(1, table_id);
     ASSIGN_OR_RETURN(bool found, proj.Step());
     if (!found) return Status::NotFound("table not found");
@@ -319,34 +343,51 @@ class SqliteCatalog final : public Catalog {
     for (Segment s : v.segments) {
       if (s.id == 0) {
         s.created_at = now;
-        SqliteStmt ins(h(),
-                       "INSERT INTO segments (project_id, path, row_count, bytes, replaces_keys, columns, "
-                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        RETURN_IF_ERROR(ins.Bind(1, project_id).Bind(2, s.path).Bind(3, s.row_count).Bind(4, s.bytes)
-                            .Bind(5, static_cast<int64_t>(s.replaces_keys)).Bind(6, ColumnsToJson(s.columns))
-                            .Bind(7, now).Run());
+        SqliteStmt ins(
+            h(),
+            "INSERT INTO segments (project_id, path, row_count, bytes, replaces_keys, columns, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        RETURN_IF_ERROR(ins.Bind(1, project_id)
+                            .Bind(2, s.path)
+                            .Bind(3, s.row_count)
+                            .Bind(4, s.bytes)
+                            .Bind(5, static_cast<int64_t>(s.replaces_keys))
+                            .Bind(6, ColumnsToJson(s.columns))
+                            .Bind(7, now)
+                            .Run());
         s.id = db_->LastInsertId();
         s.project_id = project_id;
       }
       out.bytes += s.bytes;
       out.segments.push_back(std::move(s));
     }
-    SqliteStmt ins(h(),
-                   "INSERT INTO table_versions (table_id, number, operation, columns, row_count, bytes, "
-                   "token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    RETURN_IF_ERROR(ins.Bind(1, table_id).Bind(2, number).Bind(3, v.operation).Bind(4, ColumnsToJson(v.columns))
-                        .Bind(5, v.row_count).Bind(6, out.bytes).Bind(7, v.token_id).Bind(8, now).Run());
+    SqliteStmt ins(
+        h(),
+        "INSERT INTO table_versions (table_id, number, operation, columns, row_count, bytes, "
+        "token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    RETURN_IF_ERROR(ins.Bind(1, table_id)
+                        .Bind(2, number)
+                        .Bind(3, v.operation)
+                        .Bind(4, ColumnsToJson(v.columns))
+                        .Bind(5, v.row_count)
+                        .Bind(6, out.bytes)
+                        .Bind(7, v.token_id)
+                        .Bind(8, now)
+                        .Run());
     out.id = db_->LastInsertId();
     for (size_t i = 0; i < out.segments.size(); ++i) {
-      SqliteStmt vs(h(), "INSERT INTO version_segments (version_id, ordinal, segment_id) VALUES (?, ?, ?)");
-      Status st = vs.Bind(1, out.id).Bind(2, static_cast<int64_t>(i)).Bind(3, out.segments[i].id).Run();
+      SqliteStmt vs(
+          h(), "INSERT INTO version_segments (version_id, ordinal, segment_id) VALUES (?, ?, ?)");
+      Status st =
+          vs.Bind(1, out.id).Bind(2, static_cast<int64_t>(i)).Bind(3, out.segments[i].id).Run();
       if (st.code() == StatusCode::kConflict) {
         return Status::Conflict("a segment of this version was garbage-collected meanwhile; retry");
       }
       RETURN_IF_ERROR(st);
     }
-    SqliteStmt cas(h(),
-                   "UPDATE tables SET head_version_id = ? WHERE id = ? AND coalesce(head_version_id, 0) = ?");
+    SqliteStmt cas(
+        h(),
+        "UPDATE tables SET head_version_id = ? WHERE id = ? AND coalesce(head_version_id, 0) = ?");
     RETURN_IF_ERROR(cas.Bind(1, out.id).Bind(2, table_id).Bind(3, expected_head).Run());
     if (db_->Changes() != 1) {
       return Status::Conflict("table was changed by another writer meanwhile (head moved); retry");
@@ -355,8 +396,10 @@ class SqliteCatalog final : public Catalog {
   }
 
   static constexpr const char* kVersionSelect =
-      "SELECT v.id, v.table_id, v.number, v.operation, v.columns, v.row_count, v.bytes, v.token_id, "
-      "coalesce(k.description, ''), v.created_at FROM table_versions v LEFT JOIN tokens k ON k.id = v.token_id ";
+      "SELECT v.id, v.table_id, v.number, v.operation, v.columns, v.row_count, v.bytes, "
+      "v.token_id, "
+      "coalesce(k.description, ''), v.created_at FROM table_versions v LEFT JOIN tokens k ON k.id "
+      "= v.token_id ";
   static TableVersion ReadVersion(const SqliteStmt& q) {
     TableVersion v;
     v.id = q.Int(0);
@@ -373,10 +416,11 @@ class SqliteCatalog final : public Catalog {
   }
 
   Status FillSegments(TableVersion& v) {
-    SqliteStmt q(h(),
-                 "SELECT s.id, s.project_id, s.path, s.row_count, s.bytes, s.replaces_keys, s.columns, "
-                 "s.created_at FROM version_segments vs JOIN segments s ON s.id = vs.segment_id "
-                 "WHERE vs.version_id = ? ORDER BY vs.ordinal");
+    SqliteStmt q(
+        h(),
+        "SELECT s.id, s.project_id, s.path, s.row_count, s.bytes, s.replaces_keys, s.columns, "
+        "s.created_at FROM version_segments vs JOIN segments s ON s.id = vs.segment_id "
+        "WHERE vs.version_id = ? ORDER BY vs.ordinal");
     q.Bind(1, v.id);
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
@@ -403,7 +447,9 @@ class SqliteCatalog final : public Catalog {
     SqliteStmt q(h(), std::string(kVersionSelect) + "WHERE v.table_id = ? AND v.number = ?");
     q.Bind(1, table_id).Bind(2, number);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::NotFound("version " + std::to_string(number) + " not found (or garbage-collected)");
+    if (!row)
+      return Status::NotFound("version " + std::to_string(number) +
+                              " not found (or garbage-collected)");
     TableVersion v = ReadVersion(q);
     RETURN_IF_ERROR(FillSegments(v));
     return v;
@@ -465,8 +511,10 @@ class SqliteCatalog final : public Catalog {
   }
 
   static constexpr const char* kTokenSelect =
-      "SELECT t.id, t.project_id, coalesce(p.name, ''), t.kind, t.description, t.scopes, t.expires_at, "
-      "t.revoked_at IS NOT NULL, t.created_at FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ";
+      "SELECT t.id, t.project_id, coalesce(p.name, ''), t.kind, t.description, t.scopes, "
+      "t.expires_at, "
+      "t.revoked_at IS NOT NULL, t.created_at FROM tokens t LEFT JOIN projects p ON p.id = "
+      "t.project_id ";
   static Token ReadToken(const SqliteStmt& q) {
     Token t;
     t.id = q.Int(0);
@@ -485,11 +533,18 @@ class SqliteCatalog final : public Catalog {
     std::lock_guard lock(mu_);
     return InTx<Token>([&]() -> Result<Token> {
       SqliteStmt ins(h(),
-                     "INSERT INTO tokens (organization_id, project_id, kind, description, secret_hash, scopes, "
-                     "expires_at, created_at) VALUES ((SELECT min(id) FROM organizations), ?, ?, ?, ?, ?, ?, ?)");
-      RETURN_IF_ERROR(ins.Bind(1, token.project_id).Bind(2, token.kind).Bind(3, token.description)
-                          .Bind(4, secret_hash).Bind(5, ScopesToJson(token.scopes)).Bind(6, token.expires_at)
-                          .Bind(7, NowMs()).Run());
+                     "INSERT INTO tokens (organization_id, project_id, kind, description, "
+                     "secret_hash, scopes, "
+                     "expires_at, created_at) VALUES ((SELECT min(id) FROM organizations), ?, ?, "
+                     "?, ?, ?, ?, ?)");
+      RETURN_IF_ERROR(ins.Bind(1, token.project_id)
+                          .Bind(2, token.kind)
+                          .Bind(3, token.description)
+                          .Bind(4, secret_hash)
+                          .Bind(5, ScopesToJson(token.scopes))
+                          .Bind(6, token.expires_at)
+                          .Bind(7, NowMs())
+                          .Run());
       int64_t id = db_->LastInsertId();
       SqliteStmt q(h(), std::string(kTokenSelect) + "WHERE t.id = ?");
       q.Bind(1, id);
@@ -519,7 +574,8 @@ class SqliteCatalog final : public Catalog {
 
   Result<std::vector<Token>> ListTokens(std::optional<int64_t> project_id) override {
     std::lock_guard lock(mu_);
-    SqliteStmt q(h(), std::string(kTokenSelect) + (project_id ? "WHERE t.project_id = ? " : "") + "ORDER BY t.id");
+    SqliteStmt q(h(), std::string(kTokenSelect) + (project_id ? "WHERE t.project_id = ? " : "") +
+                          "ORDER BY t.id");
     if (project_id) q.Bind(1, *project_id);
     std::vector<Token> out;
     while (true) {
@@ -533,9 +589,11 @@ class SqliteCatalog final : public Catalog {
   Status RevokeToken(int64_t id) override {
     std::lock_guard lock(mu_);
     return InTx<bool>([&]() -> Result<bool> {
-             SqliteStmt up(h(), "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+             SqliteStmt up(h(),
+                           "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
              RETURN_IF_ERROR(up.Bind(1, NowMs()).Bind(2, id).Run());
-             if (db_->Changes() == 0) return Status::NotFound("token " + std::to_string(id) + " not found or revoked");
+             if (db_->Changes() == 0)
+               return Status::NotFound("token " + std::to_string(id) + " not found or revoked");
              return true;
            })
         .status();
@@ -543,26 +601,35 @@ class SqliteCatalog final : public Catalog {
 
   Status AppendEvent(const Event& e) override {
     std::lock_guard lock(mu_);
-    SqliteStmt ins(h(),
-                   "INSERT INTO events (project_id, token_id, action, object, details, client_address, "
-                   "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    return ins.Bind(1, e.project_id).Bind(2, e.token_id).Bind(3, e.action).Bind(4, e.object)
-        .Bind(5, e.details_json).Bind(6, e.client_address).Bind(7, e.created_at ? e.created_at : NowMs()).Run();
+    SqliteStmt ins(
+        h(),
+        "INSERT INTO events (project_id, token_id, action, object, details, client_address, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    return ins.Bind(1, e.project_id)
+        .Bind(2, e.token_id)
+        .Bind(3, e.action)
+        .Bind(4, e.object)
+        .Bind(5, e.details_json)
+        .Bind(6, e.client_address)
+        .Bind(7, e.created_at ? e.created_at : NowMs())
+        .Run();
   }
 
   Result<std::vector<Event>> ListEvents(std::optional<int64_t> project_id, int limit) override {
     std::lock_guard lock(mu_);
-    SqliteStmt q(h(),
-                 std::string("SELECT id, project_id, token_id, action, object, details, client_address, "
-                             "created_at FROM events ") +
-                     (project_id ? "WHERE project_id = ? " : "") + "ORDER BY id DESC LIMIT " +
-                     std::to_string(limit));
+    SqliteStmt q(
+        h(),
+        std::string("SELECT id, project_id, token_id, action, object, details, client_address, "
+                    "created_at FROM events ") +
+            (project_id ? "WHERE project_id = ? " : "") + "ORDER BY id DESC LIMIT " +
+            std::to_string(limit));
     if (project_id) q.Bind(1, *project_id);
     std::vector<Event> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      out.push_back(Event{q.Int(0), q.OptInt(1), q.OptInt(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Int(7)});
+      out.push_back(Event{q.Int(0), q.OptInt(1), q.OptInt(2), q.Text(3), q.Text(4), q.Text(5),
+                          q.Text(6), q.Int(7)});
     }
     return out;
   }

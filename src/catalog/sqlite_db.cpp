@@ -23,7 +23,8 @@ SqliteStmt& SqliteStmt::Bind(int index, int64_t value) {
   return *this;
 }
 SqliteStmt& SqliteStmt::Bind(int index, const std::string& value) {
-  if (stmt_) sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (stmt_)
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   return *this;
 }
 SqliteStmt& SqliteStmt::Bind(int index, std::optional<int64_t> value) {
@@ -61,12 +62,14 @@ std::string SqliteStmt::Text(int col) const {
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   std::unique_ptr<SqliteDb> db(new SqliteDb());
-  int rc = sqlite3_open_v2(path.c_str(), &db->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) return SqliteError(db->db_, rc, "open catalog " + path);
   sqlite3_busy_timeout(db->db_, 10000);
   // WAL + synchronous=FULL: a committed transaction survives a crash or power loss.
-  RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  RETURN_IF_ERROR(
+      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   return db;
 }
 

@@ -30,7 +30,8 @@ Status SyncFileAndDir(const std::string& path) {
 
 Result<int64_t> FileSize(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Status::Internal("stat " + path + ": " + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::Internal("stat " + path + ": " + std::strerror(errno));
   return static_cast<int64_t>(st.st_size);
 }
 
@@ -86,10 +87,13 @@ Result<int64_t> ParseTimeMs(const std::string& text) {
   struct tm tm = {};
   int y, mo, d, h = 0, mi = 0, s = 0, frac_ms = 0;
   int n = std::sscanf(text.c_str(), "%4d-%2d-%2d", &y, &mo, &d);
-  if (n != 3) return Status::InvalidArgument("cannot parse time '" + text + "' (use ISO-8601 or Unix seconds)");
+  if (n != 3)
+    return Status::InvalidArgument("cannot parse time '" + text +
+                                   "' (use ISO-8601 or Unix seconds)");
   if (text.size() > 10) {
     if (std::sscanf(text.c_str() + 11, "%2d:%2d:%2d", &h, &mi, &s) != 3) {
-      return Status::InvalidArgument("cannot parse time '" + text + "' (use ISO-8601 or Unix seconds)");
+      return Status::InvalidArgument("cannot parse time '" + text +
+                                     "' (use ISO-8601 or Unix seconds)");
     }
     if (text.size() > 19 && text[19] == '.') {
       std::string frac = text.substr(20, 3);

@@ -20,7 +20,8 @@ Status ValidateProject(const std::string& name) {
 }
 Status ValidateStage(const std::string& stage) {
   if (stage == "in" || stage == "out") return Status::Ok();
-  return Status::InvalidArgument("invalid stage '" + stage.substr(0, 40) + "': must be 'in' or 'out'")
+  return Status::InvalidArgument("invalid stage '" + stage.substr(0, 40) +
+                                 "': must be 'in' or 'out'")
       .WithDetail("field", "stage");
 }
 Status ValidateBucketName(const std::string& name) {
@@ -41,14 +42,16 @@ Status ValidateColumn(const std::string& name) {
   return Status::Ok();
 }
 Status ValidateTypeName(const std::string& type) {
-  static const std::regex re("[A-Za-z][A-Za-z0-9_ ]{0,40}(\\(\\s*[0-9]{1,3}\\s*(,\\s*[0-9]{1,3}\\s*)?\\))?");
+  static const std::regex re(
+      "[A-Za-z][A-Za-z0-9_ ]{0,40}(\\(\\s*[0-9]{1,3}\\s*(,\\s*[0-9]{1,3}\\s*)?\\))?");
   return Check(type, re, "type", "a DuckDB type name such as BIGINT, VARCHAR or DECIMAL(18,3)");
 }
 
 Status SplitBucketId(const std::string& id, std::string* stage, std::string* name) {
   auto dot = id.find('.');
   if (dot == std::string::npos) {
-    return Status::InvalidArgument("invalid bucket id '" + id.substr(0, 80) + "': expected <stage>.<name>, e.g. in.sales");
+    return Status::InvalidArgument("invalid bucket id '" + id.substr(0, 80) +
+                                   "': expected <stage>.<name>, e.g. in.sales");
   }
   *stage = id.substr(0, dot);
   *name = id.substr(dot + 1);
@@ -56,7 +59,8 @@ Status SplitBucketId(const std::string& id, std::string* stage, std::string* nam
   return ValidateBucketName(*name);
 }
 
-Status SplitTableId(const std::string& id, std::string* stage, std::string* bucket, std::string* table) {
+Status SplitTableId(const std::string& id, std::string* stage, std::string* bucket,
+                    std::string* table) {
   auto last = id.rfind('.');
   if (last == std::string::npos) {
     return Status::InvalidArgument("invalid table id '" + id.substr(0, 80) +

@@ -4,15 +4,24 @@ namespace swan {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kUnauthorized: return "unauthorized";
-    case StatusCode::kForbidden: return "forbidden";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kConflict: return "conflict";
-    case StatusCode::kPayloadTooLarge: return "payload_too_large";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kUnauthorized:
+      return "unauthorized";
+    case StatusCode::kForbidden:
+      return "forbidden";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kConflict:
+      return "conflict";
+    case StatusCode::kPayloadTooLarge:
+      return "payload_too_large";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -31,46 +40,66 @@ StatusCode StatusCodeFromName(const std::string& name, StatusCode fallback) {
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthorized: return 401;
-    case StatusCode::kForbidden: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kPayloadTooLarge: return 413;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kInternal: return 500;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthorized:
+      return 401;
+    case StatusCode::kForbidden:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kPayloadTooLarge:
+      return 413;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kInternal:
+      return 500;
   }
   return 500;
 }
 
 StatusCode StatusCodeFromHttp(long http_status) {
   switch (http_status) {
-    case 400: return StatusCode::kInvalidArgument;
-    case 401: return StatusCode::kUnauthorized;
-    case 403: return StatusCode::kForbidden;
-    case 404: return StatusCode::kNotFound;
-    case 409: return StatusCode::kConflict;
-    case 413: return StatusCode::kPayloadTooLarge;
+    case 400:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthorized;
+    case 403:
+      return StatusCode::kForbidden;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kConflict;
+    case 413:
+      return StatusCode::kPayloadTooLarge;
     case 502:
     case 503:
-    case 504: return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kUnavailable;
     default:
-      return http_status >= 400 && http_status < 500 ? StatusCode::kInvalidArgument : StatusCode::kInternal;
+      return http_status >= 400 && http_status < 500 ? StatusCode::kInvalidArgument
+                                                     : StatusCode::kInternal;
   }
 }
 
 int ExitCodeFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return 0;
+    case StatusCode::kOk:
+      return 0;
     case StatusCode::kUnavailable:
-    case StatusCode::kInternal: return 2;
+    case StatusCode::kInternal:
+      return 2;
     case StatusCode::kInvalidArgument:
     case StatusCode::kUnauthorized:
     case StatusCode::kForbidden:
     case StatusCode::kNotFound:
     case StatusCode::kConflict:
-    case StatusCode::kPayloadTooLarge: return 1;
+    case StatusCode::kPayloadTooLarge:
+      return 1;
   }
   return 2;
 }

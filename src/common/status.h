@@ -39,12 +39,16 @@ class Status {
   Status(StatusCode code, std::string message);
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status Unauthorized(std::string m) { return {StatusCode::kUnauthorized, std::move(m)}; }
   static Status Forbidden(std::string m) { return {StatusCode::kForbidden, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
-  static Status PayloadTooLarge(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
+  static Status PayloadTooLarge(std::string m) {
+    return {StatusCode::kPayloadTooLarge, std::move(m)};
+  }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
@@ -73,7 +77,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                    // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) { assert(!std::get<Status>(v_).ok()); }  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -99,10 +103,10 @@ class Result {
 #define SWAN_CONCAT_INNER(a, b) a##b
 #define SWAN_CONCAT(a, b) SWAN_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::swan::Status _swan_st = (expr);         \
-    if (!_swan_st.ok()) return _swan_st;      \
+#define RETURN_IF_ERROR(expr)            \
+  do {                                   \
+    ::swan::Status _swan_st = (expr);    \
+    if (!_swan_st.ok()) return _swan_st; \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -110,4 +114,5 @@ class Result {
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
 
-#define ASSIGN_OR_RETURN(lhs, expr) ASSIGN_OR_RETURN_IMPL(SWAN_CONCAT(_swan_r_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  ASSIGN_OR_RETURN_IMPL(SWAN_CONCAT(_swan_r_, __LINE__), lhs, expr)

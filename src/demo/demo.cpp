@@ -25,29 +25,35 @@ Status GenerateOrders(const std::string& path, int rows) {
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db));
   std::string sql =
       "COPY (SELECT i AS order_id, DATE '2026-01-01' + CAST(i % 330 AS INTEGER) AS order_date, "
-      "['Prague','Berlin','Vienna','Warsaw','Budapest','Brno'][1 + CAST(i % 6 AS INTEGER)] AS city, "
+      "['Prague','Berlin','Vienna','Warsaw','Budapest','Brno'][1 + CAST(i % 6 AS INTEGER)] AS "
+      "city, "
       "['books','games','garden','music','tools'][1 + CAST((i * 7) % 5 AS INTEGER)] AS category, "
       "round(5 + CAST(hash(i) % 20000 AS DOUBLE) / 100.0, 2) AS amount, "
       "CAST(1 + hash(i * 3) % 5 AS INTEGER) AS quantity "
-      "FROM range(1, " + std::to_string(rows + 1) + ") AS t(i)) TO " + engine::QuoteLiteral(path) + " (HEADER true)";
+      "FROM range(1, " +
+      std::to_string(rows + 1) + ") AS t(i)) TO " + engine::QuoteLiteral(path) + " (HEADER true)";
   return conn->Execute(sql);
 }
 
 Result<std::string> ProjectToken(const client::ApiClient& admin) {
-  auto created = admin.Post("/v1/projects", {{"name", kProject}, {"description", "Swan demo: sample sales data"}});
+  auto created = admin.Post("/v1/projects",
+                            {{"name", kProject}, {"description", "Swan demo: sample sales data"}});
   if (created.ok()) return (*created)["token"]["secret"].get<std::string>();
   if (created.status().code() != StatusCode::kConflict) return created.status();
   // The project exists from an earlier run: issue a fresh master token for it.
-  ASSIGN_OR_RETURN(json token, admin.Post(std::string("/v1/projects/") + kProject + "/tokens",
-                                          {{"kind", "master"}, {"description", "demo master token"}}));
+  ASSIGN_OR_RETURN(json token,
+                   admin.Post(std::string("/v1/projects/") + kProject + "/tokens",
+                              {{"kind", "master"}, {"description", "demo master token"}}));
   return token["token"]["secret"].get<std::string>();
 }
 
 void PrintRows(const json& result) {
-  for (const auto& c : result["columns"]) std::printf("%-14s", c["name"].get<std::string>().c_str());
+  for (const auto& c : result["columns"])
+    std::printf("%-14s", c["name"].get<std::string>().c_str());
   std::printf("\n");
   for (const auto& row : result["rows"]) {
-    for (const auto& v : row) std::printf("%-14s", v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+    for (const auto& v : row)
+      std::printf("%-14s", v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
     std::printf("\n");
   }
 }
@@ -64,19 +70,24 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
   RETURN_IF_ERROR(GenerateOrders(csv, options.rows));
 
   std::printf("2. importing them into table in.sales.orders (primary key order_id)\n");
-  ASSIGN_OR_RETURN(json imported, api.Upload(std::string("/v1/projects/") + kProject +
-                                                 "/tables/in.sales.orders/import?primary_key=order_id&name=orders.csv",
-                                             csv, nullptr));
-  std::printf("   -> version %lld, %lld rows\n", static_cast<long long>(imported["version"]["version"].get<int64_t>()),
+  ASSIGN_OR_RETURN(
+      json imported,
+      api.Upload(std::string("/v1/projects/") + kProject +
+                     "/tables/in.sales.orders/import?primary_key=order_id&name=orders.csv",
+                 csv, nullptr));
+  std::printf("   -> version %lld, %lld rows\n",
+              static_cast<long long>(imported["version"]["version"].get<int64_t>()),
               static_cast<long long>(imported["version"]["row_count"].get<int64_t>()));
 
   std::printf("3. aggregating with SQL into table out.sales.revenue_by_city\n");
   const char* sql =
       "SELECT city, category, count(*) AS orders, round(sum(amount * quantity), 2) AS revenue "
       "FROM \"in.sales.orders\" GROUP BY city, category ORDER BY revenue DESC";
-  ASSIGN_OR_RETURN(json aggregated, api.Post(std::string("/v1/projects/") + kProject + "/sql",
-                                             {{"sql", sql}, {"output_table", "out.sales.revenue_by_city"}}));
-  std::printf("   -> %lld rows\n", static_cast<long long>(aggregated["version"]["row_count"].get<int64_t>()));
+  ASSIGN_OR_RETURN(json aggregated,
+                   api.Post(std::string("/v1/projects/") + kProject + "/sql",
+                            {{"sql", sql}, {"output_table", "out.sales.revenue_by_city"}}));
+  std::printf("   -> %lld rows\n",
+              static_cast<long long>(aggregated["version"]["row_count"].get<int64_t>()));
   ASSIGN_OR_RETURN(json preview, api.Get(std::string("/v1/projects/") + kProject +
                                          "/tables/out.sales.revenue_by_city/preview?limit=5"));
   std::printf("\nTop 5 of out.sales.revenue_by_city:\n");
@@ -124,8 +135,8 @@ int RunDemo(const DemoOptions& options) {
       "  swan table versions in.sales.orders\n"
       "  curl -H \"Authorization: Bearer $SWAN_TOKEN\" %s/v1/projects/demo/tables\n"
       "(swan is at build/swan; the API is described at %s/v1/openapi.json)\n",
-      (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(),
-      (*server)->url().c_str());
+      (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(),
+      (*server)->url().c_str(), (*server)->url().c_str());
   std::fflush(stdout);
   if (options.exit_after) {
     (*server)->Stop();

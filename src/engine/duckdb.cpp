@@ -50,22 +50,34 @@ std::string FormatDouble(double v) {
 
 std::string ValueText(duckdb_type t, void* data, idx_t row) {
   switch (t) {
-    case DUCKDB_TYPE_BOOLEAN: return static_cast<bool*>(data)[row] ? "true" : "false";
-    case DUCKDB_TYPE_TINYINT: return std::to_string(static_cast<int8_t*>(data)[row]);
-    case DUCKDB_TYPE_SMALLINT: return std::to_string(static_cast<int16_t*>(data)[row]);
-    case DUCKDB_TYPE_INTEGER: return std::to_string(static_cast<int32_t*>(data)[row]);
-    case DUCKDB_TYPE_BIGINT: return std::to_string(static_cast<int64_t*>(data)[row]);
-    case DUCKDB_TYPE_UTINYINT: return std::to_string(static_cast<uint8_t*>(data)[row]);
-    case DUCKDB_TYPE_USMALLINT: return std::to_string(static_cast<uint16_t*>(data)[row]);
-    case DUCKDB_TYPE_UINTEGER: return std::to_string(static_cast<uint32_t*>(data)[row]);
-    case DUCKDB_TYPE_UBIGINT: return std::to_string(static_cast<uint64_t*>(data)[row]);
-    case DUCKDB_TYPE_FLOAT: return FormatDouble(static_cast<float*>(data)[row]);
-    case DUCKDB_TYPE_DOUBLE: return FormatDouble(static_cast<double*>(data)[row]);
+    case DUCKDB_TYPE_BOOLEAN:
+      return static_cast<bool*>(data)[row] ? "true" : "false";
+    case DUCKDB_TYPE_TINYINT:
+      return std::to_string(static_cast<int8_t*>(data)[row]);
+    case DUCKDB_TYPE_SMALLINT:
+      return std::to_string(static_cast<int16_t*>(data)[row]);
+    case DUCKDB_TYPE_INTEGER:
+      return std::to_string(static_cast<int32_t*>(data)[row]);
+    case DUCKDB_TYPE_BIGINT:
+      return std::to_string(static_cast<int64_t*>(data)[row]);
+    case DUCKDB_TYPE_UTINYINT:
+      return std::to_string(static_cast<uint8_t*>(data)[row]);
+    case DUCKDB_TYPE_USMALLINT:
+      return std::to_string(static_cast<uint16_t*>(data)[row]);
+    case DUCKDB_TYPE_UINTEGER:
+      return std::to_string(static_cast<uint32_t*>(data)[row]);
+    case DUCKDB_TYPE_UBIGINT:
+      return std::to_string(static_cast<uint64_t*>(data)[row]);
+    case DUCKDB_TYPE_FLOAT:
+      return FormatDouble(static_cast<float*>(data)[row]);
+    case DUCKDB_TYPE_DOUBLE:
+      return FormatDouble(static_cast<double*>(data)[row]);
     case DUCKDB_TYPE_VARCHAR: {
       auto* s = &static_cast<duckdb_string_t*>(data)[row];
       return std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 
@@ -139,7 +151,8 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
       list_dirs += (list_dirs.empty() ? "" : ", ") + QuoteLiteral(d);
     }
     std::string sql = "SET allowed_paths = [" + list_paths + "]; SET allowed_directories = [" +
-                      list_dirs + "]; SET enable_external_access = false; SET lock_configuration = true;";
+                      list_dirs +
+                      "]; SET enable_external_access = false; SET lock_configuration = true;";
     RETURN_IF_ERROR(conn->Execute(sql));
   }
   return db;

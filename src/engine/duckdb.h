@@ -14,9 +14,9 @@
 namespace swan::engine {
 
 struct DatabaseOptions {
-  std::string memory_limit;                  // e.g. "1GB"; empty = DuckDB's default
-  int threads = 0;                           // 0 = DuckDB's default (all cores)
-  std::string temp_directory;                // where operators spill; empty = DuckDB's default
+  std::string memory_limit;    // e.g. "1GB"; empty = DuckDB's default
+  int threads = 0;             // 0 = DuckDB's default (all cores)
+  std::string temp_directory;  // where operators spill; empty = DuckDB's default
   bool preserve_insertion_order = true;
   // When set, the database may touch only these files and folders (enable_external_access off).
   std::optional<std::vector<std::string>> allowed_paths;

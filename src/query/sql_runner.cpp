@@ -50,17 +50,21 @@ Status CheckRequest(const SqlRequest& r) {
     return Status::InvalidArgument("no SQL given").WithDetail("field", "sql");
   }
   if (r.row_limit < 0 || r.row_limit > kSqlRowsMax) {
-    return Status::InvalidArgument("limit must be between 0 and " + std::to_string(kSqlRowsMax)).WithDetail("field", "limit");
+    return Status::InvalidArgument("limit must be between 0 and " + std::to_string(kSqlRowsMax))
+        .WithDetail("field", "limit");
   }
   if (r.timeout_ms <= 0 || r.timeout_ms > kSqlTimeoutMsMax) {
-    return Status::InvalidArgument("timeout_ms must be between 1 and " + std::to_string(kSqlTimeoutMsMax))
+    return Status::InvalidArgument("timeout_ms must be between 1 and " +
+                                   std::to_string(kSqlTimeoutMsMax))
         .WithDetail("field", "timeout_ms");
   }
   return Status::Ok();
 }
 
 std::string StripTrailingSemicolons(std::string sql) {
-  while (!sql.empty() && (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back())))) sql.pop_back();
+  while (!sql.empty() &&
+         (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back()))))
+    sql.pop_back();
   return sql;
 }
 
@@ -84,15 +88,16 @@ Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlR
   ASSIGN_OR_RETURN(auto db, engine::Database::Open(options));
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db));
   for (const auto* t : used) {
-    Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t->full_id) + " AS SELECT * EXCLUDE (_swan_ts) FROM (" +
-                              t->select_sql + ")");
+    Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t->full_id) +
+                              " AS SELECT * EXCLUDE (_swan_ts) FROM (" + t->select_sql + ")");
     if (!st.ok()) return Status::Internal("cannot open table " + t->full_id + ": " + st.message());
   }
   std::string sql = StripTrailingSemicolons(request.sql);
   auto single = conn->IsSingleSelect(sql);
   if (!single.ok()) return single.status();
   if (!*single) {
-    return Status::InvalidArgument("only a single read-only SELECT statement is allowed").WithDetail("field", "sql");
+    return Status::InvalidArgument("only a single read-only SELECT statement is allowed")
+        .WithDetail("field", "sql");
   }
   auto start = std::chrono::steady_clock::now();
   Result<T> out = Status::Internal("unreachable");
@@ -103,7 +108,8 @@ Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlR
     timed_out = deadline.fired();
   }
   if (timed_out && !out.ok()) {
-    return Status::InvalidArgument("query exceeded the time limit of " + std::to_string(request.timeout_ms) + " ms")
+    return Status::InvalidArgument("query exceeded the time limit of " +
+                                   std::to_string(request.timeout_ms) + " ms")
         .WithDetail("field", "timeout_ms");
   }
   (void)start;
@@ -112,35 +118,39 @@ Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlR
 
 Result<SqlResult> SqlRunner::Run(const std::vector<SqlTable>& tables, const SqlRequest& request) {
   auto start = std::chrono::steady_clock::now();
-  auto result = WithSandbox<SqlResult>(tables, request, {}, [&](engine::Connection& conn, const std::string& sql)
-                                                                -> Result<SqlResult> {
-    ASSIGN_OR_RETURN(auto stream,
-                     conn.Stream("SELECT * FROM (" + sql + "\n) AS _swan_user LIMIT " + std::to_string(request.row_limit + 1)));
-    SqlResult r;
-    r.rows.columns = stream->columns();
-    while (true) {
-      ASSIGN_OR_RETURN(bool more, stream->Next(r.rows.rows));
-      if (!more) break;
-    }
-    if (static_cast<int64_t>(r.rows.rows.size()) > request.row_limit) {
-      r.truncated = true;
-      r.rows.rows.resize(static_cast<size_t>(request.row_limit));
-    }
-    return r;
-  });
+  auto result = WithSandbox<SqlResult>(
+      tables, request, {},
+      [&](engine::Connection& conn, const std::string& sql) -> Result<SqlResult> {
+        ASSIGN_OR_RETURN(auto stream,
+                         conn.Stream("SELECT * FROM (" + sql + "\n) AS _swan_user LIMIT " +
+                                     std::to_string(request.row_limit + 1)));
+        SqlResult r;
+        r.rows.columns = stream->columns();
+        while (true) {
+          ASSIGN_OR_RETURN(bool more, stream->Next(r.rows.rows));
+          if (!more) break;
+        }
+        if (static_cast<int64_t>(r.rows.rows.size()) > request.row_limit) {
+          r.truncated = true;
+          r.rows.rows.resize(static_cast<size_t>(request.row_limit));
+        }
+        return r;
+      });
   if (result.ok()) {
-    result->elapsed_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    result->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
   }
   return result;
 }
 
-Result<int64_t> SqlRunner::RunToParquet(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                                        const std::string& out_path) {
-  return WithSandbox<int64_t>(tables, request, {out_path}, [&](engine::Connection& conn, const std::string& sql) {
-    return conn.QueryInt("COPY (SELECT * FROM (" + sql + "\n) AS _swan_user) TO " + QuoteLiteral(out_path) +
-                         " (FORMAT parquet)");
-  });
+Result<int64_t> SqlRunner::RunToParquet(const std::vector<SqlTable>& tables,
+                                        const SqlRequest& request, const std::string& out_path) {
+  return WithSandbox<int64_t>(
+      tables, request, {out_path}, [&](engine::Connection& conn, const std::string& sql) {
+        return conn.QueryInt("COPY (SELECT * FROM (" + sql + "\n) AS _swan_user) TO " +
+                             QuoteLiteral(out_path) + " (FORMAT parquet)");
+      });
 }
 
 }  // namespace swan::query

@@ -38,7 +38,8 @@ struct SqlResult {
 
 class SqlRunner {
  public:
-  SqlRunner(std::string memory_limit, int threads) : memory_limit_(std::move(memory_limit)), threads_(threads) {}
+  SqlRunner(std::string memory_limit, int threads)
+      : memory_limit_(std::move(memory_limit)), threads_(threads) {}
 
   // Runs the query; at most row_limit rows are returned (truncated says there were more).
   Result<SqlResult> Run(const std::vector<SqlTable>& tables, const SqlRequest& request);

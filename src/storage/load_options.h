@@ -18,9 +18,9 @@ struct CsvOptions {
   std::string enclosure = "\"";
   std::optional<std::string> escape;  // default: the enclosure (doubled quotes)
   bool header = true;
-  std::vector<std::string> column_names;  // names when there is no header
+  std::vector<std::string> column_names;              // names when there is no header
   std::map<std::string, std::string> declared_types;  // column -> DuckDB type
-  std::string compression = "auto";  // auto | none | gzip
+  std::string compression = "auto";                   // auto | none | gzip
 };
 
 struct ImportRequest {
@@ -36,7 +36,7 @@ struct ImportRequest {
 
 // Selects rows of a table version: used by export and preview.
 struct ReadRequest {
-  std::optional<int64_t> version;  // number; default the head
+  std::optional<int64_t> version;    // number; default the head
   std::vector<std::string> columns;  // empty = all
   std::string where_column;
   std::vector<std::string> where_values;

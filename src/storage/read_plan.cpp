@@ -11,7 +11,8 @@ using engine::QuoteLiteral;
 
 namespace {
 
-std::string ParquetList(const std::string& data_dir, const std::vector<const catalog::Segment*>& segs) {
+std::string ParquetList(const std::string& data_dir,
+                        const std::vector<const catalog::Segment*>& segs) {
   std::string out = "read_parquet([";
   for (size_t i = 0; i < segs.size(); ++i) {
     if (i) out += ", ";
@@ -46,7 +47,8 @@ std::set<std::string> ColumnsOf(const std::vector<const catalog::Segment*>& segs
 
 }  // namespace
 
-std::vector<std::string> SegmentPaths(const std::string& data_dir, const catalog::TableVersion& version) {
+std::vector<std::string> SegmentPaths(const std::string& data_dir,
+                                      const catalog::TableVersion& version) {
   std::vector<std::string> out;
   for (const auto& s : version.segments) out.push_back(data_dir + "/" + s.path);
   return out;
@@ -57,7 +59,8 @@ std::string VersionSelectSql(const std::string& data_dir, const catalog::TableVe
   if (v.segments.empty()) {
     // An empty table: the schema with no rows.
     std::string out = "SELECT ";
-    for (const auto& c : v.columns) out += "CAST(NULL AS " + c.type + ") AS " + QuoteIdent(c.name) + ", ";
+    for (const auto& c : v.columns)
+      out += "CAST(NULL AS " + c.type + ") AS " + QuoteIdent(c.name) + ", ";
     return out + "CAST(NULL AS TIMESTAMP) AS _swan_ts WHERE false";
   }
   bool any_replacing = false;
@@ -76,7 +79,8 @@ std::string VersionSelectSql(const std::string& data_dir, const catalog::TableVe
       if (v.segments[j].replaces_keys) later.push_back(&v.segments[j]);
     }
     if (!out.empty()) out += "\nUNION ALL\n";
-    out += "SELECT " + Projection(v, ColumnsOf(self), "s.") + " FROM " + ParquetList(data_dir, self) + " AS s";
+    out += "SELECT " + Projection(v, ColumnsOf(self), "s.") + " FROM " +
+           ParquetList(data_dir, self) + " AS s";
     if (!later.empty()) {
       std::string keys, on;
       for (const auto& k : primary_key) {
@@ -85,7 +89,8 @@ std::string VersionSelectSql(const std::string& data_dir, const catalog::TableVe
         if (!on.empty()) on += " AND ";
         on += "s." + QuoteIdent(k) + " IS NOT DISTINCT FROM d." + QuoteIdent(k);
       }
-      out += " ANTI JOIN (SELECT " + keys + " FROM " + ParquetList(data_dir, later) + ") AS d ON " + on;
+      out += " ANTI JOIN (SELECT " + keys + " FROM " + ParquetList(data_dir, later) + ") AS d ON " +
+             on;
     }
   }
   return out;

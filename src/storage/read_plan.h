@@ -15,6 +15,7 @@ std::string VersionSelectSql(const std::string& data_dir, const catalog::TableVe
                              const std::vector<std::string>& primary_key);
 
 // Absolute paths of the version's segment files.
-std::vector<std::string> SegmentPaths(const std::string& data_dir, const catalog::TableVersion& version);
+std::vector<std::string> SegmentPaths(const std::string& data_dir,
+                                      const catalog::TableVersion& version);
 
 }  // namespace swan::storage

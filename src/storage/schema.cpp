@@ -50,9 +50,11 @@ Status CheckPrimaryKey(const std::vector<std::string>& pk, const std::vector<Col
   std::set<std::string> seen;
   for (const auto& k : pk) {
     if (!seen.insert(k).second) {
-      return Status::InvalidArgument("primary key column '" + k + "' is listed twice").WithDetail("field", "primary_key");
+      return Status::InvalidArgument("primary key column '" + k + "' is listed twice")
+          .WithDetail("field", "primary_key");
     }
-    bool found = std::any_of(columns.begin(), columns.end(), [&](const ColumnDef& c) { return c.name == k; });
+    bool found = std::any_of(columns.begin(), columns.end(),
+                             [&](const ColumnDef& c) { return c.name == k; });
     if (!found) {
       return Status::InvalidArgument("primary key column '" + k + "' is not a column of the data")
           .WithDetail("field", "primary_key");
@@ -62,11 +64,14 @@ Status CheckPrimaryKey(const std::vector<std::string>& pk, const std::vector<Col
 }
 
 Status ValidateInputColumns(const std::vector<ColumnDef>& input, const std::string& display_name) {
-  if (input.empty()) return Status::InvalidArgument(display_name + ": the file has no columns").WithDetail("file", display_name);
+  if (input.empty())
+    return Status::InvalidArgument(display_name + ": the file has no columns")
+        .WithDetail("file", display_name);
   std::set<std::string> seen;
   for (const auto& c : input) {
     Status st = names::ValidateColumn(c.name);
-    if (!st.ok()) return st.Prefix(display_name).WithDetail("file", display_name).WithDetail("column", c.name);
+    if (!st.ok())
+      return st.Prefix(display_name).WithDetail("file", display_name).WithDetail("column", c.name);
     if (!seen.insert(c.name).second) {
       return Status::InvalidArgument(display_name + ": column '" + c.name + "' appears twice")
           .WithDetail("file", display_name)
@@ -76,13 +81,14 @@ Status ValidateInputColumns(const std::vector<ColumnDef>& input, const std::stri
   return Status::Ok();
 }
 
-Result<std::pair<std::string, std::vector<ColumnDef>>> InputProjection(const std::vector<ColumnDef>& input,
-                                                                       const std::vector<ColumnDef>& table,
-                                                                       const std::string& display_name) {
+Result<std::pair<std::string, std::vector<ColumnDef>>> InputProjection(
+    const std::vector<ColumnDef>& input, const std::vector<ColumnDef>& table,
+    const std::string& display_name) {
   std::string select;
   std::vector<ColumnDef> out;
   for (const auto& c : input) {
-    auto it = std::find_if(table.begin(), table.end(), [&](const ColumnDef& t) { return t.name == c.name; });
+    auto it = std::find_if(table.begin(), table.end(),
+                           [&](const ColumnDef& t) { return t.name == c.name; });
     std::string ident = engine::QuoteIdent(c.name);
     if (!select.empty()) select += ", ";
     if (it == table.end() || SameType(it->type, c.type)) {
@@ -92,8 +98,8 @@ Result<std::pair<std::string, std::vector<ColumnDef>>> InputProjection(const std
       select += "CAST(" + ident + " AS " + it->type + ") AS " + ident;
       out.push_back(*it);
     } else {
-      return Status::Conflict(display_name + ": column " + c.name + " is " + c.type + " in the file but " + it->type +
-                              " in the table")
+      return Status::Conflict(display_name + ": column " + c.name + " is " + c.type +
+                              " in the file but " + it->type + " in the table")
           .WithDetail("file", display_name)
           .WithDetail("column", c.name);
     }
@@ -101,14 +107,17 @@ Result<std::pair<std::string, std::vector<ColumnDef>>> InputProjection(const std
   return std::make_pair(select, out);
 }
 
-Result<std::vector<ColumnDef>> MergeColumns(const std::vector<ColumnDef>& table, const std::vector<ColumnDef>& input) {
+Result<std::vector<ColumnDef>> MergeColumns(const std::vector<ColumnDef>& table,
+                                            const std::vector<ColumnDef>& input) {
   std::vector<ColumnDef> out = table;
   for (const auto& c : input) {
-    auto it = std::find_if(out.begin(), out.end(), [&](const ColumnDef& t) { return t.name == c.name; });
+    auto it =
+        std::find_if(out.begin(), out.end(), [&](const ColumnDef& t) { return t.name == c.name; });
     if (it == out.end()) {
       out.push_back(c);
     } else if (!SameType(it->type, c.type)) {
-      return Status::Conflict("column " + c.name + " is " + it->type + " in the table but " + c.type + " in the load")
+      return Status::Conflict("column " + c.name + " is " + it->type + " in the table but " +
+                              c.type + " in the load")
           .WithDetail("column", c.name);
     }
   }

@@ -15,9 +15,11 @@ bool SameType(const std::string& a, const std::string& b);
 // True when every value of `from` converts to `to` without loss (widening).
 bool Widens(const std::string& from, const std::string& to);
 // Every key column exists in `columns`, and none repeats.
-Status CheckPrimaryKey(const std::vector<std::string>& pk, const std::vector<catalog::ColumnDef>& columns);
+Status CheckPrimaryKey(const std::vector<std::string>& pk,
+                       const std::vector<catalog::ColumnDef>& columns);
 // Valid, unique column names.
-Status ValidateInputColumns(const std::vector<catalog::ColumnDef>& input, const std::string& display_name);
+Status ValidateInputColumns(const std::vector<catalog::ColumnDef>& input,
+                            const std::string& display_name);
 // The SELECT list that maps input columns onto the table's types (widening casts), and the
 // resulting column definitions. Conflict when a type cannot be reconciled.
 Result<std::pair<std::string, std::vector<catalog::ColumnDef>>> InputProjection(

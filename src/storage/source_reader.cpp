@@ -24,20 +24,23 @@ bool IsGzip(const std::string& path) {
 
 Status CheckSingleChar(const std::string& value, const char* what, bool allow_empty) {
   if ((allow_empty && value.empty()) || value.size() == 1) return Status::Ok();
-  return Status::InvalidArgument(std::string(what) + " must be a single character, got '" + value.substr(0, 10) + "'")
+  return Status::InvalidArgument(std::string(what) + " must be a single character, got '" +
+                                 value.substr(0, 10) + "'")
       .WithDetail("field", what);
 }
 
 }  // namespace
 
-Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std::string, std::string>& types,
+Result<std::string> SourceFunctionSql(const ImportRequest& r,
+                                      const std::map<std::string, std::string>& types,
                                       bool sample_all) {
   std::string path = QuoteLiteral(r.file_path);
   switch (r.format) {
     case FileFormat::kParquet:
       return "read_parquet(" + path + ")";
     case FileFormat::kJsonLines: {
-      std::string compression = r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
+      std::string compression =
+          r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
       return "read_json(" + path + ", format = 'newline_delimited', compression = " +
              QuoteLiteral(compression == "gzip" ? "gzip" : "uncompressed") + ")";
     }
@@ -51,12 +54,16 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std
   std::string compression = o.compression;
   if (compression == "auto") compression = IsGzip(r.file_path) ? "gzip" : "none";
   if (compression != "gzip" && compression != "none") {
-    return Status::InvalidArgument("compression must be auto, none or gzip").WithDetail("field", "compression");
+    return Status::InvalidArgument("compression must be auto, none or gzip")
+        .WithDetail("field", "compression");
   }
   std::ostringstream sql;
-  sql << "read_csv(" << path << ", delim = " << QuoteLiteral(o.delimiter) << ", quote = " << QuoteLiteral(o.enclosure)
-      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure)) << ", header = " << (o.header ? "true" : "false")
-      << ", compression = " << QuoteLiteral(compression) << ", skip = 0, strict_mode = true, null_padding = false"
+  sql << "read_csv(" << path << ", delim = " << QuoteLiteral(o.delimiter)
+      << ", quote = " << QuoteLiteral(o.enclosure)
+      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure))
+      << ", header = " << (o.header ? "true" : "false")
+      << ", compression = " << QuoteLiteral(compression)
+      << ", skip = 0, strict_mode = true, null_padding = false"
       << ", auto_detect = true";
   if (sample_all) sql << ", sample_size = -1";
   if (!o.column_names.empty()) {
@@ -81,19 +88,25 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r, const std::map<std
   return sql.str();
 }
 
-bool IsSniffError(const std::string& raw) { return raw.find("Error when sniffing file") != std::string::npos; }
+bool IsSniffError(const std::string& raw) {
+  return raw.find("Error when sniffing file") != std::string::npos;
+}
 
-Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r, const std::string& sniff_error) {
+Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r,
+                   const std::string& sniff_error) {
   const CsvOptions& o = r.csv;
-  std::string compression = o.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : o.compression;
+  std::string compression =
+      o.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : o.compression;
   std::string path = QuoteLiteral(r.file_path);
   std::vector<std::string> names = o.column_names;
   if (names.empty()) {
     // The first line, whole, as one value: split it on the delimiter for the column names.
-    auto first = conn.Query("SELECT * FROM read_csv(" + path + ", auto_detect = false, header = false, delim = '\x1f', "
-                            "quote = '', escape = '', strict_mode = false, compression = " + QuoteLiteral(compression) +
-                            ", columns = {'line': 'VARCHAR'}) LIMIT 1");
-    if (!first.ok() || first->rows.empty() || !first->rows[0][0]) return LoadError(r.display_name, sniff_error);
+    auto first = conn.Query("SELECT * FROM read_csv(" + path +
+                            ", auto_detect = false, header = false, delim = '\x1f', "
+                            "quote = '', escape = '', strict_mode = false, compression = " +
+                            QuoteLiteral(compression) + ", columns = {'line': 'VARCHAR'}) LIMIT 1");
+    if (!first.ok() || first->rows.empty() || !first->rows[0][0])
+      return LoadError(r.display_name, sniff_error);
     std::string line = *first->rows[0][0];
     std::string field;
     bool quoted = false;
@@ -116,11 +129,13 @@ Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r, const std::
   for (size_t i = 0; i < names.size(); ++i) {
     columns += (i ? ", " : "") + QuoteLiteral(names[i]) + ": 'VARCHAR'";
   }
-  auto check = conn.Query("SELECT count(*) FROM read_csv(" + path + ", auto_detect = false, header = " +
-                          (o.header ? "true" : "false") + ", delim = " + QuoteLiteral(o.delimiter) +
-                          ", quote = " + QuoteLiteral(o.enclosure) + ", escape = " +
-                          QuoteLiteral(o.escape.value_or(o.enclosure)) + ", strict_mode = true, null_padding = false" +
-                          ", compression = " + QuoteLiteral(compression) + ", columns = {" + columns + "})");
+  auto check =
+      conn.Query("SELECT count(*) FROM read_csv(" + path + ", auto_detect = false, header = " +
+                 (o.header ? "true" : "false") + ", delim = " + QuoteLiteral(o.delimiter) +
+                 ", quote = " + QuoteLiteral(o.enclosure) +
+                 ", escape = " + QuoteLiteral(o.escape.value_or(o.enclosure)) +
+                 ", strict_mode = true, null_padding = false" +
+                 ", compression = " + QuoteLiteral(compression) + ", columns = {" + columns + "})");
   if (!check.ok()) return LoadError(r.display_name, check.status().message());
   return LoadError(r.display_name, sniff_error);
 }
@@ -142,19 +157,23 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
   std::string what;
   std::istringstream in(raw);
   std::string l;
-  bool in_echo = false;  // DuckDB echoes the offending row (possibly several lines) after "Original Line"
+  bool in_echo =
+      false;  // DuckDB echoes the offending row (possibly several lines) after "Original Line"
   while (std::getline(in, l)) {
     if (l.rfind("Original Line", 0) == 0) in_echo = true;
     if (in_echo) {
       if (l.empty()) in_echo = false;
       continue;
     }
-    if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 || l[0] == '*' ||
-        l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 || l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 || l.find("delimiter =") != std::string::npos ||
+    if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 ||
+        l[0] == '*' || l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 ||
+        l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 ||
+        l.find("delimiter =") != std::string::npos ||
         l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos) {
       continue;
     }
-    static const std::regex prefix_re("^(Invalid Input Error|Conversion Error|IO Error|Parser Error|Binder Error): ");
+    static const std::regex prefix_re(
+        "^(Invalid Input Error|Conversion Error|IO Error|Parser Error|Binder Error): ");
     l = std::regex_replace(l, prefix_re, "");
     static const std::regex csv_line_re("^CSV Error on Line: [0-9]+$");
     if (std::regex_match(l, csv_line_re)) continue;

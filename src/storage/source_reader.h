@@ -13,7 +13,8 @@ namespace swan::storage {
 
 // `types` are declared column types (the table's existing columns plus the request's own).
 // `sample_all` makes CSV type detection read the whole file instead of a sample.
-Result<std::string> SourceFunctionSql(const ImportRequest& request, const std::map<std::string, std::string>& types,
+Result<std::string> SourceFunctionSql(const ImportRequest& request,
+                                      const std::map<std::string, std::string>& types,
                                       bool sample_all);
 
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
@@ -23,7 +24,8 @@ Status LoadError(const std::string& display_name, const std::string& raw_message
 // After DuckDB's CSV sniffer gave up (it does when its sample holds a broken row), reads the
 // file again with the dialect as given and every column as text, to find the first broken row.
 // Returns that row's error (file, line), or `sniff_error` cleaned up when no row is broken.
-Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& request, const std::string& sniff_error);
+Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& request,
+                   const std::string& sniff_error);
 bool IsSniffError(const std::string& raw_message);
 
 // True when the error is a value conversion failure of a column whose type was only inferred

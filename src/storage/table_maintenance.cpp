@@ -12,7 +12,8 @@ namespace swan::storage {
 
 using engine::QuoteLiteral;
 
-Result<WriteResult> TableStore::Compact(const catalog::Table& table_in, std::optional<int64_t> token_id) {
+Result<WriteResult> TableStore::Compact(const catalog::Table& table_in,
+                                        std::optional<int64_t> token_id) {
   // No table lock here (Import calls Compact while holding it): compaction commits against the
   // head it read, and the catalog's compare-and-swap rejects it if a writer moved the head.
   ASSIGN_OR_RETURN(auto table, catalog_.GetTableById(table_in.id));
@@ -23,10 +24,11 @@ Result<WriteResult> TableStore::Compact(const catalog::Table& table_in, std::opt
   }
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
   std::string rel = NewSegmentPath(head.segments.empty() ? 0 : head.segments[0].project_id);
-  RETURN_IF_ERROR(fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
+  RETURN_IF_ERROR(
+      fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
   BeginWrite(rel);
-  auto rows = conn->QueryInt("COPY (" + VersionSelectSql(data_dir_, head, table.primary_key) + ") TO " +
-                             QuoteLiteral(data_dir_ + "/" + rel) + " (FORMAT parquet)");
+  auto rows = conn->QueryInt("COPY (" + VersionSelectSql(data_dir_, head, table.primary_key) +
+                             ") TO " + QuoteLiteral(data_dir_ + "/" + rel) + " (FORMAT parquet)");
   if (!rows.ok()) {
     EndWrite(rel, false);
     return rows.status().Prefix("compacting " + table.FullId());
@@ -51,7 +53,9 @@ Result<WriteResult> TableStore::Compact(const catalog::Table& table_in, std::opt
 }
 
 Result<GcResult> TableStore::CollectGarbage(int64_t retention_ms) {
-  if (retention_ms < 0) return Status::InvalidArgument("retention must be >= 0").WithDetail("field", "retention_seconds");
+  if (retention_ms < 0)
+    return Status::InvalidArgument("retention must be >= 0")
+        .WithDetail("field", "retention_seconds");
   int64_t cutoff = catalog::NowMs() - retention_ms;
   ASSIGN_OR_RETURN(auto report, catalog_.CollectGarbage(cutoff));
   GcResult out;
@@ -65,10 +69,12 @@ Result<GcResult> TableStore::CollectGarbage(int64_t retention_ms) {
   for (const auto& dir : std::filesystem::directory_iterator(data_dir_ + "/segments", ec)) {
     if (!dir.is_directory()) continue;
     for (const auto& f : std::filesystem::directory_iterator(dir.path(), ec)) {
-      std::string rel = "segments/" + dir.path().filename().string() + "/" + f.path().filename().string();
+      std::string rel =
+          "segments/" + dir.path().filename().string() + "/" + f.path().filename().string();
       struct stat st;
       if (::stat(f.path().c_str(), &st) != 0) continue;
-      int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+      int64_t mtime_ms =
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
       if (mtime_ms >= cutoff) continue;
       {
         std::lock_guard lock(inflight_mu_);
@@ -82,8 +88,8 @@ Result<GcResult> TableStore::CollectGarbage(int64_t retention_ms) {
       }
     }
   }
-  spdlog::info("gc: {} versions, {} segments, {} orphan files, {} bytes", out.deleted_versions, out.deleted_segments,
-               out.deleted_orphan_files, out.deleted_bytes);
+  spdlog::info("gc: {} versions, {} segments, {} orphan files, {} bytes", out.deleted_versions,
+               out.deleted_segments, out.deleted_orphan_files, out.deleted_bytes);
   return out;
 }
 

@@ -15,12 +15,14 @@ namespace {
 constexpr int64_t kPreviewRowsMax = 1000;
 
 bool HasColumn(const catalog::TableVersion& v, const std::string& name) {
-  return std::any_of(v.columns.begin(), v.columns.end(), [&](const catalog::ColumnDef& c) { return c.name == name; });
+  return std::any_of(v.columns.begin(), v.columns.end(),
+                     [&](const catalog::ColumnDef& c) { return c.name == name; });
 }
 
 }  // namespace
 
-Result<std::string> TableStore::SelectSql(const catalog::Table& table, const catalog::TableVersion& version,
+Result<std::string> TableStore::SelectSql(const catalog::Table& table,
+                                          const catalog::TableVersion& version,
                                           const ReadRequest& r) {
   std::string cols;
   if (r.columns.empty()) {
@@ -28,7 +30,8 @@ Result<std::string> TableStore::SelectSql(const catalog::Table& table, const cat
   } else {
     for (const auto& c : r.columns) {
       if (!HasColumn(version, c)) {
-        return Status::InvalidArgument("column '" + c + "' is not in table " + table.FullId()).WithDetail("field", "columns");
+        return Status::InvalidArgument("column '" + c + "' is not in table " + table.FullId())
+            .WithDetail("field", "columns");
       }
       cols += (cols.empty() ? "" : ", ") + QuoteIdent(c);
     }
@@ -36,11 +39,13 @@ Result<std::string> TableStore::SelectSql(const catalog::Table& table, const cat
   std::string where;
   if (!r.where_column.empty()) {
     if (!HasColumn(version, r.where_column)) {
-      return Status::InvalidArgument("where column '" + r.where_column + "' is not in table " + table.FullId())
+      return Status::InvalidArgument("where column '" + r.where_column + "' is not in table " +
+                                     table.FullId())
           .WithDetail("field", "where_column");
     }
     if (r.where_operator != "eq" && r.where_operator != "ne") {
-      return Status::InvalidArgument("where_operator must be eq or ne").WithDetail("field", "where_operator");
+      return Status::InvalidArgument("where_operator must be eq or ne")
+          .WithDetail("field", "where_operator");
     }
     std::string values;
     for (const auto& v : r.where_values) values += (values.empty() ? "" : ", ") + QuoteLiteral(v);
@@ -52,23 +57,26 @@ Result<std::string> TableStore::SelectSql(const catalog::Table& table, const cat
     std::string iso = fs::IsoTime(*r.changed_since_ms);
     iso[10] = ' ';
     iso.pop_back();
-    where += (where.empty() ? " WHERE " : " AND ") + std::string("_swan_ts >= CAST(") + QuoteLiteral(iso) + " AS TIMESTAMP)";
+    where += (where.empty() ? " WHERE " : " AND ") + std::string("_swan_ts >= CAST(") +
+             QuoteLiteral(iso) + " AS TIMESTAMP)";
   }
-  std::string sql = "SELECT " + cols + " FROM (" + VersionSelectSql(data_dir_, version, table.primary_key) + ") AS _t" + where;
+  std::string sql = "SELECT " + cols + " FROM (" +
+                    VersionSelectSql(data_dir_, version, table.primary_key) + ") AS _t" + where;
   if (r.limit) {
-    if (*r.limit < 0) return Status::InvalidArgument("limit must be >= 0").WithDetail("field", "limit");
+    if (*r.limit < 0)
+      return Status::InvalidArgument("limit must be >= 0").WithDetail("field", "limit");
     sql += " LIMIT " + std::to_string(*r.limit);
   }
   return sql;
 }
 
-Status TableStore::Export(const catalog::Table& table, const ReadRequest& request, ExportFormat format, bool gzip,
-                          const std::string& out_path) {
+Status TableStore::Export(const catalog::Table& table, const ReadRequest& request,
+                          ExportFormat format, bool gzip, const std::string& out_path) {
   ASSIGN_OR_RETURN(auto version, ResolveVersion(table, request.version));
   ASSIGN_OR_RETURN(std::string sql, SelectSql(table, version, request));
-  std::string options = format == ExportFormat::kParquet
-                            ? "FORMAT parquet"
-                            : std::string("FORMAT csv, HEADER true") + (gzip ? ", COMPRESSION gzip" : "");
+  std::string options = format == ExportFormat::kParquet ? "FORMAT parquet"
+                                                         : std::string("FORMAT csv, HEADER true") +
+                                                               (gzip ? ", COMPRESSION gzip" : "");
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
   return conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(out_path) + " (" + options + ")");
 }
@@ -77,7 +85,8 @@ Result<engine::Rows> TableStore::Preview(const catalog::Table& table, const Read
   ReadRequest r = request;
   if (!r.limit) r.limit = 100;
   if (*r.limit > kPreviewRowsMax) {
-    return Status::InvalidArgument("preview limit is at most " + std::to_string(kPreviewRowsMax)).WithDetail("field", "limit");
+    return Status::InvalidArgument("preview limit is at most " + std::to_string(kPreviewRowsMax))
+        .WithDetail("field", "limit");
   }
   ASSIGN_OR_RETURN(auto version, ResolveVersion(table, r.version));
   ASSIGN_OR_RETURN(std::string sql, SelectSql(table, version, r));

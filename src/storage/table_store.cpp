@@ -36,7 +36,8 @@ std::string PrimaryKeyList(const std::vector<std::string>& pk) {
 
 }  // namespace
 
-Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog, const std::string& data_dir,
+Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog,
+                                                     const std::string& data_dir,
                                                      const StoreOptions& options) {
   std::unique_ptr<TableStore> store(new TableStore(catalog, data_dir, options));
   RETURN_IF_ERROR(fs::MakeDirs(data_dir + "/segments"));
@@ -85,26 +86,32 @@ void TableStore::EndWrite(const std::string& rel_path, bool keep_file) {
   inflight_.erase(rel_path);
 }
 
-Result<catalog::TableVersion> TableStore::ResolveVersion(const catalog::Table& table, std::optional<int64_t> number) {
+Result<catalog::TableVersion> TableStore::ResolveVersion(const catalog::Table& table,
+                                                         std::optional<int64_t> number) {
   if (number) return catalog_.GetVersionByNumber(table.id, *number);
   return catalog_.GetVersion(table.head_version_id);
 }
 
-Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket, const std::string& name,
+Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket,
+                                               const std::string& name,
                                                const std::vector<ColumnDef>& columns,
                                                const std::vector<std::string>& primary_key,
                                                std::optional<int64_t> token_id) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
-  if (columns.empty()) return Status::InvalidArgument("a table needs at least one column").WithDetail("field", "columns");
+  if (columns.empty())
+    return Status::InvalidArgument("a table needs at least one column")
+        .WithDetail("field", "columns");
   auto conn_r = engine::Connection::Open(*db_);
   RETURN_IF_ERROR(conn_r.status());
   std::set<std::string> seen;
   for (const auto& c : columns) {
     RETURN_IF_ERROR(names::ValidateColumn(c.name));
     RETURN_IF_ERROR(names::ValidateTypeName(c.type));
-    if (!seen.insert(c.name).second) return Status::InvalidArgument("duplicate column '" + c.name + "'");
+    if (!seen.insert(c.name).second)
+      return Status::InvalidArgument("duplicate column '" + c.name + "'");
     Status st = (*conn_r)->Execute("SELECT CAST(NULL AS " + c.type + ")");
-    if (!st.ok()) return Status::InvalidArgument("column " + c.name + ": unknown type '" + c.type + "'");
+    if (!st.ok())
+      return Status::InvalidArgument("column " + c.name + ": unknown type '" + c.type + "'");
   }
   RETURN_IF_ERROR(CheckPrimaryKey(primary_key, columns));
   catalog::NewVersion first{"create", columns, 0, token_id, {}};
@@ -125,8 +132,9 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     table = *t;
     ASSIGN_OR_RETURN(head, catalog_.GetVersion(table->head_version_id));
     if (!request.primary_key.empty() && request.primary_key != table->primary_key) {
-      return Status::InvalidArgument("primary key " + PrimaryKeyText(request.primary_key) + " does not match table " +
-                                     table->FullId() + "'s primary key " + PrimaryKeyText(table->primary_key))
+      return Status::InvalidArgument("primary key " + PrimaryKeyText(request.primary_key) +
+                                     " does not match table " + table->FullId() +
+                                     "'s primary key " + PrimaryKeyText(table->primary_key))
           .WithDetail("field", "primary_key");
     }
   } else if (t.status().code() != StatusCode::kNotFound) {
@@ -146,8 +154,8 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     for (const auto& c : head->columns) {
       auto it = types.find(c.name);
       if (it != types.end() && !SameType(it->second, c.type)) {
-        return Status::Conflict("column " + c.name + " is " + c.type + " in table " + table->FullId() +
-                                "; the import declares " + it->second)
+        return Status::Conflict("column " + c.name + " is " + c.type + " in table " +
+                                table->FullId() + "; the import declares " + it->second)
             .WithDetail("column", c.name);
       }
       types[c.name] = c.type;
@@ -179,25 +187,30 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     RETURN_IF_ERROR(ValidateInputColumns(input, request.display_name));
     if (!pk.empty()) RETURN_IF_ERROR(CheckPrimaryKey(pk, input).Prefix(request.display_name));
     ASSIGN_OR_RETURN(auto projected,
-                     InputProjection(input, head ? head->columns : std::vector<ColumnDef>{}, request.display_name));
+                     InputProjection(input, head ? head->columns : std::vector<ColumnDef>{},
+                                     request.display_name));
     std::string projection = projected.first;
     input = projected.second;
     int64_t now = catalog::NowMs();
     projection += ", " + TimestampLiteral(now) + " AS _swan_ts";
 
     std::string rel = NewSegmentPath(bucket.project_id);
-    RETURN_IF_ERROR(fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
+    RETURN_IF_ERROR(
+        fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
     BeginWrite(rel);
     std::string out = QuoteLiteral(data_dir_ + "/" + rel);
     Result<int64_t> rows = int64_t{0};
     if (pk.empty()) {
-      rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out + " (FORMAT parquet)");
+      rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out +
+                            " (FORMAT parquet)");
     } else {
       // Last row of the batch wins for a key: stage the batch (rowid = input order), keep the last.
-      Status st = conn->Execute("CREATE OR REPLACE TEMP TABLE _swan_batch AS SELECT " + projection + " FROM " + source);
+      Status st = conn->Execute("CREATE OR REPLACE TEMP TABLE _swan_batch AS SELECT " + projection +
+                                " FROM " + source);
       if (st.ok()) {
-        rows = conn->QueryInt("COPY (SELECT * FROM _swan_batch QUALIFY row_number() OVER (PARTITION BY " +
-                              PrimaryKeyList(pk) + " ORDER BY rowid DESC) = 1) TO " + out + " (FORMAT parquet)");
+        rows = conn->QueryInt(
+            "COPY (SELECT * FROM _swan_batch QUALIFY row_number() OVER (PARTITION BY " +
+            PrimaryKeyList(pk) + " ORDER BY rowid DESC) = 1) TO " + out + " (FORMAT parquet)");
       } else {
         rows = st;
       }
@@ -207,7 +220,8 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
       EndWrite(rel, false);
       const std::string& raw = rows.status().message();
       if (attempt == 0 && request.format == FileFormat::kCsv && IsInferredCastError(raw)) {
-        spdlog::info("{}: sampled type detection was wrong, retrying with whole-file detection", request.display_name);
+        spdlog::info("{}: sampled type detection was wrong, retrying with whole-file detection",
+                     request.display_name);
         continue;
       }
       return LoadError(request.display_name, raw);
@@ -230,17 +244,20 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     if (result->version.segments.size() > options_.compaction_threshold_segments) {
       auto compacted = Compact(result->table, request.token_id);
       if (compacted.ok()) return compacted;
-      spdlog::warn("automatic compaction of {} failed: {}", result->table.FullId(), compacted.status().ToString());
+      spdlog::warn("automatic compaction of {} failed: {}", result->table.FullId(),
+                   compacted.status().ToString());
     }
     return result;
   }
   return Status::Internal("import retry loop exhausted");
 }
 
-Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket, const std::string& name,
-                                                std::optional<catalog::Table> table, const ImportRequest& request,
-                                                const std::vector<ColumnDef>& input, catalog::Segment segment,
-                                                int64_t batch_rows) {
+Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket,
+                                                const std::string& name,
+                                                std::optional<catalog::Table> table,
+                                                const ImportRequest& request,
+                                                const std::vector<ColumnDef>& input,
+                                                catalog::Segment segment, int64_t batch_rows) {
   std::string operation = request.operation.empty()
                               ? (request.incremental ? "import_incremental" : "import_full")
                               : request.operation;
@@ -258,7 +275,8 @@ Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket, c
         return WriteResult{*created, version};
       }
       if (created.status().code() != StatusCode::kConflict) return created.status();
-      ASSIGN_OR_RETURN(table, catalog_.GetTable(bucket.id, name));  // created meanwhile: append to it
+      ASSIGN_OR_RETURN(table,
+                       catalog_.GetTable(bucket.id, name));  // created meanwhile: append to it
       continue;
     }
     ASSIGN_OR_RETURN(auto head, catalog_.GetVersion(table->head_version_id));
@@ -275,14 +293,19 @@ Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket, c
         ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
         std::string on;
         for (const auto& k : table->primary_key) {
-          on += (on.empty() ? "" : " AND ") + ("b." + QuoteIdent(k) + " IS NOT DISTINCT FROM o." + QuoteIdent(k));
+          on += (on.empty() ? "" : " AND ") +
+                ("b." + QuoteIdent(k) + " IS NOT DISTINCT FROM o." + QuoteIdent(k));
         }
         std::string old_files;
-        for (const auto& p : SegmentPaths(data_dir_, head)) old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
-        ASSIGN_OR_RETURN(int64_t matched,
-                         conn->QueryInt("SELECT count(*) FROM read_parquet(" + QuoteLiteral(data_dir_ + "/" + segment.path) +
-                                        ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) +
-                                        " FROM read_parquet([" + old_files + "], union_by_name = true)) AS o ON " + on));
+        for (const auto& p : SegmentPaths(data_dir_, head))
+          old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
+        ASSIGN_OR_RETURN(
+            int64_t matched,
+            conn->QueryInt("SELECT count(*) FROM read_parquet(" +
+                           QuoteLiteral(data_dir_ + "/" + segment.path) +
+                           ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) +
+                           " FROM read_parquet([" + old_files +
+                           "], union_by_name = true)) AS o ON " + on));
         next.row_count -= matched;
       }
     }
@@ -295,14 +318,17 @@ Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket, c
         committed.status().message().find("head moved") == std::string::npos) {
       return committed.status();
     }
-    spdlog::info("{}: head moved during the write, recomputing (attempt {})", table->FullId(), attempt + 1);
+    spdlog::info("{}: head moved during the write, recomputing (attempt {})", table->FullId(),
+                 attempt + 1);
     ASSIGN_OR_RETURN(table, catalog_.GetTableById(table->id));
   }
-  return Status::Conflict("table " + bucket.FullId() + "." + name + " is being written concurrently; gave up after " +
+  return Status::Conflict("table " + bucket.FullId() + "." + name +
+                          " is being written concurrently; gave up after " +
                           std::to_string(kCommitRetries) + " attempts");
 }
 
-Result<WriteResult> TableStore::Restore(const catalog::Table& table, int64_t number, std::optional<int64_t> token_id) {
+Result<WriteResult> TableStore::Restore(const catalog::Table& table, int64_t number,
+                                        std::optional<int64_t> token_id) {
   auto lock = TableLock(table.bucket_id, table.name);
   std::lock_guard guard(*lock);
   ASSIGN_OR_RETURN(auto old, catalog_.GetVersionByNumber(table.id, number));

@@ -25,7 +25,7 @@ struct StoreOptions {
   // Past this many segments a write folds the table back into one segment.
   size_t compaction_threshold_segments = 16;
   std::string memory_limit = "512MB";  // DuckDB memory limit for imports/exports (each instance)
-  int threads = 0;                   // 0 = all cores
+  int threads = 0;                     // 0 = all cores
 };
 
 struct WriteResult {
@@ -42,29 +42,34 @@ struct GcResult {
 
 class TableStore {
  public:
-  static Result<std::unique_ptr<TableStore>> Open(catalog::Catalog& catalog, const std::string& data_dir,
+  static Result<std::unique_ptr<TableStore>> Open(catalog::Catalog& catalog,
+                                                  const std::string& data_dir,
                                                   const StoreOptions& options);
 
   // Loads a file into table `name` of `bucket`, creating the table when absent. Any error leaves
   // the table at its previous version.
-  Result<WriteResult> Import(const catalog::Bucket& bucket, const std::string& name, const ImportRequest& request);
+  Result<WriteResult> Import(const catalog::Bucket& bucket, const std::string& name,
+                             const ImportRequest& request);
   // Creates an empty table with the given schema (version 1).
   Result<catalog::Table> CreateEmpty(const catalog::Bucket& bucket, const std::string& name,
                                      const std::vector<catalog::ColumnDef>& columns,
-                                     const std::vector<std::string>& primary_key, std::optional<int64_t> token_id);
+                                     const std::vector<std::string>& primary_key,
+                                     std::optional<int64_t> token_id);
   // Commits the rows of version `number` as a new head version.
-  Result<WriteResult> Restore(const catalog::Table& table, int64_t number, std::optional<int64_t> token_id);
+  Result<WriteResult> Restore(const catalog::Table& table, int64_t number,
+                              std::optional<int64_t> token_id);
   // Folds the head's segments (and replaced rows) into one segment, as a new version.
   Result<WriteResult> Compact(const catalog::Table& table, std::optional<int64_t> token_id);
 
   // The head (number empty) or a numbered version, segments filled in.
-  Result<catalog::TableVersion> ResolveVersion(const catalog::Table& table, std::optional<int64_t> number);
+  Result<catalog::TableVersion> ResolveVersion(const catalog::Table& table,
+                                               std::optional<int64_t> number);
   // SQL for the selected rows of a table version (columns in order, filters, limit applied).
   Result<std::string> SelectSql(const catalog::Table& table, const catalog::TableVersion& version,
                                 const ReadRequest& request);
   // Writes the selected rows to `out_path` as CSV (optionally gzip) or Parquet.
-  Status Export(const catalog::Table& table, const ReadRequest& request, ExportFormat format, bool gzip,
-                const std::string& out_path);
+  Status Export(const catalog::Table& table, const ReadRequest& request, ExportFormat format,
+                bool gzip, const std::string& out_path);
   Result<engine::Rows> Preview(const catalog::Table& table, const ReadRequest& request);
 
   // Deletes versions and segments older than the retention window that no head needs, and orphan
@@ -84,7 +89,8 @@ class TableStore {
   void BeginWrite(const std::string& rel_path);
   void EndWrite(const std::string& rel_path, bool keep_file);
   Result<WriteResult> CommitWithRetry(const catalog::Bucket& bucket, const std::string& name,
-                                      std::optional<catalog::Table> table, const ImportRequest& request,
+                                      std::optional<catalog::Table> table,
+                                      const ImportRequest& request,
                                       const std::vector<catalog::ColumnDef>& input_columns,
                                       catalog::Segment segment, int64_t batch_rows);
 
