@@ -24,8 +24,8 @@
 namespace swan::testing {
 namespace {
 
-using nlohmann::json;
 using client::UrlEncode;
+using nlohmann::json;
 
 // Every route of docs/api.md's route table, verbatim (method, path template).
 const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
@@ -64,7 +64,9 @@ std::string Lower(std::string s) {
 }
 
 // "/a/{x}/b" -> "/a/{}/b": templates compared without their parameter names.
-std::string Shape(const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); }
+std::string Shape(const std::string& path) {
+  return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}");
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -98,7 +100,8 @@ std::string Describe(const HttpResponse& r) {
 }
 
 // The documented error shape {"error":{"code","message","details"}} with the given status and code.
-void ExpectError(const HttpResponse& r, long status, const std::string& code, const std::string& what) {
+void ExpectError(const HttpResponse& r, long status, const std::string& code,
+                 const std::string& what) {
   SCOPED_TRACE(what);
   EXPECT_EQ(r.status, status) << Describe(r);
   EXPECT_NE(r.headers.count("content-type") ? r.headers.at("content-type").find("application/json")
@@ -120,7 +123,8 @@ bool IsNoRoute(const HttpResponse& r) {
   if (r.status != 404) return false;
   json body = ParseJson(r);
   if (!body.is_object() || !body.contains("error")) return true;  // not even our error shape
-  return body["error"].value("code", "") == "not_found" && body["error"].value("message", "").rfind("no route", 0) == 0;
+  return body["error"].value("code", "") == "not_found" &&
+         body["error"].value("message", "").rfind("no route", 0) == 0;
 }
 
 // A server shared by the tests of this suite (each test uses its own project).
@@ -135,8 +139,8 @@ class ApiTest : public ::testing::Test {
 
   static const std::string& Admin() { return server_->admin_token(); }
 
-  static HttpResponse Call(const std::string& method, const std::string& path, const std::string& token,
-                           const std::string& body = std::string(),
+  static HttpResponse Call(const std::string& method, const std::string& path,
+                           const std::string& token, const std::string& body = std::string(),
                            const std::string& content_type = "application/json") {
     std::vector<std::string> headers;
     if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
@@ -149,7 +153,8 @@ class ApiTest : public ::testing::Test {
                  const json& body = nullptr, long status = 0) {
     HttpResponse r = Call(method, path, token, body.is_null() ? std::string() : body.dump());
     if (status != 0) {
-      EXPECT_EQ(r.status, status) << method << " " << path << ": " << Describe(r) << "\nserver log: " << server_->Log();
+      EXPECT_EQ(r.status, status) << method << " " << path << ": " << Describe(r)
+                                  << "\nserver log: " << server_->Log();
     } else {
       EXPECT_TRUE(r.status >= 200 && r.status < 300)
           << method << " " << path << ": " << Describe(r) << "\nserver log: " << server_->Log();
@@ -167,7 +172,8 @@ class ApiTest : public ::testing::Test {
   };
 
   static Project CreateProject(const std::string& name) {
-    json answer = Ok("POST", "/v1/projects", Admin(), {{"name", name}, {"description", "test " + name}}, 201);
+    json answer =
+        Ok("POST", "/v1/projects", Admin(), {{"name", name}, {"description", "test " + name}}, 201);
     Project p;
     p.name = name;
     if (answer.contains("token")) {
@@ -179,16 +185,20 @@ class ApiTest : public ::testing::Test {
   }
 
   static std::string P(const Project& p) { return "/v1/projects/" + p.name; }
-  static std::string T(const Project& p, const std::string& table) { return P(p) + "/tables/" + table; }
+  static std::string T(const Project& p, const std::string& table) {
+    return P(p) + "/tables/" + table;
+  }
 
   static HttpResponse Import(const Project& p, const std::string& token, const std::string& table,
                              const std::string& csv, const std::string& query = "") {
-    return Call("POST", T(p, table) + "/import" + (query.empty() ? "" : "?" + query), token, csv, "text/csv");
+    return Call("POST", T(p, table) + "/import" + (query.empty() ? "" : "?" + query), token, csv,
+                "text/csv");
   }
-  static json ImportOk(const Project& p, const std::string& token, const std::string& table, const std::string& csv,
-                       const std::string& query = "") {
+  static json ImportOk(const Project& p, const std::string& token, const std::string& table,
+                       const std::string& csv, const std::string& query = "") {
     HttpResponse r = Import(p, token, table, csv, query);
-    EXPECT_EQ(r.status, 200) << "import " << table << "?" << query << ": " << Describe(r) << "\nserver log: " << server_->Log();
+    EXPECT_EQ(r.status, 200) << "import " << table << "?" << query << ": " << Describe(r)
+                             << "\nserver log: " << server_->Log();
     json parsed = ParseJson(r);
     return parsed.is_discarded() ? json::object() : parsed;
   }
@@ -239,12 +249,13 @@ TEST_F(ApiTest, OpenApiDocumentListsExactlyTheDocumentedRoutes) {
     }
   }
   for (const auto& route : documented) {
-    EXPECT_TRUE(served.count(route)) << "documented route missing from /v1/openapi.json: " << route.first << " "
-                                     << route.second;
+    EXPECT_TRUE(served.count(route))
+        << "documented route missing from /v1/openapi.json: " << route.first << " " << route.second;
   }
   for (const auto& route : served) {
-    EXPECT_TRUE(documented.count(route)) << "route in /v1/openapi.json that docs/api.md does not document: "
-                                         << route.first << " " << route.second;
+    EXPECT_TRUE(documented.count(route))
+        << "route in /v1/openapi.json that docs/api.md does not document: " << route.first << " "
+        << route.second;
   }
 }
 
@@ -257,7 +268,8 @@ TEST_F(ApiTest, OpenApiPathParameterNamesMatchTheDocs) {
   ASSERT_TRUE(doc.contains("paths"));
   for (const auto& [method, path] : kDocumentedRoutes) {
     EXPECT_TRUE(doc["paths"].contains(path) && doc["paths"][path].contains(Lower(method)))
-        << "docs/api.md route " << method << " " << path << " is not in /v1/openapi.json under that exact template";
+        << "docs/api.md route " << method << " " << path
+        << " is not in /v1/openapi.json under that exact template";
   }
 }
 
@@ -267,13 +279,15 @@ TEST_F(ApiTest, EveryDocumentedRouteIsRouted) {
   ImportOk(p, p.token, "in.r.t", "id,name\n1,a\n2,b\n");
   ImportOk(p, p.token, "in.r.t2", "id\n1\n");
   Ok("POST", P(p) + "/buckets", p.token, {{"stage", "in"}, {"name", "r2"}}, 201);
-  json token = CreateToken(p, {{"description", "to revoke"}, {"scopes", {{{"bucket", "in.r"}, {"access", "read"}}}}});
+  json token = CreateToken(
+      p, {{"description", "to revoke"}, {"scopes", {{{"bucket", "in.r"}, {"access", "read"}}}}});
   const std::string token_id = std::to_string(token.value("id", 0));
 
   for (const auto& [method, tmpl] : kDocumentedRoutes) {
     std::string path = tmpl;
     auto sub = [&path](const std::string& name, const std::string& value) {
-      for (size_t at; (at = path.find(name)) != std::string::npos;) path.replace(at, name.size(), value);
+      for (size_t at; (at = path.find(name)) != std::string::npos;)
+        path.replace(at, name.size(), value);
     };
     if (method == "DELETE" && tmpl == "/v1/projects/{project}") sub("{project}", "routes-del");
     if (method == "DELETE") sub("{bucket}", "in.r2");
@@ -291,7 +305,8 @@ TEST_F(ApiTest, EveryDocumentedRouteIsRouted) {
       type = "text/csv";
     }
     HttpResponse r = Call(method, path, Admin(), body, type);
-    EXPECT_FALSE(IsNoRoute(r)) << method << " " << path << " (route " << tmpl << ") is not routed: " << Describe(r);
+    EXPECT_FALSE(IsNoRoute(r)) << method << " " << path << " (route " << tmpl
+                               << ") is not routed: " << Describe(r);
     EXPECT_NE(r.status, 0) << method << " " << path << ": " << r.error;
   }
   // The router's own answer to an unknown route, for contrast.
@@ -311,69 +326,90 @@ TEST_F(ApiTest, ErrorsHaveTheDocumentedShapeAndStatus) {
 
   // 401: no token, malformed header, unknown token, revoked token, expired token.
   ExpectError(Call("GET", "/v1/projects", ""), 401, "unauthorized", "no token");
-  ExpectError(HttpCall("GET", server_->url() + "/v1/projects", {"Authorization: Basic abc"}), 401, "unauthorized",
-              "not a bearer header");
-  ExpectError(Call("GET", "/v1/projects", "swan_" + std::string(48, '0')), 401, "unauthorized", "unknown token");
+  ExpectError(HttpCall("GET", server_->url() + "/v1/projects", {"Authorization: Basic abc"}), 401,
+              "unauthorized", "not a bearer header");
+  ExpectError(Call("GET", "/v1/projects", "swan_" + std::string(48, '0')), 401, "unauthorized",
+              "unknown token");
   ExpectError(Call("GET", P(p) + "/tables", "garbage"), 401, "unauthorized", "garbage token");
   json revoked = CreateToken(p, {{"scopes", {{{"bucket", "in.a"}, {"access", "read"}}}}});
   Ok("GET", P(p) + "/tables", revoked.value("secret", ""));
   Ok("DELETE", P(p) + "/tokens/" + std::to_string(revoked.value("id", 0)), p.token, nullptr, 204);
-  ExpectError(Call("GET", P(p) + "/tables", revoked.value("secret", "")), 401, "unauthorized", "revoked token");
-  json expiring = CreateToken(p, {{"scopes", {{{"bucket", "in.a"}, {"access", "read"}}}}, {"expires_in", 1}});
+  ExpectError(Call("GET", P(p) + "/tables", revoked.value("secret", "")), 401, "unauthorized",
+              "revoked token");
+  json expiring =
+      CreateToken(p, {{"scopes", {{{"bucket", "in.a"}, {"access", "read"}}}}, {"expires_in", 1}});
   EXPECT_FALSE(expiring.value("expires_at", json()).is_null()) << expiring.dump();
   Ok("GET", P(p) + "/tables", expiring.value("secret", ""));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  ExpectError(Call("GET", P(p) + "/tables", expiring.value("secret", "")), 401, "unauthorized", "expired token");
+  ExpectError(Call("GET", P(p) + "/tables", expiring.value("secret", "")), 401, "unauthorized",
+              "expired token");
 
   // 403: a read-scoped token writing; a project token reading another project; admin-only routes.
   json reader = CreateToken(p, {{"scopes", {{{"bucket", "in.a"}, {"access", "read"}}}}});
   ExpectError(Import(p, reader.value("secret", ""), "in.a.t", "id,name\n2,b\n"), 403, "forbidden",
               "read scope importing");
-  ExpectError(Call("DELETE", T(p, "in.a.t"), reader.value("secret", "")), 403, "forbidden", "read scope deleting");
-  ExpectError(Call("GET", T(p, "in.b.t"), reader.value("secret", "")), 403, "forbidden", "reading an unscoped bucket");
-  ExpectError(Call("GET", P(other) + "/tables", p.token), 403, "forbidden", "project token on another project");
+  ExpectError(Call("DELETE", T(p, "in.a.t"), reader.value("secret", "")), 403, "forbidden",
+              "read scope deleting");
+  ExpectError(Call("GET", T(p, "in.b.t"), reader.value("secret", "")), 403, "forbidden",
+              "reading an unscoped bucket");
+  ExpectError(Call("GET", P(other) + "/tables", p.token), 403, "forbidden",
+              "project token on another project");
   ExpectError(Call("GET", T(other, "in.a.t") + "/preview", p.token), 403, "forbidden",
               "project token previewing another project's table");
-  ExpectError(Call("POST", "/v1/projects", p.token, json{{"name", "nope"}}.dump()), 403, "forbidden",
-              "master token creating a project");
-  ExpectError(Call("POST", "/v1/maintenance/gc", p.token, "{}"), 403, "forbidden", "master token running gc");
+  ExpectError(Call("POST", "/v1/projects", p.token, json{{"name", "nope"}}.dump()), 403,
+              "forbidden", "master token creating a project");
+  ExpectError(Call("POST", "/v1/maintenance/gc", p.token, "{}"), 403, "forbidden",
+              "master token running gc");
 
   // 404: unknown table, bucket, project (admin), route.
   ExpectError(Call("GET", T(p, "in.a.nosuch"), p.token), 404, "not_found", "unknown table");
-  ExpectError(Call("GET", T(p, "in.a.nosuch") + "/preview", p.token), 404, "not_found", "preview of unknown table");
+  ExpectError(Call("GET", T(p, "in.a.nosuch") + "/preview", p.token), 404, "not_found",
+              "preview of unknown table");
   ExpectError(Call("GET", T(p, "in.zz.t"), p.token), 404, "not_found", "table of unknown bucket");
-  ExpectError(Call("GET", "/v1/projects/nosuchproject", Admin()), 404, "not_found", "unknown project (admin)");
+  ExpectError(Call("GET", "/v1/projects/nosuchproject", Admin()), 404, "not_found",
+              "unknown project (admin)");
   ExpectError(Call("GET", "/v1/nosuch", p.token), 404, "not_found", "unknown route");
   ExpectError(Call("GET", "/nosuch", ""), 404, "not_found", "unknown route outside /v1");
-  ExpectError(Call("POST", T(p, "in.a.t") + "/versions/99/restore", p.token), 404, "not_found", "unknown version");
+  ExpectError(Call("POST", T(p, "in.a.t") + "/versions/99/restore", p.token), 404, "not_found",
+              "unknown version");
 
   // 409: duplicates.
-  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", "errors"}}.dump()), 409, "conflict",
-              "duplicate project");
-  ExpectError(Call("POST", P(p) + "/buckets", p.token, json{{"stage", "in"}, {"name", "b"}}.dump()), 409, "conflict",
-              "duplicate bucket");
+  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", "errors"}}.dump()), 409,
+              "conflict", "duplicate project");
+  ExpectError(Call("POST", P(p) + "/buckets", p.token, json{{"stage", "in"}, {"name", "b"}}.dump()),
+              409, "conflict", "duplicate bucket");
 
   // 400: invalid names and bodies.
-  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", "Bad Name"}}.dump()), 400, "invalid_argument",
-              "project name with a space and capitals");
-  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", ""}}.dump()), 400, "invalid_argument",
-              "empty project name");
-  ExpectError(Call("POST", P(p) + "/tables", p.token,
-                   json{{"id", "in.x.../etc"}, {"columns", {{{"name", "a"}, {"type", "BIGINT"}}}}}.dump()),
-              400, "invalid_argument", "table id with dots and a slash");
-  ExpectError(Import(p, p.token, "in.x..", "id\n1\n"), 400, "invalid_argument", "import into table id in.x..");
-  ExpectError(Import(p, p.token, "in.x.a%20b", "id\n1\n"), 400, "invalid_argument", "table name with a space");
-  ExpectError(Import(p, p.token, "in.x", "id\n1\n"), 400, "invalid_argument", "table id without a table name");
-  ExpectError(Call("POST", P(p) + "/buckets", p.token, json{{"stage", "mid"}, {"name", "x"}}.dump()), 400,
-              "invalid_argument", "bucket stage mid");
-  ExpectError(Call("POST", P(p) + "/buckets", p.token, json{{"stage", "in"}, {"name", "a.b"}}.dump()), 400,
-              "invalid_argument", "bucket name with a dot");
-  ExpectError(Call("POST", "/v1/projects", Admin(), "this is not json"), 400, "invalid_argument", "non-JSON body");
-  ExpectError(Call("POST", "/v1/projects", Admin(), "[1,2]"), 400, "invalid_argument", "JSON array body");
-  ExpectError(Call("POST", P(p) + "/sql", p.token, "{\"sql\": "), 400, "invalid_argument", "truncated JSON body");
-  ExpectError(Call("POST", P(p) + "/sql", p.token, json{{"sql", 1}}.dump()), 400, "invalid_argument",
-              "sql not a string");
-  ExpectError(Import(p, p.token, "in.a.t", "id,name\n3,c\n", "mode=sideways"), 400, "invalid_argument", "bad mode");
+  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", "Bad Name"}}.dump()), 400,
+              "invalid_argument", "project name with a space and capitals");
+  ExpectError(Call("POST", "/v1/projects", Admin(), json{{"name", ""}}.dump()), 400,
+              "invalid_argument", "empty project name");
+  ExpectError(
+      Call("POST", P(p) + "/tables", p.token,
+           json{{"id", "in.x.../etc"}, {"columns", {{{"name", "a"}, {"type", "BIGINT"}}}}}.dump()),
+      400, "invalid_argument", "table id with dots and a slash");
+  ExpectError(Import(p, p.token, "in.x..", "id\n1\n"), 400, "invalid_argument",
+              "import into table id in.x..");
+  ExpectError(Import(p, p.token, "in.x.a%20b", "id\n1\n"), 400, "invalid_argument",
+              "table name with a space");
+  ExpectError(Import(p, p.token, "in.x", "id\n1\n"), 400, "invalid_argument",
+              "table id without a table name");
+  ExpectError(
+      Call("POST", P(p) + "/buckets", p.token, json{{"stage", "mid"}, {"name", "x"}}.dump()), 400,
+      "invalid_argument", "bucket stage mid");
+  ExpectError(
+      Call("POST", P(p) + "/buckets", p.token, json{{"stage", "in"}, {"name", "a.b"}}.dump()), 400,
+      "invalid_argument", "bucket name with a dot");
+  ExpectError(Call("POST", "/v1/projects", Admin(), "this is not json"), 400, "invalid_argument",
+              "non-JSON body");
+  ExpectError(Call("POST", "/v1/projects", Admin(), "[1,2]"), 400, "invalid_argument",
+              "JSON array body");
+  ExpectError(Call("POST", P(p) + "/sql", p.token, "{\"sql\": "), 400, "invalid_argument",
+              "truncated JSON body");
+  ExpectError(Call("POST", P(p) + "/sql", p.token, json{{"sql", 1}}.dump()), 400,
+              "invalid_argument", "sql not a string");
+  ExpectError(Import(p, p.token, "in.a.t", "id,name\n3,c\n", "mode=sideways"), 400,
+              "invalid_argument", "bad mode");
   ExpectError(Call("GET", T(p, "in.a.t") + "/preview?limit=abc", p.token), 400, "invalid_argument",
               "non-numeric limit");
   ExpectError(Call("POST", P(p) + "/tokens", p.token, json{{"scopes", json::array()}}.dump()), 400,
@@ -395,7 +431,8 @@ std::vector<std::string> AllCatalogText(const std::string& db_path, std::string*
   std::vector<std::string> tables;
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st, nullptr);
-  while (st && sqlite3_step(st) == SQLITE_ROW) tables.push_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+  while (st && sqlite3_step(st) == SQLITE_ROW)
+    tables.push_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
   sqlite3_finalize(st);
   for (const auto& t : tables) {
     std::string sql = "SELECT * FROM \"" + t + "\"";
@@ -409,8 +446,9 @@ std::vector<std::string> AllCatalogText(const std::string& db_path, std::string*
         if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
           const void* data = sqlite3_column_blob(st, c);
           int n = sqlite3_column_bytes(st, c);
-          out.push_back(t + "." + sqlite3_column_name(st, c) + "=" +
-                        std::string(static_cast<const char*>(data ? data : ""), static_cast<size_t>(n)));
+          out.push_back(
+              t + "." + sqlite3_column_name(st, c) + "=" +
+              std::string(static_cast<const char*>(data ? data : ""), static_cast<size_t>(n)));
         }
       }
     }
@@ -425,8 +463,10 @@ TEST_F(ApiTest, TokensAreStoredOnlyAsHashesListedWithoutSecretsAndRevocable) {
   std::vector<std::string> secrets = {Admin(), p.token};
   std::vector<int64_t> ids;
   for (int i = 0; i < 3; ++i) {
-    json t = CreateToken(p, {{"description", "scoped " + std::to_string(i)},
-                             {"scopes", {{{"bucket", "in.s" + std::to_string(i)}, {"access", i % 2 ? "write" : "read"}}}}});
+    json t = CreateToken(
+        p, {{"description", "scoped " + std::to_string(i)},
+            {"scopes",
+             {{{"bucket", "in.s" + std::to_string(i)}, {"access", i % 2 ? "write" : "read"}}}}});
     ASSERT_TRUE(t.contains("secret")) << t.dump();
     secrets.push_back(t["secret"]);
     ids.push_back(t.value("id", 0));
@@ -448,25 +488,30 @@ TEST_F(ApiTest, TokensAreStoredOnlyAsHashesListedWithoutSecretsAndRevocable) {
     const std::string hash = fs::Sha256Hex(s);
     bool hash_found = false;
     for (const auto& cell : cells) {
-      EXPECT_EQ(cell.find(hex), std::string::npos) << "a token secret is stored in the catalog: " << cell;
-      if (cell.rfind("tokens.", 0) == 0 && Lower(cell).find(hash) != std::string::npos) hash_found = true;
+      EXPECT_EQ(cell.find(hex), std::string::npos)
+          << "a token secret is stored in the catalog: " << cell;
+      if (cell.rfind("tokens.", 0) == 0 && Lower(cell).find(hash) != std::string::npos)
+        hash_found = true;
     }
     EXPECT_TRUE(hash_found) << "the SHA-256 of a token is not in the tokens table";
   }
   // Nor in the raw database files (WAL included).
   for (const char* suffix : {"", "-wal", "-journal"}) {
     std::string raw = ReadFile(server_->data_dir() + "/catalog.db" + suffix);
-    for (const auto& s : secrets) EXPECT_EQ(raw.find(s.substr(5)), std::string::npos) << "secret in catalog.db" << suffix;
+    for (const auto& s : secrets)
+      EXPECT_EQ(raw.find(s.substr(5)), std::string::npos) << "secret in catalog.db" << suffix;
   }
   // Nor in the server's log.
-  for (const auto& s : secrets) EXPECT_EQ(server_->Log().find(s), std::string::npos) << "secret in the server log";
+  for (const auto& s : secrets)
+    EXPECT_EQ(server_->Log().find(s), std::string::npos) << "secret in the server log";
 
   // Listing shows the tokens without secrets.
   json list = Ok("GET", P(p) + "/tokens", p.token);
   ASSERT_TRUE(list.contains("tokens") && list["tokens"].is_array()) << list.dump();
   EXPECT_GE(list["tokens"].size(), 5u) << list.dump();
   std::string dumped = list.dump();
-  for (const auto& s : secrets) EXPECT_EQ(dumped.find(s.substr(5)), std::string::npos) << "list shows a secret";
+  for (const auto& s : secrets)
+    EXPECT_EQ(dumped.find(s.substr(5)), std::string::npos) << "list shows a secret";
   for (const auto& t : list["tokens"]) {
     EXPECT_FALSE(t.contains("secret")) << t.dump();
     EXPECT_FALSE(t.contains("secret_hash")) << t.dump();
@@ -477,7 +522,8 @@ TEST_F(ApiTest, TokensAreStoredOnlyAsHashesListedWithoutSecretsAndRevocable) {
   EXPECT_EQ(me["token"].value("kind", ""), "scoped");
   EXPECT_EQ(me["token"].value("project", json()), "tokens");
   // A scoped token cannot list or create tokens.
-  ExpectError(Call("GET", P(p) + "/tokens", secrets[3]), 403, "forbidden", "scoped token listing tokens");
+  ExpectError(Call("GET", P(p) + "/tokens", secrets[3]), 403, "forbidden",
+              "scoped token listing tokens");
   ExpectError(Call("POST", P(p) + "/tokens", secrets[3],
                    json{{"scopes", {{{"bucket", "in.s1"}, {"access", "write"}}}}}.dump()),
               403, "forbidden", "scoped token creating a token");
@@ -499,8 +545,8 @@ TEST_F(ApiTest, TokensAreStoredOnlyAsHashesListedWithoutSecretsAndRevocable) {
   EXPECT_TRUE(seen) << list.dump();
   // Revoking a token of another project is not possible through this project.
   Project other = CreateProject("tokens-other");
-  ExpectError(Call("DELETE", P(other) + "/tokens/" + std::to_string(ids[1]), other.token), 404, "not_found",
-              "revoking another project's token");
+  ExpectError(Call("DELETE", P(other) + "/tokens/" + std::to_string(ids[1]), other.token), 404,
+              "not_found", "revoking another project's token");
   Ok("GET", "/v1/token", secrets[3]);
 }
 
@@ -532,32 +578,37 @@ TEST_F(ApiTest, ReadScopeReadsItsBucketOnly) {
   EXPECT_EQ(tables["tables"].size(), 1u) << tables.dump();
   json buckets = Ok("GET", P(p) + "/buckets", rt);
   for (const auto& b : buckets["buckets"]) EXPECT_EQ(b.value("id", ""), "in.a") << b.dump();
-  ExpectError(Call("GET", P(p) + "/tables?bucket=in.b", rt), 403, "forbidden", "listing tables of in.b");
+  ExpectError(Call("GET", P(p) + "/tables?bucket=in.b", rt), 403, "forbidden",
+              "listing tables of in.b");
   ExpectError(Call("GET", P(p) + "/buckets/in.b", rt), 403, "forbidden", "showing bucket in.b");
   ExpectError(Call("GET", T(p, "in.b.t") + "/preview", rt), 403, "forbidden", "previewing in.b.t");
   ExpectError(Call("GET", T(p, "in.b.t") + "/export", rt), 403, "forbidden", "exporting in.b.t");
   // The master token sees it, so the failures below are the scope's doing.
   json master_sql = SqlOk(p, p.token, {{"sql", "SELECT secret FROM \"in.b.t\""}});
   EXPECT_EQ(master_sql["rows"][0][0], "hidden-value");
-  for (const std::string q : {"SELECT * FROM \"in.b.t\"",
-                              "SELECT a.id FROM \"in.a.t\" a JOIN \"in.b.t\" b USING (id)",
-                              "SELECT * FROM \"in.a.t\" WHERE id IN (SELECT id FROM \"in.b.t\")"}) {
+  for (const std::string q :
+       {"SELECT * FROM \"in.b.t\"", "SELECT a.id FROM \"in.a.t\" a JOIN \"in.b.t\" b USING (id)",
+        "SELECT * FROM \"in.a.t\" WHERE id IN (SELECT id FROM \"in.b.t\")"}) {
     HttpResponse r = Sql(p, rt, {{"sql", q}});
     ExpectError(r, 400, "invalid_argument", "SQL over in.b.t with an in.a read token: " + q);
     EXPECT_EQ(r.body.find("hidden-value"), std::string::npos) << r.body;
   }
   HttpResponse r = Sql(p, rt, {{"sql", "SELECT * FROM \"in.b.t\""}});
-  EXPECT_NE(r.body.find("in.b.t"), std::string::npos) << "the error should name the unknown table: " << r.body;
+  EXPECT_NE(r.body.find("in.b.t"), std::string::npos)
+      << "the error should name the unknown table: " << r.body;
 
   // Read scope cannot write.
   ExpectError(Import(p, rt, "in.a.t", "id,name\n9,z\n"), 403, "forbidden", "read scope importing");
-  ExpectError(Import(p, rt, "in.a.new", "id,name\n9,z\n"), 403, "forbidden", "read scope creating a table");
-  ExpectError(Call("POST", T(p, "in.a.t") + "/compact", rt), 403, "forbidden", "read scope compacting");
-  ExpectError(Call("POST", T(p, "in.a.t") + "/versions/1/restore", rt), 403, "forbidden", "read scope restoring");
-  ExpectError(Sql(p, rt, {{"sql", "SELECT 1 AS x"}, {"output_table", "in.a.out"}}), 403, "forbidden",
-              "read scope writing SQL output");
-  ExpectError(Call("POST", P(p) + "/buckets", rt, json{{"stage", "in"}, {"name", "c"}}.dump()), 403, "forbidden",
-              "scoped token creating a bucket");
+  ExpectError(Import(p, rt, "in.a.new", "id,name\n9,z\n"), 403, "forbidden",
+              "read scope creating a table");
+  ExpectError(Call("POST", T(p, "in.a.t") + "/compact", rt), 403, "forbidden",
+              "read scope compacting");
+  ExpectError(Call("POST", T(p, "in.a.t") + "/versions/1/restore", rt), 403, "forbidden",
+              "read scope restoring");
+  ExpectError(Sql(p, rt, {{"sql", "SELECT 1 AS x"}, {"output_table", "in.a.out"}}), 403,
+              "forbidden", "read scope writing SQL output");
+  ExpectError(Call("POST", P(p) + "/buckets", rt, json{{"stage", "in"}, {"name", "c"}}.dump()), 403,
+              "forbidden", "scoped token creating a bucket");
   json after = Ok("GET", T(p, "in.a.t"), p.token);
   EXPECT_EQ(after["table"].value("version", 0), 1) << after.dump();
   EXPECT_EQ(after["table"].value("row_count", 0), 3) << after.dump();
@@ -577,8 +628,10 @@ TEST_F(ApiTest, WriteScopeImportsIntoItsBucketOnly) {
   EXPECT_EQ(imported["table"].value("version", 0), 2) << imported.dump();
   ImportOk(p, wt, "in.a.t2", "id\n5\n");  // a new table in its bucket
   Ok("POST", T(p, "in.a.t") + "/compact", wt);
-  ExpectError(Import(p, wt, "in.b.t", "id,name\n2,b\n"), 403, "forbidden", "write scope on in.a importing into in.b");
-  ExpectError(Import(p, wt, "in.c.t", "id,name\n2,b\n"), 403, "forbidden", "write scope creating a bucket by import");
+  ExpectError(Import(p, wt, "in.b.t", "id,name\n2,b\n"), 403, "forbidden",
+              "write scope on in.a importing into in.b");
+  ExpectError(Import(p, wt, "in.c.t", "id,name\n2,b\n"), 403, "forbidden",
+              "write scope creating a bucket by import");
   ExpectError(Call("GET", T(p, "in.b.t"), wt), 403, "forbidden", "write scope reading in.b");
   Ok("DELETE", T(p, "in.a.t2"), wt, nullptr, 204);
   json versions = Ok("GET", T(p, "in.a.t") + "/versions", wt);
@@ -610,7 +663,8 @@ TEST_F(ApiTest, EveryMutationWritesAnAuditEvent) {
   Ok("DELETE", P(p) + "/buckets/in.au?force=true", p.token, nullptr, 204);
   // A denied write is audited too.
   json reader = CreateToken(p, {{"scopes", {{{"bucket", "in.zz"}, {"access", "read"}}}}});
-  ExpectError(Import(p, reader.value("secret", ""), "in.zz.t", "id\n1\n"), 403, "forbidden", "denied import");
+  ExpectError(Import(p, reader.value("secret", ""), "in.zz.t", "id\n1\n"), 403, "forbidden",
+              "denied import");
 
   json events = Ok("GET", P(p) + "/events?limit=1000", p.token);
   ASSERT_TRUE(events.contains("events") && events["events"].is_array()) << events.dump();
@@ -619,11 +673,16 @@ TEST_F(ApiTest, EveryMutationWritesAnAuditEvent) {
     int64_t token_id;
   };
   const std::vector<Expected> expected = {
-      {"project.create", "audit", admin_id},  {"bucket.create", "in.au", p.token_id},
-      {"table.import", tt, p.token_id},       {"table.restore", tt, p.token_id},
-      {"table.compact", tt, p.token_id},      {"sql.run", "sql", p.token_id},
-      {"table.create", "in.au.empty", p.token_id}, {"token.create", token_object, p.token_id},
-      {"token.revoke", token_object, p.token_id},  {"table.delete", tt, p.token_id},
+      {"project.create", "audit", admin_id},
+      {"bucket.create", "in.au", p.token_id},
+      {"table.import", tt, p.token_id},
+      {"table.restore", tt, p.token_id},
+      {"table.compact", tt, p.token_id},
+      {"sql.run", "sql", p.token_id},
+      {"table.create", "in.au.empty", p.token_id},
+      {"token.create", token_object, p.token_id},
+      {"token.revoke", token_object, p.token_id},
+      {"table.delete", tt, p.token_id},
       {"bucket.delete", "in.au", p.token_id},
   };
   for (const auto& e : expected) {
@@ -639,7 +698,8 @@ TEST_F(ApiTest, EveryMutationWritesAnAuditEvent) {
         EXPECT_LT(ev["details"]["status"].get<int>(), 300) << ev.dump();
       }
     }
-    EXPECT_TRUE(found) << "no audit event " << e.action << " on " << e.object << " in " << events.dump(1);
+    EXPECT_TRUE(found) << "no audit event " << e.action << " on " << e.object << " in "
+                       << events.dump(1);
   }
   int imports = 0;
   for (const auto& ev : events["events"]) {
@@ -662,7 +722,8 @@ TEST_F(ApiTest, EveryMutationWritesAnAuditEvent) {
   json limited = Ok("GET", P(p) + "/events?limit=3", p.token);
   EXPECT_EQ(limited["events"].size(), 3u);
   // A scoped token cannot read the audit log.
-  ExpectError(Call("GET", P(p) + "/events", reader.value("secret", "")), 403, "forbidden", "scoped token reading events");
+  ExpectError(Call("GET", P(p) + "/events", reader.value("secret", "")), 403, "forbidden",
+              "scoped token reading events");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -694,11 +755,12 @@ TEST_F(ApiTest, ImportExportTimeTravelRestoreCompactDelete) {
   HttpResponse head = Call("GET", T(p, t) + "/export", p.token);
   ASSERT_EQ(head.status, 200) << Describe(head);
   EXPECT_EQ(SortedLines(head.body), SortedLines(merged));
-  json count = SqlOk(p, p.token, {{"sql", "SELECT count(*), sum(amount)::BIGINT FROM \"in.sales.orders\""}});
+  json count =
+      SqlOk(p, p.token, {{"sql", "SELECT count(*), sum(amount)::BIGINT FROM \"in.sales.orders\""}});
   EXPECT_EQ(count["rows"], json::parse("[[4, 105]]")) << count.dump();
   // A primary key that does not match the table's is refused.
-  ExpectError(Import(p, p.token, t, delta, "mode=incremental&primary_key=name"), 400, "invalid_argument",
-              "different primary key");
+  ExpectError(Import(p, p.token, t, delta, "mode=incremental&primary_key=name"), 400,
+              "invalid_argument", "different primary key");
 
   // Versions, newest first.
   json versions = Ok("GET", T(p, t) + "/versions", p.token);
@@ -716,8 +778,10 @@ TEST_F(ApiTest, ImportExportTimeTravelRestoreCompactDelete) {
   EXPECT_EQ(SortedLines(old.body), SortedLines(v1));
   json old_preview = Ok("GET", T(p, t) + "/preview?version=" + std::to_string(n1), p.token);
   EXPECT_EQ(old_preview["rows"].size(), 3u) << old_preview.dump();
-  ExpectError(Call("GET", T(p, t) + "/export?version=77", p.token), 404, "not_found", "export of a missing version");
-  HttpResponse filtered = Call("GET", T(p, t) + "/export?columns=id,name&where_column=id&where_values=1,4", p.token);
+  ExpectError(Call("GET", T(p, t) + "/export?version=77", p.token), 404, "not_found",
+              "export of a missing version");
+  HttpResponse filtered =
+      Call("GET", T(p, t) + "/export?columns=id,name&where_column=id&where_values=1,4", p.token);
   ASSERT_EQ(filtered.status, 200) << Describe(filtered);
   EXPECT_EQ(SortedLines(filtered.body), SortedLines("id,name\n1,apple\n4,kiwi\n"));
 
@@ -754,7 +818,8 @@ TEST_F(ApiTest, ImportExportTimeTravelRestoreCompactDelete) {
   pv = Ok("GET", T(p, t) + "/preview", p.token);
   EXPECT_EQ(pv["rows"].size(), 4u) << pv.dump();
   EXPECT_TRUE(pv["rows"][0][0].is_number_integer()) << pv.dump();
-  ExpectError(Call("GET", T(p, t) + "/preview?limit=1001", p.token), 400, "invalid_argument", "preview limit 1001");
+  ExpectError(Call("GET", T(p, t) + "/preview?limit=1001", p.token), 400, "invalid_argument",
+              "preview limit 1001");
 
   // Restore version 1 as a new head.
   json restored = Ok("POST", T(p, t) + "/versions/" + std::to_string(n1) + "/restore", p.token);
@@ -778,14 +843,17 @@ TEST_F(ApiTest, ImportExportTimeTravelRestoreCompactDelete) {
             SortedLines("id,name,amount\n1,apple,10\n2,pear,20\n3,plum,33\n5,fig,50\n"));
   versions = Ok("GET", T(p, t) + "/versions", p.token);
   for (size_t i = 1; i < versions["versions"].size(); ++i) {
-    EXPECT_GT(versions["versions"][i - 1].value("version", 0), versions["versions"][i].value("version", 0));
+    EXPECT_GT(versions["versions"][i - 1].value("version", 0),
+              versions["versions"][i].value("version", 0));
   }
 
   // Delete: the table is gone.
   Ok("DELETE", T(p, t), p.token, nullptr, 204);
   ExpectError(Call("GET", T(p, t), p.token), 404, "not_found", "deleted table");
-  ExpectError(Call("GET", T(p, t) + "/export", p.token), 404, "not_found", "export of a deleted table");
-  ExpectError(Call("GET", T(p, t) + "/versions", p.token), 404, "not_found", "versions of a deleted table");
+  ExpectError(Call("GET", T(p, t) + "/export", p.token), 404, "not_found",
+              "export of a deleted table");
+  ExpectError(Call("GET", T(p, t) + "/versions", p.token), 404, "not_found",
+              "versions of a deleted table");
   json tables = Ok("GET", P(p) + "/tables", p.token);
   for (const auto& x : tables["tables"]) EXPECT_NE(x.value("id", ""), t);
 }
@@ -795,7 +863,8 @@ TEST_F(ApiTest, FailedImportLeavesTheTableAtItsVersion) {
   const std::string t = "in.x.t";
   ImportOk(p, p.token, t, "id,amount\n1,10\n2,20\n");
   // A type conflict: amount is BIGINT in the table.
-  HttpResponse bad = Import(p, p.token, t, "id,amount\n3,not-a-number\n", "mode=incremental&types=amount:VARCHAR");
+  HttpResponse bad =
+      Import(p, p.token, t, "id,amount\n3,not-a-number\n", "mode=incremental&types=amount:VARCHAR");
   EXPECT_GE(bad.status, 400) << Describe(bad);
   EXPECT_LT(bad.status, 500) << Describe(bad);
   json table = Ok("GET", T(p, t), p.token);
@@ -804,7 +873,8 @@ TEST_F(ApiTest, FailedImportLeavesTheTableAtItsVersion) {
   // A primary key column that is not in the file.
   HttpResponse no_key = Import(p, p.token, "in.x.u", "a,b\n1,2\n", "primary_key=id");
   ExpectError(no_key, 400, "invalid_argument", "primary key not in the file");
-  ExpectError(Call("GET", T(p, "in.x.u"), p.token), 404, "not_found", "table of a failed first import");
+  ExpectError(Call("GET", T(p, "in.x.u"), p.token), 404, "not_found",
+              "table of a failed first import");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -813,9 +883,12 @@ TEST_F(ApiTest, FailedImportLeavesTheTableAtItsVersion) {
 TEST_F(ApiTest, SqlJsonTypingCsvFormatAndLimit) {
   Project p = CreateProject("sql");
   ImportOk(p, p.token, "in.s.t", "id,name,price\n1,a,1.5\n2,b,2.25\n3,\"c,d\",3\n");
-  json r = SqlOk(p, p.token,
-                 {{"sql", "SELECT 1 AS i, 2.5::DOUBLE AS d, 'x' AS s, true AS b, NULL AS n, 42::BIGINT AS big"}});
-  ASSERT_TRUE(r.contains("columns") && r.contains("rows") && r.contains("truncated") && r.contains("elapsed_ms"))
+  json r = SqlOk(
+      p, p.token,
+      {{"sql",
+        "SELECT 1 AS i, 2.5::DOUBLE AS d, 'x' AS s, true AS b, NULL AS n, 42::BIGINT AS big"}});
+  ASSERT_TRUE(r.contains("columns") && r.contains("rows") && r.contains("truncated") &&
+              r.contains("elapsed_ms"))
       << r.dump();
   ASSERT_EQ(r["rows"].size(), 1u);
   const json& row = r["rows"][0];
@@ -836,7 +909,8 @@ TEST_F(ApiTest, SqlJsonTypingCsvFormatAndLimit) {
   EXPECT_EQ(over["rows"][2][1], "c,d");
 
   // CSV format.
-  HttpResponse csv = Sql(p, p.token, {{"sql", "SELECT id, name FROM \"in.s.t\" ORDER BY id"}, {"format", "csv"}});
+  HttpResponse csv =
+      Sql(p, p.token, {{"sql", "SELECT id, name FROM \"in.s.t\" ORDER BY id"}, {"format", "csv"}});
   ASSERT_EQ(csv.status, 200) << Describe(csv);
   EXPECT_NE(csv.headers["content-type"].find("text/csv"), std::string::npos);
   EXPECT_EQ(csv.body, "id,name\n1,a\n2,b\n3,\"c,d\"\n");
@@ -848,13 +922,16 @@ TEST_F(ApiTest, SqlJsonTypingCsvFormatAndLimit) {
   json exact = SqlOk(p, p.token, {{"sql", "SELECT range AS i FROM range(4)"}, {"limit", 4}});
   EXPECT_EQ(exact["rows"].size(), 4u);
   EXPECT_EQ(exact.value("truncated", true), false);
-  HttpResponse csv_limited = Sql(p, p.token, {{"sql", "SELECT range AS i FROM range(10)"}, {"limit", 2}, {"format", "csv"}});
+  HttpResponse csv_limited = Sql(
+      p, p.token, {{"sql", "SELECT range AS i FROM range(10)"}, {"limit", 2}, {"format", "csv"}});
   EXPECT_EQ(csv_limited.body, "i\n0\n1\n") << Describe(csv_limited);
   // A trailing semicolon is fine.
   SqlOk(p, p.token, {{"sql", "SELECT 1;"}});
-  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"format", "xml"}}), 400, "invalid_argument", "format xml");
+  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"format", "xml"}}), 400, "invalid_argument",
+              "format xml");
   ExpectError(Sql(p, p.token, {{"sql", "SELEC 1"}}), 400, "invalid_argument", "syntax error");
-  ExpectError(Sql(p, p.token, {{"sql", "SELECT * FROM \"in.s.nosuch\""}}), 400, "invalid_argument", "unknown table");
+  ExpectError(Sql(p, p.token, {{"sql", "SELECT * FROM \"in.s.nosuch\""}}), 400, "invalid_argument",
+              "unknown table");
 }
 
 // Aggregates over integer and decimal columns are numbers too (sum() of BIGINT is HUGEINT, a
@@ -862,9 +939,12 @@ TEST_F(ApiTest, SqlJsonTypingCsvFormatAndLimit) {
 TEST_F(ApiTest, SqlJsonNumbersForHugeintAndDecimal) {
   Project p = CreateProject("sql-numbers");
   ImportOk(p, p.token, "in.s.t", "id,amount\n1,10\n2,20\n");
-  json r = SqlOk(p, p.token, {{"sql", "SELECT sum(amount) AS total, 2.5 AS dec, avg(amount) AS mean FROM \"in.s.t\""}});
+  json r = SqlOk(
+      p, p.token,
+      {{"sql", "SELECT sum(amount) AS total, 2.5 AS dec, avg(amount) AS mean FROM \"in.s.t\""}});
   ASSERT_EQ(r["rows"].size(), 1u) << r.dump();
-  EXPECT_TRUE(r["rows"][0][0].is_number()) << "sum(BIGINT) (HUGEINT) should be a JSON number: " << r.dump();
+  EXPECT_TRUE(r["rows"][0][0].is_number())
+      << "sum(BIGINT) (HUGEINT) should be a JSON number: " << r.dump();
   EXPECT_TRUE(r["rows"][0][1].is_number()) << "a DECIMAL should be a JSON number: " << r.dump();
   EXPECT_TRUE(r["rows"][0][2].is_number()) << r.dump();
 }
@@ -879,7 +959,8 @@ TEST_F(ApiTest, SqlRejectsEverythingButOneSelectWithoutEffect) {
   const std::string attach_target = dir.path() + "/evil.db";
   // A segment file of the other project's table, found on disk.
   std::string foreign_segment;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(server_->data_dir() + "/segments")) {
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(server_->data_dir() + "/segments")) {
     if (e.is_regular_file()) foreign_segment = e.path().string();
   }
   std::vector<std::string> statements = {
@@ -909,7 +990,9 @@ TEST_F(ApiTest, SqlRejectsEverythingButOneSelectWithoutEffect) {
     EXPECT_EQ(r.body.find("top-secret"), std::string::npos) << sql << ": " << r.body;
   }
   // Through output_table too.
-  HttpResponse r = Sql(p, p.token, {{"sql", "COPY (SELECT 1) TO '" + copy_target + "'"}, {"output_table", "out.o.t"}});
+  HttpResponse r =
+      Sql(p, p.token,
+          {{"sql", "COPY (SELECT 1) TO '" + copy_target + "'"}, {"output_table", "out.o.t"}});
   ExpectError(r, 400, "invalid_argument", "COPY with output_table");
   EXPECT_FALSE(std::filesystem::exists(copy_target)) << "COPY wrote a file";
   EXPECT_FALSE(std::filesystem::exists(copy_target + ".csv"));
@@ -928,22 +1011,28 @@ TEST_F(ApiTest, SqlRejectsEverythingButOneSelectWithoutEffect) {
 TEST_F(ApiTest, SqlTimeoutStopsAHeavyQuery) {
   Project p = CreateProject("sql-timeout");
   const auto start = std::chrono::steady_clock::now();
-  HttpResponse r = Sql(p, p.token, {{"sql", "SELECT count(*) FROM range(10000000000)"}, {"timeout_ms", 200}});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  HttpResponse r =
+      Sql(p, p.token, {{"sql", "SELECT count(*) FROM range(10000000000)"}, {"timeout_ms", 200}});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ExpectError(r, 400, "invalid_argument", "timeout");
-  EXPECT_NE(ParseJson(r)["error"].value("message", "").find("time limit"), std::string::npos) << Describe(r);
+  EXPECT_NE(ParseJson(r)["error"].value("message", "").find("time limit"), std::string::npos)
+      << Describe(r);
   EXPECT_LT(seconds, 5.0) << "the query was not stopped near its time limit";
   // The server is fine afterwards.
   SqlOk(p, p.token, {{"sql", "SELECT 1"}});
-  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"timeout_ms", 0}}), 400, "invalid_argument", "timeout_ms 0");
-  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"limit", -1}}), 400, "invalid_argument", "limit -1");
+  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"timeout_ms", 0}}), 400, "invalid_argument",
+              "timeout_ms 0");
+  ExpectError(Sql(p, p.token, {{"sql", "SELECT 1"}, {"limit", -1}}), 400, "invalid_argument",
+              "limit -1");
 }
 
 TEST_F(ApiTest, SqlOutputTableWritesANewTable) {
   Project p = CreateProject("sql-output");
   ImportOk(p, p.token, "in.s.t", "id,amount\n1,10\n2,20\n3,30\n");
   json a = SqlOk(p, p.token,
-                 {{"sql", "SELECT id, amount * 2 AS doubled FROM \"in.s.t\" WHERE id >= 2"}, {"output_table", "out.r.t"}});
+                 {{"sql", "SELECT id, amount * 2 AS doubled FROM \"in.s.t\" WHERE id >= 2"},
+                  {"output_table", "out.r.t"}});
   ASSERT_TRUE(a.contains("table") && a.contains("version")) << a.dump();
   EXPECT_EQ(a["table"].value("id", ""), "out.r.t");
   EXPECT_EQ(a["table"].value("row_count", 0), 2);
@@ -981,8 +1070,9 @@ int64_t WriteLargeCsv(const std::string& path, uint64_t bytes) {
   while (written < bytes) {
     chunk.clear();
     for (int i = 0; i < 10000; ++i, ++rows) {
-      int n = std::snprintf(line, sizeof(line), "%lld,name%lld,%lld,%s\n", static_cast<long long>(rows),
-                            static_cast<long long>(rows % 1000), static_cast<long long>(rows % 977), payload.c_str());
+      int n = std::snprintf(line, sizeof(line), "%lld,name%lld,%lld,%s\n",
+                            static_cast<long long>(rows), static_cast<long long>(rows % 1000),
+                            static_cast<long long>(rows % 977), payload.c_str());
       chunk.append(line, static_cast<size_t>(n));
     }
     std::fwrite(chunk.data(), 1, chunk.size(), f);
@@ -1009,21 +1099,25 @@ TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {
   ASSERT_TRUE(api.Post("/v1/projects/big/sql", {{"sql", "SELECT 1"}}).ok());
   TempDir small;
   WriteFile(small.path() + "/s.csv", "id,name\n1,a\n");
-  ASSERT_TRUE(api.Upload("/v1/projects/big/tables/in.w.t/import", small.path() + "/s.csv", {}).ok());
+  ASSERT_TRUE(
+      api.Upload("/v1/projects/big/tables/in.w.t/import", small.path() + "/s.csv", {}).ok());
   const long idle_kib = ProcStatusKib(server.pid(), "VmRSS");
   ASSERT_GT(idle_kib, 0);
 
   const auto start = std::chrono::steady_clock::now();
   auto answer = api.Upload("/v1/projects/big/tables/in.big.t/import", csv, {});
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(answer.ok()) << answer.status().ToString() << "\n" << server.Log();
   const long peak_kib = ProcStatusKib(server.pid(), "VmHWM");
   EXPECT_EQ((*answer)["table"].value("row_count", int64_t{0}), rows);
   const double growth_mb = (peak_kib - idle_kib) / 1024.0;
-  std::printf("upload of %.0f MB (%lld rows) in %.1f s; server idle RSS %.0f MB, peak %.0f MB (+%.0f MB)\n",
-              size / 1048576.0, static_cast<long long>(rows), seconds, idle_kib / 1024.0, peak_kib / 1024.0, growth_mb);
-  EXPECT_LT(growth_mb, 150.0) << "the server's peak RSS grew by " << growth_mb << " MB for a " << size / 1048576
-                              << " MB upload";
+  std::printf(
+      "upload of %.0f MB (%lld rows) in %.1f s; server idle RSS %.0f MB, peak %.0f MB (+%.0f MB)\n",
+      size / 1048576.0, static_cast<long long>(rows), seconds, idle_kib / 1024.0, peak_kib / 1024.0,
+      growth_mb);
+  EXPECT_LT(growth_mb, 150.0) << "the server's peak RSS grew by " << growth_mb << " MB for a "
+                              << size / 1048576 << " MB upload";
   auto count = api.Post("/v1/projects/big/sql", {{"sql", "SELECT count(*) FROM \"in.big.t\""}});
   ASSERT_TRUE(count.ok()) << count.status().ToString();
   EXPECT_EQ((*count)["rows"][0][0], rows);

@@ -226,10 +226,13 @@ size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
   auto colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+      value.erase(0, 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
     (*headers)[name] = value;
   }
   return size * count;
@@ -237,8 +240,9 @@ size_t CollectHeader(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-HttpResponse HttpCall(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
-                      const std::string& body, long timeout_seconds) {
+HttpResponse HttpCall(const std::string& method, const std::string& url,
+                      const std::vector<std::string>& headers, const std::string& body,
+                      long timeout_seconds) {
   static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   (void)initialised;
   HttpResponse out;
@@ -265,7 +269,8 @@ HttpResponse HttpCall(const std::string& method, const std::string& url, const s
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
-  if (method != "GET" && method != "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method != "GET" && method != "POST")
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
   if (rc != CURLE_OK) out.error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
@@ -278,7 +283,8 @@ long ProcStatusKib(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+    if (line.rfind(field + ":", 0) == 0)
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
   }
   return -1;
 }

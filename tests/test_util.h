@@ -78,15 +78,16 @@ class ServerProcess {
 
 // One HTTP exchange over libcurl, for tests that need the raw answer (status, headers, body).
 struct HttpResponse {
-  long status = 0;     // 0 when no answer arrived
+  long status = 0;  // 0 when no answer arrived
   std::string body;
   std::map<std::string, std::string> headers;  // names in lower case
-  std::string error;   // transport error; empty when a complete answer arrived
+  std::string error;  // transport error; empty when a complete answer arrived
 };
 
 // `method` GET | POST | DELETE | ...; `headers` like "Authorization: Bearer x"; a non-empty
 // `body` (or any POST) is sent as the request body.
-HttpResponse HttpCall(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
+HttpResponse HttpCall(const std::string& method, const std::string& url,
+                      const std::vector<std::string>& headers,
                       const std::string& body = std::string(), long timeout_seconds = 300);
 
 // /proc/<pid>/status field in KiB (e.g. "VmRSS", "VmHWM"); -1 when unreadable.

@@ -13,6 +13,10 @@ using engine::QuoteLiteral;
 
 namespace {
 
+// DuckDB's default CSV buffer makes a load's memory grow with the file (222 MB peak for a 200 MB
+// CSV); 4 MiB keeps it flat (110 MB) at the same speed. It must stay above max_line_size (2 MB).
+constexpr int64_t kCsvBufferBytes = 4 << 20;
+
 bool IsGzip(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return false;
@@ -63,7 +67,7 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r,
       << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure))
       << ", header = " << (o.header ? "true" : "false")
       << ", compression = " << QuoteLiteral(compression)
-      << ", skip = 0, strict_mode = true, null_padding = false"
+      << ", skip = 0, strict_mode = true, null_padding = false, buffer_size = " << kCsvBufferBytes
       << ", auto_detect = true";
   if (sample_all) sql << ", sample_size = -1";
   if (!o.column_names.empty()) {
