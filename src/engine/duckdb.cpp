@@ -83,8 +83,7 @@ std::string ValueText(duckdb_type t, void* data, idx_t row) {
 
 // Wraps a query so that every non-primitive column arrives as VARCHAR, and returns the column
 // names and DuckDB type names (from DESCRIBE).
-Result<std::pair<std::string, std::vector<Column>>> TextQuery(duckdb_connection conn,
-                                                              const std::string& sql) {
+Result<std::vector<Column>> DescribeQuery(duckdb_connection conn, const std::string& sql) {
   std::string describe = "DESCRIBE (" + sql + "\n)";
   duckdb_result res;
   if (duckdb_query(conn, describe.c_str(), &res) == DuckDBError) {
@@ -102,6 +101,12 @@ Result<std::pair<std::string, std::vector<Column>>> TextQuery(duckdb_connection 
     duckdb_free(type);
   }
   duckdb_destroy_result(&res);
+  return columns;
+}
+
+Result<std::pair<std::string, std::vector<Column>>> TextQuery(duckdb_connection conn,
+                                                              const std::string& sql) {
+  ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeQuery(conn, sql));
   std::string select = "SELECT ";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i) select += ", ";
@@ -192,6 +197,10 @@ Status Connection::Execute(const std::string& sql) {
   }
   duckdb_destroy_result(&res);
   return st;
+}
+
+Result<std::vector<Column>> Connection::Describe(const std::string& sql) {
+  return DescribeQuery(static_cast<duckdb_connection>(conn_), sql);
 }
 
 Result<int64_t> Connection::QueryInt(const std::string& sql) {

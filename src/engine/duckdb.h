@@ -75,6 +75,9 @@ class Connection {
   // Runs statement(s) and returns the first value of the last result as an integer (e.g. the row
   // count a COPY reports). Error when there is no integer value.
   Result<int64_t> QueryInt(const std::string& sql);
+  // The result columns of a query, without running it (DuckDB binds it: for read_csv that
+  // includes sniffing the file).
+  Result<std::vector<Column>> Describe(const std::string& sql);
   // Runs one query and materializes it; every value is rendered as text.
   Result<Rows> Query(const std::string& sql);
   // Runs one query, streaming; every value is rendered as text.

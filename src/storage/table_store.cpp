@@ -166,24 +166,27 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
   std::vector<ColumnDef> input;
   std::string source;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::map<std::string, std::string> used_types;
     ASSIGN_OR_RETURN(source, SourceFunctionSql(request, {}, attempt > 0));
+    auto described = conn->Describe("SELECT * FROM " + source);
+    if (!described.ok() && request.format == FileFormat::kCsv &&
+        IsSniffError(described.status().message())) {
+      return DiagnoseCsv(*conn, request, described.status().message());
+    }
+    if (!described.ok()) return LoadError(request.display_name, described.status().message());
     if (request.format == FileFormat::kCsv) {
-      // Only declare types of columns the file has (DuckDB rejects unknown names).
-      auto probe = conn->Query("SELECT * FROM " + source + " LIMIT 0");
-      if (!probe.ok() && IsSniffError(probe.status().message())) {
-        return DiagnoseCsv(*conn, request, probe.status().message());
-      }
-      if (!probe.ok()) return LoadError(request.display_name, probe.status().message());
-      for (const auto& c : probe->columns) {
+      // Declare the known types of the columns the file has (DuckDB rejects unknown names).
+      std::map<std::string, std::string> used_types;
+      for (const auto& c : *described) {
         if (types.count(c.name)) used_types[c.name] = types[c.name];
       }
-      ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
+      if (!used_types.empty()) {
+        ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
+        described = conn->Describe("SELECT * FROM " + source);
+        if (!described.ok()) return LoadError(request.display_name, described.status().message());
+      }
     }
-    auto described = conn->Query("SELECT * FROM " + source + " LIMIT 0");
-    if (!described.ok()) return LoadError(request.display_name, described.status().message());
     input.clear();
-    for (const auto& c : described->columns) input.push_back({c.name, c.type});
+    for (const auto& c : *described) input.push_back({c.name, c.type});
     RETURN_IF_ERROR(ValidateInputColumns(input, request.display_name));
     if (!pk.empty()) RETURN_IF_ERROR(CheckPrimaryKey(pk, input).Prefix(request.display_name));
     ASSIGN_OR_RETURN(auto projected,
