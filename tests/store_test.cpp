@@ -105,6 +105,23 @@ TEST_F(StoreTest, IncrementalLoadAddsNewColumns) {
   EXPECT_EQ(Rows("e"), (V{"1|x|NULL", "2|y|7", "3|z|NULL"}));
 }
 
+TEST_F(StoreTest, LoadIntoExistingTableMatchesColumnsByNameInAnyOrder) {
+  ASSERT_TRUE(ImportCsv("r", "id,a,b\n1,x,10\n", false, {"id"}).ok());
+  // Reordered, a subset, CRLF line ends, a quoted value with the delimiter inside.
+  auto w = ImportCsv("r", "b,id\r\n20,2\r\n30,1\r\n", true);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(Rows("r"), (V{"1|NULL|30", "2|NULL|20"}));
+  w = ImportCsv("r", "a,id\n\"y,z\",3\n", true);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(Rows("r"), (V{"1|NULL|30", "2|NULL|20", "3|y,z|NULL"}));
+  // A value that does not fit the table's type names line and column.
+  w = ImportCsv("r", "id,b\n4,40\n5,forty\n", true);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().details().at("line"), "3") << w.status().message();
+  EXPECT_EQ(w.status().details().at("column"), "b") << w.status().message();
+  EXPECT_EQ(Rows("r").size(), 3u);
+}
+
 TEST_F(StoreTest, TypeConflictIsClearErrorAndChangesNothing) {
   ASSERT_TRUE(ImportCsv("n", "id,amount\n1,10\n").ok());
   auto w = ImportCsv("n", "id,amount\n2,ten\n", true);

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -117,6 +118,12 @@ class HttpServer final : public Server {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  // Logs go to stderr: stdout carries what the user must read (the admin token, the URL).
+  static const bool logger_set = [] {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("swan"));
+    return true;
+  }();
+  (void)logger_set;
   auto server = std::make_unique<HttpServer>();
   Status st = server->Init(options);
   if (!st.ok()) return st;
@@ -124,6 +131,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
 }
 
 int RunServer(const ServerOptions& options) {
+  if (const char* level = std::getenv("SWAN_LOG_LEVEL"))
+    spdlog::set_level(spdlog::level::from_str(level));
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t signals;
   sigemptyset(&signals);

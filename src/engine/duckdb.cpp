@@ -146,21 +146,23 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   duckdb_destroy_config(&config);
   db->db_ = handle;
   if (options.allowed_paths) {
-    // Lock the database down to the named files: user SQL cannot reach anything else.
-    ASSIGN_OR_RETURN(auto conn, Connection::Open(*db));
-    std::string list_paths, list_dirs;
-    for (const auto& p : *options.allowed_paths) {
-      list_paths += (list_paths.empty() ? "" : ", ") + QuoteLiteral(p);
-    }
-    for (const auto& d : options.allowed_directories) {
-      list_dirs += (list_dirs.empty() ? "" : ", ") + QuoteLiteral(d);
-    }
-    std::string sql = "SET allowed_paths = [" + list_paths + "]; SET allowed_directories = [" +
-                      list_dirs +
-                      "]; SET enable_external_access = false; SET lock_configuration = true;";
-    RETURN_IF_ERROR(conn->Execute(sql));
+    RETURN_IF_ERROR(db->LockDown(*options.allowed_paths, options.allowed_directories));
   }
   return db;
+}
+
+Status Database::LockDown(const std::vector<std::string>& allowed_paths,
+                          const std::vector<std::string>& allowed_directories) {
+  ASSIGN_OR_RETURN(auto conn, Connection::Open(*this));
+  std::string list_paths, list_dirs;
+  for (const auto& p : allowed_paths)
+    list_paths += (list_paths.empty() ? "" : ", ") + QuoteLiteral(p);
+  for (const auto& d : allowed_directories) {
+    list_dirs += (list_dirs.empty() ? "" : ", ") + QuoteLiteral(d);
+  }
+  return conn->Execute("SET allowed_paths = [" + list_paths + "]; SET allowed_directories = [" +
+                       list_dirs +
+                       "]; SET enable_external_access = false; SET lock_configuration = true;");
 }
 
 Database::~Database() {

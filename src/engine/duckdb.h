@@ -41,6 +41,10 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   void* handle() { return db_; }
+  // Restricts the database to the named files and folders for good (external access off,
+  // configuration locked): user SQL cannot reach anything else afterwards.
+  Status LockDown(const std::vector<std::string>& allowed_paths,
+                  const std::vector<std::string>& allowed_directories);
 
  private:
   Database() = default;

@@ -70,13 +70,76 @@ std::string StripTrailingSemicolons(std::string sql) {
 
 }  // namespace
 
+SqlRunner::SqlRunner(std::string memory_limit, int threads)
+    : memory_limit_(std::move(memory_limit)), threads_(threads) {
+  refill_ = std::thread([this] { RefillLoop(); });
+}
+
+SqlRunner::~SqlRunner() {
+  {
+    std::lock_guard lock(pool_mu_);
+    stopping_ = true;
+  }
+  pool_cv_.notify_all();
+  refill_.join();
+}
+
+Result<std::unique_ptr<engine::Database>> SqlRunner::OpenDatabase() const {
+  engine::DatabaseOptions options;
+  options.memory_limit = memory_limit_;
+  options.threads = threads_;
+  return engine::Database::Open(options);
+}
+
+void SqlRunner::Retire(std::unique_ptr<engine::Database> db) {
+  std::lock_guard lock(pool_mu_);
+  retired_.push_back(std::move(db));
+  pool_cv_.notify_all();
+}
+
+void SqlRunner::RefillLoop() {
+  std::unique_lock lock(pool_mu_);
+  while (!stopping_) {
+    if (!retired_.empty()) {
+      auto old = std::move(retired_);
+      retired_.clear();
+      lock.unlock();
+      old.clear();
+      lock.lock();
+      continue;
+    }
+    if (spares_.size() >= kSpareDatabases) {
+      pool_cv_.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    auto db = OpenDatabase();
+    lock.lock();
+    if (!db.ok()) {
+      pool_cv_.wait_for(lock, std::chrono::seconds(1));  // retry later; TakeDatabase opens its own
+      continue;
+    }
+    spares_.push_back(std::move(*db));
+  }
+}
+
+Result<std::unique_ptr<engine::Database>> SqlRunner::TakeDatabase() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!spares_.empty()) {
+      auto db = std::move(spares_.back());
+      spares_.pop_back();
+      pool_cv_.notify_all();
+      return db;
+    }
+  }
+  return OpenDatabase();
+}
+
 template <typename T, typename F>
 Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlRequest& request,
                                  const std::vector<std::string>& extra_paths, F&& body) {
   RETURN_IF_ERROR(CheckRequest(request));
-  engine::DatabaseOptions options;
-  options.memory_limit = memory_limit_;
-  options.threads = threads_;
   std::vector<std::string> allowed = extra_paths;
   std::vector<const SqlTable*> used;
   for (const auto& t : tables) {
@@ -84,8 +147,8 @@ Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlR
     used.push_back(&t);
     allowed.insert(allowed.end(), t.files.begin(), t.files.end());
   }
-  options.allowed_paths = allowed;
-  ASSIGN_OR_RETURN(auto db, engine::Database::Open(options));
+  ASSIGN_OR_RETURN(auto db, TakeDatabase());
+  RETURN_IF_ERROR(db->LockDown(allowed, {}));
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db));
   for (const auto* t : used) {
     Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t->full_id) +
@@ -113,6 +176,8 @@ Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlR
         .WithDetail("field", "timeout_ms");
   }
   (void)start;
+  conn.reset();
+  Retire(std::move(db));  // closing an instance takes time too: the refill thread does it
   return out;
 }
 

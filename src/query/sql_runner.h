@@ -3,8 +3,12 @@
 // locked), with a row limit and a time limit.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -38,8 +42,10 @@ struct SqlResult {
 
 class SqlRunner {
  public:
-  SqlRunner(std::string memory_limit, int threads)
-      : memory_limit_(std::move(memory_limit)), threads_(threads) {}
+  // Starts a thread that keeps a few blank DuckDB instances ready: opening one costs more than
+  // many queries, so a query takes a ready instance and locks it down to its own files.
+  SqlRunner(std::string memory_limit, int threads);
+  ~SqlRunner();
 
   // Runs the query; at most row_limit rows are returned (truncated says there were more).
   Result<SqlResult> Run(const std::vector<SqlTable>& tables, const SqlRequest& request);
@@ -52,8 +58,20 @@ class SqlRunner {
   Result<T> WithSandbox(const std::vector<SqlTable>& tables, const SqlRequest& request,
                         const std::vector<std::string>& extra_paths, F&& body);
 
+  Result<std::unique_ptr<engine::Database>> OpenDatabase() const;
+  Result<std::unique_ptr<engine::Database>> TakeDatabase();
+  void Retire(std::unique_ptr<engine::Database> db);
+  void RefillLoop();
+
+  static constexpr size_t kSpareDatabases = 2;
   std::string memory_limit_;
   int threads_;
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<engine::Database>> spares_;
+  std::vector<std::unique_ptr<engine::Database>> retired_;  // used instances, closed off-path
+  bool stopping_ = false;
+  std::thread refill_;
 };
 
 }  // namespace swan::query

@@ -96,39 +96,80 @@ bool IsSniffError(const std::string& raw) {
   return raw.find("Error when sniffing file") != std::string::npos;
 }
 
+std::string CsvCompression(const ImportRequest& r) {
+  return r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
+}
+
+std::vector<std::string> CsvHeaderNames(engine::Connection& conn, const ImportRequest& r) {
+  const CsvOptions& o = r.csv;
+  if (!o.column_names.empty()) return o.column_names;
+  // The first line, whole, as one value: the delimiter is the 4-character text \x1f (DuckDB
+  // literals have no escapes), which a header line does not contain; no quoting.
+  auto first =
+      conn.Query("SELECT * FROM read_csv(" + QuoteLiteral(r.file_path) +
+                 ", auto_detect = false, header = false, delim = '\\x1f', quote = '', "
+                 "escape = '', strict_mode = false, compression = " +
+                 QuoteLiteral(CsvCompression(r)) + ", columns = {'line': 'VARCHAR'}) LIMIT 1");
+  if (!first.ok() || first->rows.empty() || !first->rows[0][0]) return {};
+  std::string line = *first->rows[0][0];
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::vector<std::string> names;
+  std::string field;
+  bool quoted = false;
+  for (char c : line) {
+    if (!o.enclosure.empty() && c == o.enclosure[0]) {
+      quoted = !quoted;
+    } else if (c == o.delimiter[0] && !quoted) {
+      names.push_back(field);
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  names.push_back(field);
+  if (!o.header) {
+    for (size_t i = 0; i < names.size(); ++i) names[i] = "column" + std::to_string(i);
+  }
+  return names;
+}
+
+Result<std::string> ExactCsvFunctionSql(const ImportRequest& r,
+                                        const std::vector<catalog::ColumnDef>& columns) {
+  const CsvOptions& o = r.csv;
+  RETURN_IF_ERROR(CheckSingleChar(o.delimiter, "delimiter", false));
+  RETURN_IF_ERROR(CheckSingleChar(o.enclosure, "enclosure", true));
+  if (o.escape) RETURN_IF_ERROR(CheckSingleChar(*o.escape, "escape", true));
+  std::string compression = CsvCompression(r);
+  if (compression != "gzip" && compression != "none") {
+    return Status::InvalidArgument("compression must be auto, none or gzip")
+        .WithDetail("field", "compression");
+  }
+  std::ostringstream sql;
+  sql << "read_csv(" << QuoteLiteral(r.file_path) << ", auto_detect = false"
+      << ", delim = " << QuoteLiteral(o.delimiter) << ", quote = " << QuoteLiteral(o.enclosure)
+      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure))
+      << ", header = " << (o.header ? "true" : "false")
+      << ", compression = " << QuoteLiteral(compression)
+      << ", skip = 0, strict_mode = true, null_padding = false, buffer_size = " << kCsvBufferBytes
+      << ", columns = {";
+  for (size_t i = 0; i < columns.size(); ++i) {
+    RETURN_IF_ERROR(names::ValidateColumn(columns[i].name));
+    RETURN_IF_ERROR(names::ValidateTypeName(columns[i].type));
+    sql << (i ? ", " : "") << QuoteLiteral(columns[i].name) << ": "
+        << QuoteLiteral(columns[i].type);
+  }
+  sql << "})";
+  return sql.str();
+}
+
 Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r,
                    const std::string& sniff_error) {
   const CsvOptions& o = r.csv;
   std::string compression =
       o.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : o.compression;
   std::string path = QuoteLiteral(r.file_path);
-  std::vector<std::string> names = o.column_names;
-  if (names.empty()) {
-    // The first line, whole, as one value: split it on the delimiter for the column names.
-    auto first = conn.Query("SELECT * FROM read_csv(" + path +
-                            ", auto_detect = false, header = false, delim = '\x1f', "
-                            "quote = '', escape = '', strict_mode = false, compression = " +
-                            QuoteLiteral(compression) + ", columns = {'line': 'VARCHAR'}) LIMIT 1");
-    if (!first.ok() || first->rows.empty() || !first->rows[0][0])
-      return LoadError(r.display_name, sniff_error);
-    std::string line = *first->rows[0][0];
-    std::string field;
-    bool quoted = false;
-    for (char c : line) {
-      if (!o.enclosure.empty() && c == o.enclosure[0]) {
-        quoted = !quoted;
-      } else if (c == o.delimiter[0] && !quoted) {
-        names.push_back(field);
-        field.clear();
-      } else {
-        field += c;
-      }
-    }
-    names.push_back(field);
-    if (!o.header) {
-      for (size_t i = 0; i < names.size(); ++i) names[i] = "column" + std::to_string(i);
-    }
-  }
+  std::vector<std::string> names = CsvHeaderNames(conn, r);
+  if (names.empty()) return LoadError(r.display_name, sniff_error);
   std::string columns;
   for (size_t i = 0; i < names.size(); ++i) {
     columns += (i ? ", " : "") + QuoteLiteral(names[i]) + ": 'VARCHAR'";

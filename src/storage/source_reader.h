@@ -21,6 +21,15 @@ Result<std::string> SourceFunctionSql(const ImportRequest& request,
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);
 
+// A CSV read with no detection at all: the dialect as given and exactly these columns, in file
+// order (the table's types). For loads into an existing table whose columns the file's header
+// names: no sniffing, and every value is checked against the table's type.
+Result<std::string> ExactCsvFunctionSql(const ImportRequest& request,
+                                        const std::vector<catalog::ColumnDef>& columns);
+// The column names of a CSV's first line (split on the delimiter outside the enclosure), or the
+// request's names when it has no header. Empty when the line cannot be read.
+std::vector<std::string> CsvHeaderNames(engine::Connection& conn, const ImportRequest& request);
+
 // After DuckDB's CSV sniffer gave up (it does when its sample holds a broken row), reads the
 // file again with the dialect as given and every column as text, to find the first broken row.
 // Returns that row's error (file, line), or `sniff_error` cleaned up when no row is broken.

@@ -28,7 +28,7 @@ Result<WriteResult> TableStore::Compact(const catalog::Table& table_in,
       fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
   BeginWrite(rel);
   auto rows = conn->QueryInt("COPY (" + VersionSelectSql(data_dir_, head, table.primary_key) +
-                             ") TO " + QuoteLiteral(data_dir_ + "/" + rel) + " (FORMAT parquet)");
+                             ") TO " + QuoteLiteral(data_dir_ + "/" + rel) + kSegmentCopyOptions);
   if (!rows.ok()) {
     EndWrite(rel, false);
     return rows.status().Prefix("compacting " + table.FullId());

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <set>
 
 #include "common/fs.h"
 #include "common/names.h"
@@ -32,6 +34,22 @@ std::string PrimaryKeyList(const std::vector<std::string>& pk) {
   std::string out;
   for (const auto& k : pk) out += (out.empty() ? "" : ", ") + QuoteIdent(k);
   return out;
+}
+
+// True when `header` names only known table columns, each once, all valid identifiers; fills
+// `exact` with those columns in file order.
+bool ExactColumns(const std::vector<std::string>& header, const std::vector<ColumnDef>& table,
+                  std::vector<ColumnDef>* exact) {
+  if (header.empty()) return false;
+  std::set<std::string> seen;
+  for (const auto& name : header) {
+    if (!names::ValidateColumn(name).ok() || !seen.insert(name).second) return false;
+    auto it = std::find_if(table.begin(), table.end(),
+                           [&](const ColumnDef& c) { return c.name == name; });
+    if (it == table.end()) return false;
+    exact->push_back(*it);
+  }
+  return true;
 }
 
 }  // namespace
@@ -162,27 +180,46 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     }
   }
 
+  // Phase timings for the debug log (SWAN_LOG_LEVEL=debug).
+  auto started = std::chrono::steady_clock::now();
+  auto since_ms = [&started] {
+    auto now = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - started).count();
+    started = now;
+    return ms;
+  };
   // Describe the input (DuckDB sniffs CSV here), validate and reconcile its schema.
   std::vector<ColumnDef> input;
   std::string source;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSIGN_OR_RETURN(source, SourceFunctionSql(request, {}, attempt > 0));
-    auto described = conn->Describe("SELECT * FROM " + source);
-    if (!described.ok() && request.format == FileFormat::kCsv &&
-        IsSniffError(described.status().message())) {
-      return DiagnoseCsv(*conn, request, described.status().message());
-    }
-    if (!described.ok()) return LoadError(request.display_name, described.status().message());
-    if (request.format == FileFormat::kCsv) {
-      // Declare the known types of the columns the file has (DuckDB rejects unknown names).
-      std::map<std::string, std::string> used_types;
-      for (const auto& c : *described) {
-        if (types.count(c.name)) used_types[c.name] = types[c.name];
+    Result<std::vector<engine::Column>> described = std::vector<engine::Column>{};
+    std::vector<ColumnDef> exact;
+    if (request.format == FileFormat::kCsv && head && attempt == 0 &&
+        ExactColumns(CsvHeaderNames(*conn, request), head->columns, &exact)) {
+      // Every column of the file is a table column: read with the table's types, no sniffing.
+      ASSIGN_OR_RETURN(source, ExactCsvFunctionSql(request, exact));
+      for (const auto& c : exact) described->push_back({c.name, c.type});
+    } else {
+      ASSIGN_OR_RETURN(source, SourceFunctionSql(request, {}, attempt > 0));
+      described = conn->Describe("SELECT * FROM " + source);
+      if (!described.ok() && request.format == FileFormat::kCsv &&
+          IsSniffError(described.status().message())) {
+        return DiagnoseCsv(*conn, request, described.status().message());
       }
-      if (!used_types.empty()) {
-        ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
-        described = conn->Describe("SELECT * FROM " + source);
-        if (!described.ok()) return LoadError(request.display_name, described.status().message());
+      if (!described.ok()) return LoadError(request.display_name, described.status().message());
+      if (request.format == FileFormat::kCsv) {
+        // Declare the known types of the columns the file has (DuckDB rejects unknown names).
+        std::map<std::string, std::string> used_types;
+        for (const auto& c : *described) {
+          if (types.count(c.name)) used_types[c.name] = types[c.name];
+        }
+        if (!used_types.empty()) {
+          ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
+          described = conn->Describe("SELECT * FROM " + source);
+          if (!described.ok()) {
+            return LoadError(request.display_name, described.status().message());
+          }
+        }
       }
     }
     input.clear();
@@ -197,27 +234,35 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     int64_t now = catalog::NowMs();
     projection += ", " + TimestampLiteral(now) + " AS _swan_ts";
 
+    double describe_ms = since_ms();
     std::string rel = NewSegmentPath(bucket.project_id);
     RETURN_IF_ERROR(
         fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
     BeginWrite(rel);
     std::string out = QuoteLiteral(data_dir_ + "/" + rel);
     Result<int64_t> rows = int64_t{0};
-    if (pk.empty()) {
-      rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out +
-                            " (FORMAT parquet)");
-    } else {
-      // Last row of the batch wins for a key: stage the batch (rowid = input order), keep the last.
-      Status st = conn->Execute("CREATE OR REPLACE TEMP TABLE _swan_batch AS SELECT " + projection +
-                                " FROM " + source);
-      if (st.ok()) {
-        rows = conn->QueryInt(
-            "COPY (SELECT * FROM _swan_batch QUALIFY row_number() OVER (PARTITION BY " +
-            PrimaryKeyList(pk) + " ORDER BY rowid DESC) = 1) TO " + out + " (FORMAT parquet)");
-      } else {
-        rows = st;
+    // Written in input order (the ordered engine for keyed loads), so that a repeated key can
+    // keep its last row below.
+    rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out +
+                          kSegmentCopyOptions);
+    if (rows.ok() && !pk.empty()) {
+      // Most batches have unique keys: check on the written key column (cheap, columnar) and
+      // rewrite only when a key repeats, keeping its last row by position in the file.
+      auto repeated = conn->QueryInt("SELECT count(*) - count(DISTINCT (" + PrimaryKeyList(pk) +
+                                     ")) FROM read_parquet(" + out + ")");
+      if (!repeated.ok()) {
+        rows = repeated.status();
+      } else if (*repeated > 0) {
+        std::string dedup_rel = NewSegmentPath(bucket.project_id);
+        BeginWrite(dedup_rel);
+        rows = conn->QueryInt("COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(" + out +
+                              ", file_row_number = true) QUALIFY row_number() OVER (PARTITION BY " +
+                              PrimaryKeyList(pk) + " ORDER BY file_row_number DESC) = 1) TO " +
+                              QuoteLiteral(data_dir_ + "/" + dedup_rel) + kSegmentCopyOptions);
+        EndWrite(rel, false);
+        rel = dedup_rel;
+        out = QuoteLiteral(data_dir_ + "/" + rel);
       }
-      (void)conn->Execute("DROP TABLE IF EXISTS _swan_batch");
     }
     if (!rows.ok()) {
       EndWrite(rel, false);
@@ -229,12 +274,14 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
       }
       return LoadError(request.display_name, raw);
     }
+    double write_ms = since_ms();
     Status synced = fs::SyncFileAndDir(data_dir_ + "/" + rel);
     auto bytes = fs::FileSize(data_dir_ + "/" + rel);
     if (!synced.ok() || !bytes.ok()) {
       EndWrite(rel, false);
       return synced.ok() ? bytes.status() : synced;
     }
+    double sync_ms = since_ms();
     catalog::Segment segment;
     segment.path = rel;
     segment.row_count = *rows;
@@ -244,6 +291,9 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     auto result = CommitWithRetry(bucket, name, table, request, input, segment, *rows);
     EndWrite(rel, result.ok());
     if (!result.ok()) return result.status();
+    spdlog::debug(
+        "import {}.{}: describe {:.1f} ms, write {:.1f} ms, fsync {:.1f} ms, commit {:.1f} ms",
+        bucket.FullId(), name, describe_ms, write_ms, sync_ms, since_ms());
     if (result->version.segments.size() > options_.compaction_threshold_segments) {
       auto compacted = Compact(result->table, request.token_id);
       if (compacted.ok()) return compacted;
