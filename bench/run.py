@@ -4,9 +4,9 @@
 Run from anywhere after building (see bench/README.md):
 
     cmake -S . -B build -G Ninja && ninja -C build swan swan_raw_duckdb
-    python3 bench/run.py                      # 5M rows, 3 repetitions (~10 min on 2 cores)
-    python3 bench/run.py --rows 200000 --repeat 1   # quick check (~1 min)
-    python3 bench/run.py --big                # also: peak server RSS while importing ~5 GB
+    python3 bench/run.py                      # 5M rows, 3 repetitions (~2-4 min on 2 cores)
+    python3 bench/run.py --rows 200000 --repeat 1   # quick check (~5 s)
+    python3 bench/run.py --big                # also: peak server RSS importing ~5 GB (+5-10 min)
 
 Python 3 standard library only. Prints one line per case and writes the results JSON to
 bench/results/<UTC timestamp>.json and bench/results/latest.json.
@@ -41,6 +41,7 @@ RESULTS = BENCH / "results"
 PROJECT = "bench"
 PLAIN_TABLE = "in.bench.plain"
 PK_TABLE = "in.bench.orders"
+SMALL_TABLE = "in.bench.small"
 GROUP_BY_SQL = ('SELECT status, country, count(*), sum(quantity*unit_price) FROM "{table}" GROUP BY ALL')
 
 # Targets: ("ratio", x) = swan_ms / baseline_ms <= x; ("ms", x) = swan_ms <= x; ("mib", x) = value <= x.
@@ -441,7 +442,8 @@ def expect_rows(answer: dict, expected: int, what: str) -> int:
     return answer["table"]["version"]
 
 
-def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> list[Case]:
+def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict, cases: list[Case]) -> None:
+    """Appends each case to `cases` when it starts (so a failure still reports what ran)."""
     rows, large, small = args.rows, files["large_batch_rows"], files["small_batch_rows"]
     base_csv, large_csv, small_csv = (DATA / files[k]["file"] for k in ("base", "large", "small"))
     raw_dir = workdir / "raw"
@@ -451,10 +453,10 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
 
     server = SwanServer(build / "swan", workdir / "swan-data")
     server.start()
-    cases: list[Case] = []
     try:
         idle = server.status()
         rss_idle = Case("rss_idle", "server RSS idle (MiB)", unit="MiB", swan=[idle["VmRSS"] / 1024])
+        cases.append(rss_idle)
         log(f"server pid {server.proc.pid} at {server.url}; idle VmRSS {idle['VmRSS'] / 1024:.1f} MiB")
         admin = Api(server.url, server.admin_token)
         created, _ = admin.call("POST", "/v1/projects", {"name": PROJECT, "description": "benchmark"})
@@ -471,6 +473,7 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
         imp = Case("import_plain", f"import {N} (no PK)",
                    note="CLI `swan table import` (HTTP upload + load) vs raw COPY read_csv -> parquet")
         imp_pk = Case("import_pk", f"import {N} (PK id)", note="CLI `swan table import --primary-key id`")
+        cases += [imp, imp_pk]
         raw_import = (f"COPY (FROM read_csv({sql_literal(str(base_csv))})) TO {sql_literal(str(base_parquet))} "
                       f"(FORMAT parquet)")
         base_version = None
@@ -490,7 +493,6 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
                     imp_pk.swan.append(ms)
             log(f"import rep {rep + 1}/{R}: swan {imp.swan[-1]:.0f} ms, pk {imp_pk.swan[-1]:.0f} ms, "
                 f"raw {imp.baseline[-1]:.0f} ms")
-        cases += [imp, imp_pk]
         restore_path = table_path(PK_TABLE, f"/versions/{base_version}/restore")
 
         def restore():
@@ -498,7 +500,7 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
             expect_rows(answer, rows, f"POST {restore_path}")
             return ms
 
-        def raw_upsert(batch_csv: Path, batch_rows: int) -> float:
+        def raw_upsert(batch_csv: Path, batch_rows: int, case: Case) -> float:
             delta = raw_dir / "delta.parquet"
             (ms1, _), (ms2, matched) = raw.run(
                 f"COPY (SELECT * FROM read_csv({sql_literal(str(batch_csv))}) "
@@ -508,6 +510,8 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
                 f"read_parquet({sql_literal(str(base_parquet))}) b USING (id)")
             if int(matched) != batch_rows // 2:
                 raise BenchError("raw DuckDB upsert baseline", f"matched {matched} keys, expected {batch_rows // 2}")
+            case.extra.setdefault("baseline_dedupe_write_ms", []).append(round(ms1, 1))
+            case.extra.setdefault("baseline_semi_join_ms", []).append(round(ms2, 1))
             return ms1 + ms2
 
         # ---- upsert of the large batch ------------------------------------------------------------
@@ -516,13 +520,14 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
                   note="CLI `swan table import --incremental` vs raw dedupe->parquet + semi-join count")
         compact = Case("compact_after_upsert", f"compact after upsert {L}",
                        note="POST .../compact of base + large delta (HTTP call)")
+        cases += [up, compact]
         restore_ms = []
         for rep in range(R):
             restore_ms.append(restore())
             steps = ["raw", "swan"] if rep % 2 == 0 else ["swan", "raw"]
             for step in steps:
                 if step == "raw":
-                    up.baseline.append(raw_upsert(large_csv, large))
+                    up.baseline.append(raw_upsert(large_csv, large, up))
                 else:
                     answer, ms = cli.run("table", "import", PK_TABLE, str(large_csv), "--incremental")
                     expect_rows(answer, rows + large // 2, f"swan table import {PK_TABLE} {large_csv} --incremental")
@@ -532,17 +537,19 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
             compact.swan.append(ms)
             log(f"upsert {L} rep {rep + 1}/{R}: swan {up.swan[-1]:.0f} ms, raw {up.baseline[-1]:.0f} ms, "
                 f"compact {compact.swan[-1]:.0f} ms")
-        cases += [up, compact]
 
         # ---- upsert of the small batch: over HTTP directly (headline) and via the CLI -------------
         S = human_count(small)
         small_http = Case("upsert_small_http", f"upsert {S} into {N} (HTTP)",
                           note="direct POST .../import?mode=incremental, body streamed from the file")
         small_cli = Case("upsert_small_cli", f"upsert {S} into {N} (CLI)", note="CLI `swan table import --incremental`")
+        small_full = Case("import_small", f"import {S} (no PK) (HTTP)",
+                          note="diagnostic: the fixed cost of a load, POST .../in.bench.small/import (full, no key)")
+        cases += [small_http, small_cli, small_full]
         import_path = table_path(PK_TABLE, "/import?mode=incremental")
         for rep in range(R):
             restore_ms.append(restore())
-            small_http.baseline.append(raw_upsert(small_csv, small))
+            small_http.baseline.append(raw_upsert(small_csv, small, small_http))
             answer, ms = api.call("POST", import_path, file=small_csv)
             expect_rows(answer, rows + small // 2, f"POST {import_path} (body: {small_csv})")
             small_http.swan.append(ms)
@@ -551,9 +558,11 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
             expect_rows(answer, rows + small // 2, f"swan table import {PK_TABLE} {small_csv} --incremental")
             small_cli.swan.append(ms)
             small_cli.baseline.append(small_http.baseline[-1])
+            answer, ms = api.call("POST", table_path(SMALL_TABLE, "/import"), file=small_csv)
+            expect_rows(answer, small, f"POST {table_path(SMALL_TABLE, '/import')} (body: {small_csv})")
+            small_full.swan.append(ms)
             log(f"upsert {S} rep {rep + 1}/{R}: http {small_http.swan[-1]:.0f} ms, cli {small_cli.swan[-1]:.0f} ms, "
                 f"raw {small_http.baseline[-1]:.0f} ms")
-        cases += [small_http, small_cli]
 
         # ---- group-by over the compacted table vs raw Parquet of the same rows --------------------
         restore_ms.append(restore())
@@ -563,6 +572,8 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
         sql = GROUP_BY_SQL.format(table=PK_TABLE)
         raw_sql = GROUP_BY_SQL.replace('"{table}"', f"read_parquet({sql_literal(str(base_parquet))})")
         server_elapsed = []
+        gb.extra = {"server_elapsed_ms": server_elapsed, "compact_before_ms": round(compact_ms, 1)}
+        cases.append(gb)
         for rep in range(R):
             steps = ["raw", "swan"] if rep % 2 == 0 else ["swan", "raw"]
             for step in steps:
@@ -584,27 +595,34 @@ def run_benchmark(args, build: Path, workdir: Path, files: dict, doc: dict) -> l
             raise BenchError(f"POST /v1/projects/{PROJECT}/sql {sql}",
                              f"answer differs from raw DuckDB: {groups} groups / {total} rows vs "
                              f"{raw_groups} / {raw_total} (expected {rows} rows)")
-        gb.extra = {"server_elapsed_ms": server_elapsed, "compact_before_ms": round(compact_ms, 1),
-                    "groups": groups}
-        cases.append(gb)
+        gb.extra.update(groups=groups)
+
+        # ---- diagnostic: the fixed cost of a SQL call ---------------------------------------------
+        fixed = Case("sql_fixed", "SQL SELECT 1 (HTTP)", note="diagnostic: the fixed cost of POST /sql")
+        fixed.extra = {"server_elapsed_ms": []}
+        cases.append(fixed)
+        for rep in range(max(R, 5)):
+            answer, ms = api.call("POST", f"/v1/projects/{PROJECT}/sql", {"sql": "SELECT 1"})
+            fixed.swan.append(ms)
+            fixed.extra["server_elapsed_ms"].append(answer.get("elapsed_ms"))
 
         final = server.status()
         rss_peak = Case("rss_peak", "server RSS peak (MiB)", unit="MiB", swan=[final["VmHWM"] / 1024],
                         note="VmHWM after all the runs")
-        cases += [rss_idle, rss_peak]
+        cases.append(rss_peak)
         doc["restore_ms_median"] = round(median(restore_ms), 1)
         doc["server_rss_final_mib"] = round(final["VmRSS"] / 1024, 1)
     finally:
+        if server.proc is not None and server.proc.poll() is None:
+            doc["server_vm_hwm_mib_at_end"] = round(server.status()["VmHWM"] / 1024, 1)
         server.stop()
-    return cases
 
 
-def run_big(args, build: Path, workdir: Path, doc: dict) -> list[Case]:
+def run_big(args, build: Path, workdir: Path, doc: dict, cases: list[Case]) -> None:
     raw = RawDuckDB(build / "swan_raw_duckdb", DATA)
     big_rows = args.big_rows
     big_csv = DATA / f"orders_{big_rows}.csv"
     doc["files"]["big"] = ensure_file(raw, big_csv, lambda p: base_csv_sql(big_rows, p))
-    cases = []
     B = human_count(big_rows)
     for key, table, extra_args, label in (("big_import_plain_rss", PLAIN_TABLE, [], "no PK"),
                                           ("big_import_pk_rss", PK_TABLE, ["--primary-key", "id"], "PK id")):
@@ -624,9 +642,28 @@ def run_big(args, build: Path, workdir: Path, doc: dict) -> list[Case]:
                               note=f"VmHWM of a fresh server importing {big_csv.name}",
                               extra={"import_ms": round(ms, 1)}))
         finally:
+            if server.proc is not None and server.proc.poll() is None:
+                doc.setdefault("big_vm_hwm_mib", {})[key] = round(server.status()["VmHWM"] / 1024, 1)
             server.stop()
             shutil.rmtree(server.data_dir, ignore_errors=True)
-    return cases
+
+
+def snapshot_binaries(build: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for attempt in range(30):
+        ok = True
+        for name in ("swan", "swan_raw_duckdb"):
+            try:
+                shutil.copy2(build / name, dest / name)
+                subprocess.run([str(dest / name), "--version" if name == "swan" else "SELECT 1"],
+                               capture_output=True, check=True, timeout=60)
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        if ok:
+            return dest
+        log(f"{build} looks mid-rebuild; retrying the copy of the binaries in 10 s")
+        time.sleep(10)
+    raise BenchError(f"cannot copy working binaries from {build}", "swan or swan_raw_duckdb does not run")
 
 
 def main() -> int:
@@ -655,8 +692,16 @@ def main() -> int:
     small = max(2, args.rows // 500)
     large -= large % 2
     small -= small % 2
-    raw = RawDuckDB(build / "swan_raw_duckdb", DATA)
     started = time.time()
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=DATA))
+    # Run private copies of the binaries: a rebuild during the run must not swap them mid-way.
+    try:
+        build = snapshot_binaries(build, workdir / "bin")
+    except BenchError as e:
+        shutil.rmtree(workdir, ignore_errors=True)
+        print(f"{e.what}: {e.error}", file=sys.stderr)
+        return 2
+    raw = RawDuckDB(build / "swan_raw_duckdb", DATA)
     doc = {
         "benchmark": "swan bench/run.py",
         "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -665,8 +710,9 @@ def main() -> int:
         "duckdb": raw.run("SELECT version()")[0][1],
         "rows": args.rows,
         "repeat": args.repeat,
+        "server_env": {k: v for k, v in os.environ.items() if k.startswith("SWAN_")
+                       and k not in ("SWAN_TOKEN", "SWAN_URL", "SWAN_PROJECT")},
     }
-    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=DATA))
     code = 0
     cases: list[Case] = []
     try:
@@ -686,9 +732,9 @@ def main() -> int:
         doc["machine"]["loadavg_1m_at_start"] = round(load, 2)
         if load > 0.5:
             log(f"warning: load average is {load:.2f}: other processes compete for the CPU, timings will be noisy")
-        cases = run_benchmark(args, build, workdir, files, doc)
+        run_benchmark(args, build, workdir, files, doc, cases)
         if args.big:
-            cases += run_big(args, build, workdir, doc)
+            run_big(args, build, workdir, doc, cases)
     except BenchError as e:
         print("\nSWAN BENCHMARK FAILED", file=sys.stderr)
         print(f"  operation: {e.what}", file=sys.stderr)
@@ -706,12 +752,20 @@ def main() -> int:
     doc["cases"] = {c.key: c.summary() for c in cases}
     if cases:
         print()
+        if doc["server_env"]:
+            print("server environment: " + " ".join(f"{k}={v}" for k, v in doc["server_env"].items()))
         print(f"Swan benchmark: {human_count(args.rows)} rows, median of {args.repeat}, "
               f"{doc['machine'].get('nproc')} cores, {doc['machine'].get('memory_mib')} MiB RAM, "
               f"DuckDB {doc['duckdb']}, commit {doc['git']['commit']}{' (dirty)' if doc['git']['dirty'] else ''}")
         print(HEADER)
-        for c in cases:
+        rank = {k: i for i, k in enumerate(["import_plain", "import_pk", "upsert_large", "compact_after_upsert",
+                                            "upsert_small_http", "upsert_small_cli", "import_small", "groupby",
+                                            "sql_fixed", "rss_idle",
+                                            "rss_peak"])}
+        for c in sorted(cases, key=lambda c: rank.get(c.key, len(rank))):
             print(format_line(c))
+        if "error" in doc:
+            print("(stopped by the failure above: medians of the repetitions that completed)")
     path = write_results(doc)
     print(f"\nresults: {path.relative_to(ROOT)} (and bench/results/latest.json)")
     return code
