@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 namespace swan::fs {
 
@@ -108,6 +112,41 @@ Result<int64_t> ParseTimeMs(const std::string& text) {
   tm.tm_min = mi;
   tm.tm_sec = s;
   return static_cast<int64_t>(timegm(&tm)) * 1000 + frac_ms;
+}
+
+}  // namespace swan::fs
+
+namespace swan::fs {
+
+struct EarlyWriteback::State {
+  std::string path;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread thread;
+};
+
+EarlyWriteback::EarlyWriteback(std::string path) : state_(std::make_unique<State>()) {
+  state_->path = std::move(path);
+  State* s = state_.get();
+  s->thread = std::thread([s] {
+    int fd = -1;
+    std::unique_lock lock(s->mu);
+    while (!s->cv.wait_for(lock, std::chrono::milliseconds(50), [s] { return s->stop; })) {
+      if (fd < 0) fd = ::open(s->path.c_str(), O_RDONLY);
+      if (fd >= 0) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+    if (fd >= 0) ::close(fd);
+  });
+}
+
+EarlyWriteback::~EarlyWriteback() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  state_->thread.join();
 }
 
 }  // namespace swan::fs

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -20,5 +21,24 @@ std::string Sha256Hex(const std::string& data);
 std::string IsoTime(int64_t ms);
 // Parses ISO-8601 ("2026-11-25", "2026-11-25T12:00:00Z", with optional fraction) or Unix seconds.
 Result<int64_t> ParseTimeMs(const std::string& text);
+
+}  // namespace swan::fs
+
+namespace swan::fs {
+
+// While another component (DuckDB) writes a large file, starts its writeback to disk every
+// 50 ms (sync_file_range), so that the final fsync does not wait for the whole file: the disk
+// works while the CPU is still producing. Stops on destruction; does not replace the fsync.
+class EarlyWriteback {
+ public:
+  explicit EarlyWriteback(std::string path);
+  ~EarlyWriteback();
+  EarlyWriteback(const EarlyWriteback&) = delete;
+  EarlyWriteback& operator=(const EarlyWriteback&) = delete;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace swan::fs

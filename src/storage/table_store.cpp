@@ -243,6 +243,8 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     Result<int64_t> rows = int64_t{0};
     // Written in input order (the ordered engine for keyed loads), so that a repeated key can
     // keep its last row below.
+    std::optional<fs::EarlyWriteback> writeback;
+    writeback.emplace(data_dir_ + "/" + rel);
     rows = conn->QueryInt("COPY (SELECT " + projection + " FROM " + source + ") TO " + out +
                           kSegmentCopyOptions);
     if (rows.ok() && !pk.empty()) {
@@ -274,6 +276,7 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
       }
       return LoadError(request.display_name, raw);
     }
+    writeback.reset();
     double write_ms = since_ms();
     Status synced = fs::SyncFileAndDir(data_dir_ + "/" + rel);
     auto bytes = fs::FileSize(data_dir_ + "/" + rel);
