@@ -129,12 +129,13 @@ int RunDemo(const DemoOptions& options) {
       "  token: %s   (master token of project 'demo')\n\n"
       "Try next, in another terminal:\n"
       "  export SWAN_URL=%s SWAN_TOKEN=%s\n"
-      "  swan table list\n"
-      "  swan table preview in.sales.orders --limit 5\n"
-      "  swan sql 'SELECT city, sum(revenue) FROM \"out.sales.revenue_by_city\" GROUP BY city'\n"
-      "  swan table versions in.sales.orders\n"
+      "  ./build/swan table list\n"
+      "  ./build/swan table preview in.sales.orders --limit 5\n"
+      "  ./build/swan sql 'SELECT city, sum(revenue) FROM \"out.sales.revenue_by_city\" GROUP BY "
+      "city'\n"
+      "  ./build/swan table versions in.sales.orders\n"
       "  curl -H \"Authorization: Bearer $SWAN_TOKEN\" %s/v1/projects/demo/tables\n"
-      "(swan is at build/swan; the API is described at %s/v1/openapi.json)\n",
+      "(the API is described at %s/v1/openapi.json)\n",
       (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(),
       (*server)->url().c_str(), (*server)->url().c_str());
   std::fflush(stdout);
