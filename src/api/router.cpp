@@ -140,6 +140,12 @@ void RequestContext::SendFile(const std::string& path, const std::string& conten
       [file](bool) {});
 }
 
+json JsonRequestBody(json properties, std::vector<std::string> required) {
+  json schema = {{"type", "object"}, {"properties", std::move(properties)}};
+  if (!required.empty()) schema["required"] = required;
+  return {{"required", true}, {"content", {{"application/json", {{"schema", schema}}}}}};
+}
+
 void Router::Add(Route route) { routes_.push_back(std::move(route)); }
 
 namespace {

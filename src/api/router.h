@@ -58,6 +58,9 @@ struct RequestContext {
 
 using RouteHandler = std::function<Status(RequestContext&)>;
 
+// An OpenAPI requestBody: a JSON object with these properties ({"name": {"type": ...}, ...}).
+nlohmann::json JsonRequestBody(nlohmann::json properties, std::vector<std::string> required = {});
+
 struct Route {
   std::string method;   // GET | POST | DELETE
   std::string path;     // OpenAPI form: /v1/projects/{project}

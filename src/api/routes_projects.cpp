@@ -12,14 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-json Body(std::initializer_list<std::pair<const char*, const char*>> props) {
-  json properties = json::object();
-  for (const auto& [name, type] : props) properties[name] = {{"type", type}};
-  return {{"required", true},
-          {"content",
-           {{"application/json", {{"schema", {{"type", "object"}, {"properties", properties}}}}}}}};
-}
-
 Result<std::string> StringField(const json& body, const char* name, bool required) {
   if (!body.contains(name) || body[name].is_null()) {
     if (required)
@@ -65,28 +57,30 @@ void AddProjectRoutes(Router& router) {
                 ctx.Json(200, {{"projects", out}});
                 return Status::Ok();
               }});
-  router.Add({"POST", "/v1/projects", "Create a project and its master token", "project.create",
-              true, json::array(), Body({{"name", "string"}, {"description", "string"}}), 201,
-              [](RequestContext& ctx) -> Status {
-                RETURN_IF_ERROR(RequireAdmin(ctx.token));
-                ASSIGN_OR_RETURN(json body, ctx.JsonBody());
-                ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
-                ASSIGN_OR_RETURN(std::string description, StringField(body, "description", false));
-                ctx.event_object = name;
-                RETURN_IF_ERROR(names::ValidateProject(name));
-                ASSIGN_OR_RETURN(auto project,
-                                 ctx.services.catalog->CreateProject(name, description));
-                ctx.event_project_id = project.id;
-                catalog::Token spec;
-                spec.project_id = project.id;
-                spec.kind = "master";
-                spec.description = "master token of " + name;
-                ASSIGN_OR_RETURN(auto issued, IssueToken(*ctx.services.catalog, spec));
-                json token = TokenJson(issued.token);
-                token["secret"] = issued.secret;
-                ctx.Json(201, {{"project", ProjectJson(project)}, {"token", token}});
-                return Status::Ok();
-              }});
+  router.Add(
+      {"POST", "/v1/projects", "Create a project and its master token", "project.create", true,
+       json::array(),
+       JsonRequestBody({{"name", {{"type", "string"}}}, {"description", {{"type", "string"}}}},
+                       {"name"}),
+       201, [](RequestContext& ctx) -> Status {
+         RETURN_IF_ERROR(RequireAdmin(ctx.token));
+         ASSIGN_OR_RETURN(json body, ctx.JsonBody());
+         ASSIGN_OR_RETURN(std::string name, StringField(body, "name", true));
+         ASSIGN_OR_RETURN(std::string description, StringField(body, "description", false));
+         ctx.event_object = name;
+         RETURN_IF_ERROR(names::ValidateProject(name));
+         ASSIGN_OR_RETURN(auto project, ctx.services.catalog->CreateProject(name, description));
+         ctx.event_project_id = project.id;
+         catalog::Token spec;
+         spec.project_id = project.id;
+         spec.kind = "master";
+         spec.description = "master token of " + name;
+         ASSIGN_OR_RETURN(auto issued, IssueToken(*ctx.services.catalog, spec));
+         json token = TokenJson(issued.token);
+         token["secret"] = issued.secret;
+         ctx.Json(201, {{"project", ProjectJson(project)}, {"token", token}});
+         return Status::Ok();
+       }});
   router.Add({"GET", "/v1/projects/{project}", "Show a project", "", true, json::array(), nullptr,
               200, [](RequestContext& ctx) -> Status {
                 ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
@@ -118,8 +112,11 @@ void AddProjectRoutes(Router& router) {
               }});
   router.Add({"POST", "/v1/projects/{project}/buckets", "Create a bucket", "bucket.create", true,
               json::array(),
-              Body({{"stage", "string"}, {"name", "string"}, {"description", "string"}}), 201,
-              [](RequestContext& ctx) -> Status {
+              JsonRequestBody({{"stage", {{"type", "string"}}},
+                               {"name", {{"type", "string"}}},
+                               {"description", {{"type", "string"}}}},
+                              {"stage", "name"}),
+              201, [](RequestContext& ctx) -> Status {
                 ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
                 RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
                 ASSIGN_OR_RETURN(json body, ctx.JsonBody());

@@ -51,27 +51,16 @@ Result<int64_t> IntField(const json& body, const char* name, int64_t fallback) {
 
 void AddSqlRoutes(Router& router) {
   router.Add(
-      {"POST",
-       "/v1/projects/{project}/sql",
-       "Run a read-only SELECT over the project's tables",
-       "sql.run",
-       true,
-       json::array(),
-       {{"required", true},
-        {"content",
-         {{"application/json",
-           {{"schema",
-             {{"type", "object"},
-              {"required", {"sql"}},
-              {"properties",
-               {{"sql", {{"type", "string"}}},
-                {"format", {{"type", "string"}, {"enum", {"json", "csv"}}}},
-                {"limit", {{"type", "integer"}}},
-                {"timeout_ms", {{"type", "integer"}}},
-                {"output_table", {{"type", "string"}}},
-                {"mode", {{"type", "string"}, {"enum", {"full", "incremental"}}}}}}}}}}}}},
-       200,
-       [](RequestContext& ctx) -> Status {
+      {"POST", "/v1/projects/{project}/sql", "Run a read-only SELECT over the project's tables",
+       "sql.run", true, json::array(),
+       JsonRequestBody({{"sql", {{"type", "string"}}},
+                        {"format", {{"type", "string"}, {"enum", {"json", "csv"}}}},
+                        {"limit", {{"type", "integer"}}},
+                        {"timeout_ms", {{"type", "integer"}}},
+                        {"output_table", {{"type", "string"}}},
+                        {"mode", {{"type", "string"}, {"enum", {"full", "incremental"}}}}},
+                       {"sql"}),
+       200, [](RequestContext& ctx) -> Status {
          ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
          if (!body.contains("sql") || !body["sql"].is_string()) {

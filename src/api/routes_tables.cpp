@@ -144,23 +144,13 @@ void AddTableRoutes(Router& router) {
                 ctx.Json(200, {{"tables", out}});
                 return Status::Ok();
               }});
-  router.Add({"POST",
-              "/v1/projects/{project}/tables",
-              "Create an empty table",
-              "table.create",
-              true,
-              json::array(),
-              {{"required", true},
-               {"content",
-                {{"application/json",
-                  {{"schema",
-                    {{"type", "object"},
-                     {"properties",
-                      {{"id", {{"type", "string"}}},
-                       {"columns", {{"type", "array"}}},
-                       {"primary_key", {{"type", "array"}}}}}}}}}}}},
-              201,
-              [](RequestContext& ctx) -> Status {
+  router.Add({"POST", "/v1/projects/{project}/tables", "Create an empty table", "table.create",
+              true, json::array(),
+              JsonRequestBody({{"id", {{"type", "string"}}},
+                               {"columns", {{"type", "array"}}},
+                               {"primary_key", {{"type", "array"}}}},
+                              {"id", "columns"}),
+              201, [](RequestContext& ctx) -> Status {
                 ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
                 ASSIGN_OR_RETURN(json body, ctx.JsonBody());
                 if (!body.contains("id") || !body["id"].is_string()) {

@@ -13,6 +13,11 @@ using nlohmann::json;
 namespace {
 constexpr int kEventsMax = 1000;
 constexpr int64_t kDefaultRetentionSeconds = 7 * 24 * 3600;
+
+json OptionalBody(json body) {
+  body["required"] = false;
+  return body;
+}
 }  // namespace
 
 void AddTokenRoutes(Router& router) {
@@ -27,24 +32,13 @@ void AddTokenRoutes(Router& router) {
                 return Status::Ok();
               }});
   router.Add(
-      {"POST",
-       "/v1/projects/{project}/tokens",
-       "Create a token (scoped, or another master token)",
-       "token.create",
-       true,
-       json::array(),
-       {{"required", true},
-        {"content",
-         {{"application/json",
-           {{"schema",
-             {{"type", "object"},
-              {"properties",
-               {{"description", {{"type", "string"}}},
-                {"kind", {{"type", "string"}, {"enum", {"scoped", "master"}}}},
-                {"scopes", {{"type", "array"}}},
-                {"expires_in", {{"type", "integer"}}}}}}}}}}}},
-       201,
-       [](RequestContext& ctx) -> Status {
+      {"POST", "/v1/projects/{project}/tokens", "Create a token (scoped, or another master token)",
+       "token.create", true, json::array(),
+       JsonRequestBody({{"description", {{"type", "string"}}},
+                        {"kind", {{"type", "string"}, {"enum", {"scoped", "master"}}}},
+                        {"scopes", {{"type", "array"}}},
+                        {"expires_in", {{"type", "integer"}}}}),
+       201, [](RequestContext& ctx) -> Status {
          ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
          RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
@@ -122,18 +116,10 @@ void AddTokenRoutes(Router& router) {
                 ctx.Json(200, {{"events", out}});
                 return Status::Ok();
               }});
-  router.Add({"POST",
-              "/v1/maintenance/gc",
-              "Delete versions and files older than the retention window",
-              "maintenance.gc",
-              true,
+  router.Add({"POST", "/v1/maintenance/gc",
+              "Delete versions and files older than the retention window", "maintenance.gc", true,
               json::array(),
-              {{"content",
-                {{"application/json",
-                  {{"schema",
-                    {{"type", "object"},
-                     {"properties", {{"retention_seconds", {{"type", "integer"}}}}}}}}}}}},
-              200,
+              OptionalBody(JsonRequestBody({{"retention_seconds", {{"type", "integer"}}}})), 200,
               [](RequestContext& ctx) -> Status {
                 RETURN_IF_ERROR(RequireAdmin(ctx.token));
                 ASSIGN_OR_RETURN(json body, ctx.JsonBody());
