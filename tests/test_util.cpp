@@ -1,4 +1,5 @@
 #include "test_util.h"
+#include <vector>
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -26,13 +27,6 @@ namespace {
 constexpr auto kServerStartTimeout = std::chrono::seconds(60);
 constexpr auto kServerStopTimeout = std::chrono::seconds(10);
 constexpr int kPortAttempts = 5;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -70,6 +64,30 @@ int DecodeWaitStatus(int status) {
 }
 
 }  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");

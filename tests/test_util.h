@@ -32,6 +32,11 @@ struct CommandResult {
 // Runs `cmd` with /bin/sh -c and waits for it. Stdout and stderr are captured separately.
 CommandResult RunCommand(const std::string& cmd);
 
+// Whole-file read and write (binary), and the non-empty lines of a text sorted (CR stripped).
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& text);
+std::vector<std::string> SortedLines(const std::string& text);
+
 // Quotes one shell word ('...' with embedded quotes escaped).
 std::string ShellQuote(const std::string& word);
 
