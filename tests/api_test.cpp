@@ -1,7 +1,11 @@
 // End-to-end tests of the REST API (docs/api.md): a real `swan server` child on an ephemeral port,
 // driven over HTTP.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -1056,6 +1060,88 @@ int64_t WriteLargeCsv(const std::string& path, uint64_t bytes) {
   }
   std::fclose(f);
   return rows;
+}
+
+// Raw-socket helpers for the transport tests: HTTP/1.1 exactly as bytes on the wire.
+int ConnectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& bytes) {
+  for (size_t off = 0; off < bytes.size();) {
+    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string ReceiveUntilClosed(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+// The server reads each connection through its own buffered stream: bytes of the next request
+// that arrive with the current one must be kept for it, and a body may arrive in any pieces.
+TEST(ApiTransportTest, PipelinedRequestsOnOneConnectionAreAllAnswered) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  int fd = ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
+  const std::string get = "GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_TRUE(
+      SendAll(fd, get + get + "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  const std::string answer = ReceiveUntilClosed(fd);
+  ::close(fd);
+  EXPECT_EQ(Count(answer, "HTTP/1.1 200 OK"), 3u) << answer;
+}
+
+TEST(ApiTransportTest, BodyArrivingInSmallPiecesIsReadWhole) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  int fd = ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
+  const std::string body = R"({"name": "dribbled", "description": "sent a few bytes at a time"})";
+  const std::string head =
+      "POST /v1/projects HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + server.admin_token() +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n";
+  const std::string bytes = head + body;
+  for (size_t off = 0; off < bytes.size(); off += 7) {
+    ASSERT_TRUE(SendAll(fd, bytes.substr(off, 7)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const std::string answer = ReceiveUntilClosed(fd);
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 201", 0), 0u) << answer;
+  auto shown = HttpCall("GET", server.url() + "/v1/projects/dribbled",
+                        {"Authorization: Bearer " + server.admin_token()});
+  EXPECT_EQ(shown.status, 200) << shown.body;
+  EXPECT_NE(shown.body.find("sent a few bytes at a time"), std::string::npos) << shown.body;
 }
 
 TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {

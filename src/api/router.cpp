@@ -9,6 +9,7 @@
 
 #include "api/auth.h"
 #include "api/services.h"
+#include "common/background_writer.h"
 
 namespace swan::api {
 
@@ -61,10 +62,9 @@ Result<json> RequestContext::JsonBody() {
 }
 
 Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Status::Internal("cannot create upload file " + path);
-  static constexpr size_t kBuffer = 1 << 20;
-  std::setvbuf(f, nullptr, _IOFBF, kBuffer);
+  // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
+  // does the socket ones (docs/architecture.md, "HTTP transport").
+  ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path));
   uint64_t written = 0;
   bool failed = false, too_large = false;
   bool ok = true;
@@ -74,7 +74,7 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
         too_large = true;
         return false;
       }
-      if (std::fwrite(data, 1, n, f) != n) {
+      if (!writer->Append(data, n)) {
         failed = true;
         return false;
       }
@@ -82,14 +82,15 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
       return true;
     });
   } else {
-    written = std::fwrite(req.body.data(), 1, req.body.size(), f);
-    failed = written != req.body.size();
+    failed = !writer->Append(req.body.data(), req.body.size());
+    written = req.body.size();
   }
-  if (std::fclose(f) != 0) failed = true;
+  Status closed = writer->Close();
   if (too_large)
     return Status::PayloadTooLarge("upload larger than the limit of " +
                                    std::to_string(kUploadBytesMax) + " bytes");
-  if (failed) return Status::Internal("cannot write upload (disk full?)");
+  if (failed || !closed.ok())
+    return Status::Internal("cannot write upload (disk full?): " + closed.message());
   if (!ok) return Status::InvalidArgument("upload was interrupted");
   return written;
 }

@@ -1,4 +1,7 @@
 // Routes: tables — list, create, show, delete, import, export, preview, versions, restore, compact.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 
@@ -15,6 +18,11 @@ namespace swan::api {
 using nlohmann::json;
 
 namespace {
+
+int64_t MsBetween(std::chrono::steady_clock::time_point from,
+                  std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
 
 // Deletes a temporary file when it goes out of scope.
 struct TempFile {
@@ -252,11 +260,16 @@ void AddTableRoutes(Router& router) {
          RETURN_IF_ERROR(RequireWrite(ctx.token, bucket_id));
          ASSIGN_OR_RETURN(auto request, ImportRequestFromQuery(ctx, table_name));
          TempFile upload{ctx.services.store->NewTempPath(".upload")};
+         const auto started = std::chrono::steady_clock::now();
          ASSIGN_OR_RETURN(uint64_t bytes, ctx.BodyToFile(upload.path));
+         const auto received = std::chrono::steady_clock::now();
          ctx.event_details["bytes"] = bytes;
          ASSIGN_OR_RETURN(auto bucket, ResolveBucket(ctx, project, bucket_id, true));
          request.file_path = upload.path;
          ASSIGN_OR_RETURN(auto written, ctx.services.store->Import(bucket, table_name, request));
+         spdlog::debug("import {}: received {} bytes in {} ms, loaded in {} ms", ctx.Param("table"),
+                       bytes, MsBetween(started, received),
+                       MsBetween(received, std::chrono::steady_clock::now()));
          return RespondWrite(ctx, written);
        }});
   router.Add(

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/auth.h"
+#include "api/buffered_http_server.h"
 #include "api/router.h"
 #include "api/services.h"
 #include "common/fs.h"
@@ -109,7 +110,7 @@ class HttpServer final : public Server {
   ServerOptions options_;
   Services services_;
   Router router_;
-  httplib::Server http_;
+  BufferedHttpServer http_;
   std::thread thread_;
   int port_ = 0;
   std::string admin_token_;

@@ -19,6 +19,7 @@ using nlohmann::json;
 // Limits. Connecting must be quick (a local or LAN server); transfers themselves are unbounded in
 // time because imports and exports may be many GB.
 constexpr long kConnectTimeoutSeconds = 10;
+constexpr long kUploadBufferBytes = 2L << 20;
 // Answers held in memory (JSON, CSV text of /sql). The server caps SQL results by rows; this is
 // the backstop against a misbehaving server.
 constexpr size_t kResponseBytesMax = size_t{1} << 30;
@@ -224,6 +225,8 @@ Result<long> Perform(const Exchange& exchange, const std::string& base_url,
     raw_headers = curl_slist_append(raw_headers, "Content-Type: application/octet-stream");
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, &ReadBody);
+    // curl's largest upload buffer: 8x fewer read/send calls than the 64 KiB default.
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferBytes);
     curl_easy_setopt(c, CURLOPT_READDATA, exchange.upload);
     curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, &SeekBody);
     curl_easy_setopt(c, CURLOPT_SEEKDATA, exchange.upload);

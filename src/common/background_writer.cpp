@@ -1,0 +1,109 @@
+#include "common/background_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace swan::fs {
+
+Result<std::unique_ptr<BackgroundWriter>> BackgroundWriter::Create(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
+  return std::unique_ptr<BackgroundWriter>(new BackgroundWriter(path, fd));
+}
+
+BackgroundWriter::BackgroundWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+  current_.reserve(kBufferBytes);
+  thread_ = std::thread([this] { Run(); });
+}
+
+BackgroundWriter::~BackgroundWriter() {
+  if (!closed_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.clear();
+      done_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+    ::close(fd_);
+  }
+}
+
+bool BackgroundWriter::Append(const char* data, size_t n) {
+  while (n > 0) {
+    size_t take = std::min(n, kBufferBytes - current_.size());
+    current_.insert(current_.end(), data, data + take);
+    data += take;
+    n -= take;
+    if (current_.size() == kBufferBytes) Push(false);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return !failed_;
+}
+
+void BackgroundWriter::Push(bool last) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait(lock, [this] { return queue_.size() < kBuffersMax || failed_; });
+  if (!current_.empty() && !failed_) queue_.push_back(std::move(current_));
+  if (last) done_ = true;
+  if (!spare_.empty()) {
+    current_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    current_ = std::vector<char>();
+    current_.reserve(kBufferBytes);
+  }
+  current_.clear();
+  lock.unlock();
+  changed_.notify_all();
+}
+
+void BackgroundWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    changed_.wait(lock, [this] { return !queue_.empty() || done_; });
+    if (queue_.empty()) return;  // done_ and drained
+    std::vector<char> buffer = std::move(queue_.front());
+    queue_.pop_front();
+    const bool skip = failed_;
+    lock.unlock();
+    changed_.notify_all();
+    int error = 0;
+    for (size_t off = 0; !skip && off < buffer.size();) {
+      ssize_t w = ::write(fd_, buffer.data() + off, buffer.size() - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        error = w < 0 ? errno : EIO;
+        break;
+      }
+      off += static_cast<size_t>(w);
+    }
+    lock.lock();
+    if (error != 0 && !failed_) {
+      failed_ = true;
+      error_ = error;
+    }
+    buffer.clear();
+    if (spare_.size() < kBuffersMax) spare_.push_back(std::move(buffer));
+    changed_.notify_all();
+  }
+}
+
+Status BackgroundWriter::Close() {
+  if (closed_) return Status::Ok();
+  Push(true);
+  thread_.join();
+  closed_ = true;
+  int close_rc = ::close(fd_);
+  int close_errno = errno;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failed_) return Status::Internal("cannot write " + path_ + ": " + std::strerror(error_));
+  if (close_rc != 0)
+    return Status::Internal("cannot close " + path_ + ": " + std::strerror(close_errno));
+  return Status::Ok();
+}
+
+}  // namespace swan::fs

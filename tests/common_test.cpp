@@ -1,0 +1,75 @@
+// Tests for src/common pieces that have no other home: the background file writer.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "common/background_writer.h"
+#include "test_util.h"
+
+namespace swan::testing {
+namespace {
+
+std::string Pattern(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed) % 251);
+  return s;
+}
+
+TEST(BackgroundWriterTest, WritesEveryByteInOrderAcrossBufferBoundaries) {
+  TempDir dir;
+  const std::string path = dir.path() + "/out.bin";
+  auto writer = fs::BackgroundWriter::Create(path);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  std::string expected;
+  // Pieces of odd sizes, small and larger than a buffer, more buffers than the queue holds.
+  const size_t sizes[] = {1,
+                          4096,
+                          7,
+                          fs::BackgroundWriter::kBufferBytes + 3,
+                          65536,
+                          0,
+                          3 * fs::BackgroundWriter::kBufferBytes};
+  for (unsigned round = 0; round < 4; ++round) {
+    for (size_t n : sizes) {
+      std::string piece = Pattern(n, round * 7 + static_cast<unsigned>(n));
+      ASSERT_TRUE((*writer)->Append(piece.data(), piece.size()));
+      expected += piece;
+    }
+  }
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_EQ(ReadFile(path).size(), expected.size());
+  EXPECT_TRUE(ReadFile(path) == expected);
+}
+
+TEST(BackgroundWriterTest, EmptyFileIsCreated) {
+  TempDir dir;
+  const std::string path = dir.path() + "/empty.bin";
+  auto writer = fs::BackgroundWriter::Create(path);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);
+}
+
+TEST(BackgroundWriterTest, WriteFailureIsReportedNotSwallowed) {
+  // /dev/full accepts open() and fails every write() with ENOSPC.
+  auto writer = fs::BackgroundWriter::Create("/dev/full");
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  std::string piece = Pattern(fs::BackgroundWriter::kBufferBytes, 1);
+  bool refused = false;
+  for (int i = 0; i < 64 && !refused; ++i) refused = !(*writer)->Append(piece.data(), piece.size());
+  Status closed = (*writer)->Close();
+  EXPECT_TRUE(refused) << "Append kept accepting data after the writes failed";
+  ASSERT_FALSE(closed.ok());
+  EXPECT_NE(closed.message().find("No space left"), std::string::npos) << closed.message();
+}
+
+TEST(BackgroundWriterTest, CreateInAMissingDirectoryFails) {
+  auto writer = fs::BackgroundWriter::Create("/nonexistent-dir-for-swan/x.bin");
+  ASSERT_FALSE(writer.ok());
+  EXPECT_NE(writer.status().message().find("/nonexistent-dir-for-swan/x.bin"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace swan::testing
