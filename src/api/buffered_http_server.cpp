@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 
@@ -22,6 +23,12 @@ constexpr size_t kReceiveBufferBytes = 1 << 20;
 // How often a connection waiting for its next keep-alive request checks that the server is still
 // running (Server::stop() must not wait for idle clients).
 constexpr int kIdleCheckMs = 100;
+// Lingering close (as nginx does): before closing, read and discard what the client still sends,
+// for at most this long and this much. Closing with unread bytes makes the kernel send a reset,
+// which can destroy an answer the client has not read yet, such as a 401 sent before the body of
+// a large upload was read.
+constexpr int kLingerMs = 2000;
+constexpr size_t kLingerBytesMax = 64 << 20;
 
 timeval ToTimeval(time_t sec, time_t usec) {
   timeval tv{};
@@ -57,7 +64,7 @@ void AddressOf(const sockaddr_storage& addr, std::string& ip, int& port) {
 
 // A blocking socket with kernel-side timeouts and a user-space receive buffer. Reads smaller than
 // the buffer are served from it; larger reads go straight to the caller's memory.
-class BufferedSocketStream final : public httplib::Stream {
+class BufferedSocketStream final : public httplib::Stream, public RequestBody {
  public:
   BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
       : sock_(sock),
@@ -109,6 +116,12 @@ class BufferedSocketStream final : public httplib::Stream {
   }
   socket_t socket() const override { return sock_; }
 
+  ssize_t ReadSome(char* dst, size_t size) override {
+    if (size == 0) return 0;
+    if (!has_buffered()) return Receive(dst, size);
+    return read(dst, size);
+  }
+
  private:
   ssize_t Receive(char* ptr, size_t size) {
     for (;;) {
@@ -126,7 +139,11 @@ class BufferedSocketStream final : public httplib::Stream {
   size_t end_ = 0;
 };
 
+thread_local RequestBody* current_body = nullptr;
+
 }  // namespace
+
+RequestBody* RequestBody::Current() { return current_body; }
 
 bool BufferedHttpServer::process_and_close_socket(socket_t sock) {
   const timeval read_timeout = ToTimeval(read_timeout_sec_, read_timeout_usec_);
@@ -150,10 +167,21 @@ bool BufferedHttpServer::process_and_close_socket(socket_t sock) {
     }
     if (!ready) break;
     bool connection_closed = false;
+    current_body = &stream;
     ok = process_request(stream, left == 1, connection_closed, nullptr);
+    current_body = nullptr;
     if (!ok || connection_closed) break;
   }
-  ::shutdown(sock, SHUT_RDWR);
+  ::shutdown(sock, SHUT_WR);
+  size_t discarded = 0;
+  const auto linger_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
+  while (discarded < kLingerBytesMax && std::chrono::steady_clock::now() < linger_until) {
+    if (!PollFor(sock, POLLIN, kIdleCheckMs)) continue;
+    char sink[64 * 1024];
+    ssize_t n = ::recv(sock, sink, sizeof(sink), MSG_DONTWAIT);
+    if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) break;  // the client closed
+    if (n > 0) discarded += static_cast<size_t>(n);
+  }
   ::close(sock);
   return ok;
 }

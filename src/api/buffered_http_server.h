@@ -13,6 +13,22 @@
 
 namespace swan::api {
 
+// The body of the request being handled on the calling thread, for handlers that receive a large
+// body straight into their own memory in large pieces instead of through httplib's ContentReader
+// (which hands it over 4 KiB at a time, through two copies). Only inside a handler run by a
+// BufferedHttpServer, and only if the ContentReader has not been used: the caller reads exactly
+// the Content-Length bytes, so that the connection stays in step for the next request.
+class RequestBody {
+ public:
+  // The body of this thread's current request; null outside a BufferedHttpServer handler.
+  static RequestBody* Current();
+  // Reads 1..size bytes; 0 when the peer closed the connection, -1 on error or timeout.
+  virtual ssize_t ReadSome(char* dst, size_t size) = 0;
+
+ protected:
+  ~RequestBody() = default;
+};
+
 class BufferedHttpServer final : public httplib::Server {
  private:
   // Called by httplib's accept loop (a virtual of httplib::Server) on a pool thread for every

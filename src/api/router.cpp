@@ -3,11 +3,13 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <regex>
 
 #include "api/auth.h"
+#include "api/buffered_http_server.h"
 #include "api/services.h"
 #include "common/background_writer.h"
 
@@ -63,12 +65,36 @@ Result<json> RequestContext::JsonBody() {
 
 Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
   // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
-  // does the socket ones (docs/architecture.md, "HTTP transport").
+  // does the socket ones, and a body with a Content-Length is received straight into the writer's
+  // buffers (docs/architecture.md, "HTTP transport").
   ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path));
   uint64_t written = 0;
   bool failed = false, too_large = false;
   bool ok = true;
-  if (reader) {
+  RequestBody* direct = nullptr;
+  uint64_t length = 0;
+  if (reader && req.get_header_value("Transfer-Encoding").empty()) {
+    const std::string header = req.get_header_value("Content-Length");
+    auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
+    if (!header.empty() && ec == std::errc() && end == header.data() + header.size())
+      direct = RequestBody::Current();
+  }
+  if (direct != nullptr) {
+    too_large = length > kUploadBytesMax;
+    while (!too_large && written < length) {
+      auto [space, room] = writer->Space();
+      ssize_t n = direct->ReadSome(space, std::min<uint64_t>(room, length - written));
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      written += static_cast<uint64_t>(n);
+      if (!writer->Commit(static_cast<size_t>(n))) {
+        failed = true;
+        break;
+      }
+    }
+  } else if (reader) {
     ok = (*reader)([&](const char* data, size_t n) {
       if (written + n > kUploadBytesMax) {
         too_large = true;

@@ -1,9 +1,12 @@
 #include "client/api_client.h"
 
+#include "client/sendfile_request.h"
+
 #include <curl/curl.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -277,6 +280,53 @@ Result<json> ParseJsonAnswer(const std::string& body, const std::string& what) {
 
 bool IsSuccess(long http_status) { return http_status >= 200 && http_status < 300; }
 
+// sendfile needs the socket to the server itself: plain http, no proxy in between. It can be
+// turned off with SWAN_NO_SENDFILE=1 (uploads then go through libcurl's read callback).
+bool SendfileUsable(const std::string& base_url) {
+  if (base_url.rfind("http://", 0) != 0) return false;
+  for (const char* name : {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return false;
+  }
+  const char* off = std::getenv("SWAN_NO_SENDFILE");
+  return off == nullptr || std::string(off) == "0" || *off == '\0';
+}
+
+// An upload to a plain-http server without a proxy: libcurl connects (same resolution, timeout
+// and errors as every other call) and hands over the socket; the request goes out with sendfile.
+Result<RawAnswer> SendfileUpload(const std::string& base_url, const std::string& path,
+                                 const std::string& token, int file_fd, uint64_t size,
+                                 const ProgressFn& progress) {
+  GlobalInitOnce();
+  CurlPtr curl(curl_easy_init());
+  if (!curl) return Status::Internal("cannot initialise libcurl");
+  CURL* c = curl.get();
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  const std::string url = base_url + path;
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) return ErrorFromCurl(rc, error_buffer, base_url);
+  curl_socket_t sock = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
+    return Status::Internal("libcurl connected to " + base_url + " but gave no socket");
+
+  const std::string authority_and_prefix = base_url.substr(std::strlen("http://"));
+  const size_t slash = authority_and_prefix.find('/');
+  const std::string host = authority_and_prefix.substr(0, slash);
+  const std::string prefix = slash == std::string::npos ? "" : authority_and_prefix.substr(slash);
+  std::string head = "POST " + prefix + path + " HTTP/1.1\r\nHost: " + host +
+                     "\r\nUser-Agent: swan-cli/" SWAN_VERSION
+                     "\r\nAccept: application/json, */*\r\n";
+  if (!token.empty()) head += "Authorization: Bearer " + token + "\r\n";
+  head += "Content-Type: application/octet-stream\r\nContent-Length: " + std::to_string(size) +
+          "\r\nConnection: close\r\n\r\n";
+  return SendFileRequest(static_cast<int>(sock), head, file_fd, size, progress, kResponseBytesMax);
+}
+
 }  // namespace
 
 std::string UrlEncode(std::string_view value) {
@@ -353,6 +403,12 @@ Result<json> ApiClient::Upload(const std::string& path_with_query, const std::st
   FilePtr file(std::fopen(file_path.c_str(), "rb"));
   if (!file) {
     return Status::InvalidArgument("cannot open " + file_path + ": " + std::strerror(errno));
+  }
+  if (SendfileUsable(base_url_)) {
+    ASSIGN_OR_RETURN(RawAnswer answer, SendfileUpload(base_url_, path_with_query, token_,
+                                                      fileno(file.get()), size, progress));
+    if (!IsSuccess(answer.status)) return ErrorFromAnswer(answer.status, answer.body);
+    return ParseJsonAnswer(answer.body, "the upload of " + file_path);
   }
   UploadSource source{.file = file.get(), .size = size, .progress = &progress};
   BodySink sink;

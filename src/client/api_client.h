@@ -47,9 +47,10 @@ class ApiClient {
   // DELETE; a 204 answer gives an empty JSON object.
   Result<nlohmann::json> Delete(const std::string& path) const;
 
-  // POSTs the file at `file_path` as the raw request body, streamed from disk with a read
-  // callback (never held in memory; Content-Length is the file size). `progress` (may be empty)
-  // reports bytes sent. Answer parsed as JSON.
+  // POSTs the file at `file_path` as the raw request body, streamed from disk, never held in
+  // memory (Content-Length is the file size): to a plain http:// server without a proxy with
+  // sendfile(2) (sendfile_request.h), otherwise through libcurl with a read callback. `progress`
+  // (may be empty) reports bytes sent. Answer parsed as JSON.
   Result<nlohmann::json> Upload(const std::string& path_with_query, const std::string& file_path,
                                 const ProgressFn& progress) const;
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,8 +15,12 @@ Result<std::unique_ptr<BackgroundWriter>> BackgroundWriter::Create(const std::st
   return std::unique_ptr<BackgroundWriter>(new BackgroundWriter(path, fd));
 }
 
-BackgroundWriter::BackgroundWriter(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
-  current_.reserve(kBufferBytes);
+BackgroundWriter::Buffer BackgroundWriter::NewBuffer() {
+  return Buffer{std::unique_ptr<char[]>(new char[kBufferBytes]), 0};
+}
+
+BackgroundWriter::BackgroundWriter(std::string path, int fd)
+    : path_(std::move(path)), fd_(fd), current_(NewBuffer()) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -34,29 +39,45 @@ BackgroundWriter::~BackgroundWriter() {
 
 bool BackgroundWriter::Append(const char* data, size_t n) {
   while (n > 0) {
-    size_t take = std::min(n, kBufferBytes - current_.size());
-    current_.insert(current_.end(), data, data + take);
+    auto [space, room] = Space();
+    size_t take = std::min(n, room);
+    std::memcpy(space, data, take);
     data += take;
     n -= take;
-    if (current_.size() == kBufferBytes) Push(false);
+    if (!Commit(take)) return false;
   }
   std::lock_guard<std::mutex> lock(mu_);
   return !failed_;
 }
 
+std::pair<char*, size_t> BackgroundWriter::Space() {
+  return {current_.data.get() + current_.size, kBufferBytes - current_.size};
+}
+
+bool BackgroundWriter::Commit(size_t n) {
+  current_.size += n;
+  if (current_.size == kBufferBytes) {
+    Push(false);
+    std::lock_guard<std::mutex> lock(mu_);
+    return !failed_;
+  }
+  return true;
+}
+
 void BackgroundWriter::Push(bool last) {
   std::unique_lock<std::mutex> lock(mu_);
   changed_.wait(lock, [this] { return queue_.size() < kBuffersMax || failed_; });
-  if (!current_.empty() && !failed_) queue_.push_back(std::move(current_));
-  if (last) done_ = true;
-  if (!spare_.empty()) {
-    current_ = std::move(spare_.back());
-    spare_.pop_back();
-  } else {
-    current_ = std::vector<char>();
-    current_.reserve(kBufferBytes);
+  if (current_.size > 0 && !failed_) {
+    queue_.push_back(std::move(current_));
+    if (!spare_.empty()) {
+      current_ = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      current_ = NewBuffer();
+    }
   }
-  current_.clear();
+  current_.size = 0;
+  if (last) done_ = true;
   lock.unlock();
   changed_.notify_all();
 }
@@ -66,14 +87,14 @@ void BackgroundWriter::Run() {
   for (;;) {
     changed_.wait(lock, [this] { return !queue_.empty() || done_; });
     if (queue_.empty()) return;  // done_ and drained
-    std::vector<char> buffer = std::move(queue_.front());
+    Buffer buffer = std::move(queue_.front());
     queue_.pop_front();
     const bool skip = failed_;
     lock.unlock();
     changed_.notify_all();
     int error = 0;
-    for (size_t off = 0; !skip && off < buffer.size();) {
-      ssize_t w = ::write(fd_, buffer.data() + off, buffer.size() - off);
+    for (size_t off = 0; !skip && off < buffer.size;) {
+      ssize_t w = ::write(fd_, buffer.data.get() + off, buffer.size - off);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) {
         error = w < 0 ? errno : EIO;
@@ -86,7 +107,7 @@ void BackgroundWriter::Run() {
       failed_ = true;
       error_ = error;
     }
-    buffer.clear();
+    buffer.size = 0;
     if (spare_.size() < kBuffersMax) spare_.push_back(std::move(buffer));
     changed_.notify_all();
   }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -35,6 +36,11 @@ class BackgroundWriter {
   // Appends bytes; blocks while the queue is full. Returns false once a write failed (the error
   // comes from Close()).
   bool Append(const char* data, size_t n);
+  // Zero-copy filling, for readers that can receive straight into memory: Space() is the free
+  // end of the current buffer (never empty); Commit(n) accounts for n <= its size bytes put there.
+  // Commit returns false once a write failed, like Append.
+  std::pair<char*, size_t> Space();
+  bool Commit(size_t n);
   // Writes what is buffered, stops the thread, closes the file; the first write error if any.
   Status Close();
 
@@ -43,16 +49,22 @@ class BackgroundWriter {
   void Run();
   void Push(bool last);
 
+  struct Buffer {
+    std::unique_ptr<char[]> data;
+    size_t size = 0;
+  };
+  static Buffer NewBuffer();
+
   const std::string path_;
   int fd_;
-  std::vector<char> current_;
+  Buffer current_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<std::vector<char>> queue_;   // guarded by mu_
-  std::vector<std::vector<char>> spare_;  // guarded by mu_: written buffers for reuse
-  bool done_ = false;                     // guarded by mu_: no more buffers will come
-  bool failed_ = false;                   // guarded by mu_
-  int error_ = 0;                         // guarded by mu_
+  std::deque<Buffer> queue_;   // guarded by mu_
+  std::vector<Buffer> spare_;  // guarded by mu_: written buffers for reuse
+  bool done_ = false;          // guarded by mu_: no more buffers will come
+  bool failed_ = false;        // guarded by mu_
+  int error_ = 0;              // guarded by mu_
   bool closed_ = false;
   std::thread thread_;
 };
