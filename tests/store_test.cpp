@@ -2,6 +2,8 @@
 // bad input, compaction and garbage collection.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <thread>
 
@@ -60,6 +62,29 @@ TEST_F(StoreTest, FullLoadWithKeyDeduplicates) {
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_EQ(w->version.row_count, 2);
   EXPECT_EQ(Rows("k"), (V{"1|x|new", "1|y|keep"}));
+}
+
+TEST_F(StoreTest, LargeBatchWithManyRepeatsKeepsTheLastRowOfEachKey) {
+  // 300k rows over 1000 keys: rows spread over many row groups and both load threads; the last
+  // row of key k is the one with the largest i where i % 1000 == k.
+  std::string csv = "id,i\n";
+  constexpr int kRows = 300000, kKeys = 1000;
+  for (int i = 0; i < kRows; ++i) csv += std::to_string(i % kKeys) + "," + std::to_string(i) + "\n";
+  auto w = ImportCsv("many", csv, false, {"id"});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->version.row_count, kKeys);
+  V expected;
+  for (int k = 0; k < kKeys; ++k)
+    expected.push_back(std::to_string(k) + "|" + std::to_string(kRows - kKeys + k));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(Rows("many"), expected);
+}
+
+TEST_F(StoreTest, NullKeysRepeatedInABatchCollapseToTheLastRow) {
+  auto w = ImportCsv("nk", "id,v\n,first\n1,a\n,last\n", false, {"id"});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->version.row_count, 2);
+  EXPECT_EQ(Rows("nk"), (V{"1|a", "NULL|last"}));
 }
 
 TEST_F(StoreTest, PrimaryKeyMismatchAndMissingKeyColumnAreErrors) {
