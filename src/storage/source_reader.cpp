@@ -202,14 +202,23 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
   std::string what;
   std::istringstream in(raw);
   std::string l;
-  bool in_echo =
-      false;  // DuckDB echoes the offending row (possibly several lines) after "Original Line"
+  // DuckDB echoes the offending row after "Original Line" (several lines when a quoted value holds
+  // line breaks); the echo ends at a blank line or at the next line of DuckDB's own text.
+  static const std::regex echo_end_re(
+      "^(Expected Number of Columns|Possible fixes|Error when converting|Value with unterminated "
+      "quote|Invalid unicode|Could not convert|Maximum line size|Column|The Column types)");
+  bool in_echo = false;
   while (std::getline(in, l)) {
-    if (l.rfind("Original Line", 0) == 0) in_echo = true;
-    if (in_echo) {
-      if (l.empty()) in_echo = false;
+    if (l.rfind("Original Line", 0) == 0) {
+      in_echo = true;
       continue;
     }
+    if (in_echo) {
+      if (!l.empty() && !std::regex_search(l, echo_end_re)) continue;
+      in_echo = false;
+    }
+    static const std::regex columns_re("^Expected Number of Columns: ([0-9]+) Found: ([0-9]+)");
+    l = std::regex_replace(l, columns_re, "expected $1 columns, found $2");
     if (l.empty() || l.rfind("Original Line", 0) == 0 || l.rfind("Possible fixes", 0) == 0 ||
         l[0] == '*' || l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 ||
         l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 ||
