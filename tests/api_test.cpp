@@ -1185,6 +1185,50 @@ TEST(ApiTransportTest, UploadBodyInPiecesAndTruncatedUpload) {
   EXPECT_EQ(cut.status, 404) << cut.body;
 }
 
+TEST(ApiTransportTest, EarlyAnswerClosesTheConnectionInsteadOfParsingTheBody) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  // Keep-alive request whose body the server does not read (bad token), then a second request on
+  // the same connection. The body must not be parsed as requests; the connection closes after
+  // the 401 (the client retries on a new one).
+  const std::string body = "id,name\nGET /v1/health HTTP/1.1\nHost: x\n\n";
+  const std::string bytes =
+      "POST /v1/projects/p/tables/in.b.t/import HTTP/1.1\r\nHost: t\r\n"
+      "Authorization: Bearer swan_bad\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body +
+      "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  int fd = ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, bytes));
+  const std::string answer = ReceiveUntilClosed(fd);
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+  EXPECT_EQ(Count(answer, "HTTP/1.1 "), 1u) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+}
+
+TEST(ApiTransportTest, GzipContentEncodedUploadIsDecoded) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  TempDir dir;
+  WriteFile(dir.path() + "/t.csv", "id,name\n1,a\n2,b\n");
+  auto zipped = RunCommand("gzip -c " + ShellQuote(dir.path() + "/t.csv") + " > " +
+                           ShellQuote(dir.path() + "/t.csv.gz"));
+  ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+  ASSERT_EQ(
+      HttpCall("POST", server.url() + "/v1/projects",
+               {"Authorization: Bearer " + server.admin_token(), "Content-Type: application/json"},
+               R"({"name": "p"})")
+          .status,
+      201);
+  auto r = HttpCall("POST", server.url() + "/v1/projects/p/tables/in.b.t/import",
+                    {"Authorization: Bearer " + server.admin_token(), "Content-Encoding: gzip",
+                     "Content-Type: text/csv"},
+                    ReadFile(dir.path() + "/t.csv.gz"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"row_count\":2"), std::string::npos) << r.body;
+}
+
 // Uploads go out with sendfile(2) to plain-http servers and through libcurl otherwise
 // (SWAN_NO_SENDFILE=1): both must give the same answers, including an error the server sends
 // before it has read the body of a large upload.

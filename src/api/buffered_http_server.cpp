@@ -116,6 +116,9 @@ class BufferedSocketStream final : public httplib::Stream, public RequestBody {
   }
   socket_t socket() const override { return sock_; }
 
+  void CloseAfterAnswer() override { close_after_answer_ = true; }
+  bool close_after_answer() const { return close_after_answer_; }
+
   ssize_t ReadSome(char* dst, size_t size) override {
     if (size == 0) return 0;
     if (!has_buffered()) return Receive(dst, size);
@@ -137,6 +140,7 @@ class BufferedSocketStream final : public httplib::Stream, public RequestBody {
   std::unique_ptr<char[]> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
+  bool close_after_answer_ = false;
 };
 
 thread_local RequestBody* current_body = nullptr;
@@ -170,12 +174,16 @@ bool BufferedHttpServer::process_and_close_socket(socket_t sock) {
     current_body = &stream;
     ok = process_request(stream, left == 1, connection_closed, nullptr);
     current_body = nullptr;
-    if (!ok || connection_closed) break;
+    if (!ok || connection_closed || stream.close_after_answer()) break;
   }
   ::shutdown(sock, SHUT_WR);
+  // Lingering close (see kLingerMs) when the client may still be sending: a request that could
+  // not be parsed, or a body the handler left unread.
+  const bool linger = !ok || stream.close_after_answer();
   size_t discarded = 0;
   const auto linger_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
-  while (discarded < kLingerBytesMax && std::chrono::steady_clock::now() < linger_until) {
+  while (linger && discarded < kLingerBytesMax && svr_sock_ != INVALID_SOCKET &&
+         std::chrono::steady_clock::now() < linger_until) {
     if (!PollFor(sock, POLLIN, kIdleCheckMs)) continue;
     char sink[64 * 1024];
     ssize_t n = ::recv(sock, sink, sizeof(sink), MSG_DONTWAIT);

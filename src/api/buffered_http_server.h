@@ -24,6 +24,10 @@ class RequestBody {
   static RequestBody* Current();
   // Reads 1..size bytes; 0 when the peer closed the connection, -1 on error or timeout.
   virtual ssize_t ReadSome(char* dst, size_t size) = 0;
+  // The handler answered without reading the whole body (an early 401, 404 or 413): the rest of
+  // the body would be parsed as the next request, so after the answer the connection is drained
+  // for a moment (so that the client can read the answer) and closed.
+  virtual void CloseAfterAnswer() = 0;
 
  protected:
   ~RequestBody() = default;

@@ -44,7 +44,7 @@ Result<json> RequestContext::JsonBody() {
   std::string body = req.body;
   if (reader) {
     bool too_large = false;
-    (*reader)([&](const char* data, size_t n) {
+    body_read = (*reader)([&](const char* data, size_t n) {
       if (body.size() + n > kJsonBodyBytesMax) {
         too_large = true;
         return false;
@@ -73,7 +73,11 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
   bool ok = true;
   RequestBody* direct = nullptr;
   uint64_t length = 0;
-  if (reader && req.get_header_value("Transfer-Encoding").empty()) {
+  // Straight from the connection only for a plain body of known length: chunked or compressed
+  // bodies (Content-Encoding gzip/br/deflate) go through httplib, which decodes them.
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  if (reader && req.get_header_value("Transfer-Encoding").empty() &&
+      (encoding.empty() || encoding == "identity")) {
     const std::string header = req.get_header_value("Content-Length");
     auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
     if (!header.empty() && ec == std::errc() && end == header.data() + header.size())
@@ -112,6 +116,7 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
     written = req.body.size();
   }
   Status closed = writer->Close();
+  body_read = ok && !too_large && !failed;
   if (too_large)
     return Status::PayloadTooLarge("upload larger than the limit of " +
                                    std::to_string(kUploadBytesMax) + " bytes");
@@ -193,6 +198,11 @@ std::string PathRegex(const std::string& path, std::vector<std::string>* names) 
 
 bool IsMutating(const std::string& method) { return method != "GET"; }
 
+bool RequestHasBody(const httplib::Request& req) {
+  const std::string length = req.get_header_value("Content-Length");
+  return !req.get_header_value("Transfer-Encoding").empty() || (!length.empty() && length != "0");
+}
+
 void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
               const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader* reader) {
@@ -217,6 +227,10 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
     } catch (const std::exception& e) {
       st = Status::Internal(std::string("unexpected error: ") + e.what());
     }
+  }
+  if (reader != nullptr && !ctx.body_read && RequestHasBody(req)) {
+    res.set_header("Connection", "close");
+    if (RequestBody* body = RequestBody::Current()) body->CloseAfterAnswer();
   }
   if (!st.ok()) {
     if (st.code() == StatusCode::kInternal)

@@ -39,6 +39,7 @@ struct RequestContext {
   std::string event_object;
   std::optional<int64_t> event_project_id;
   nlohmann::json event_details = nlohmann::json::object();
+  bool body_read = false;  // JsonBody or BodyToFile consumed the whole body
 
   const std::string& Param(const std::string& name) const;
   std::optional<std::string> Query(const std::string& name) const;

@@ -1,6 +1,7 @@
 // `swan`: the one binary. Argument parsing only; the commands live in cli/commands.cpp.
 // This is the only file that includes CLI11 (slow to compile).
 #include <CLI/CLI.hpp>
+#include <csignal>
 
 #include <cstdint>
 #include <exception>
@@ -106,6 +107,9 @@ std::string CommandPath(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a connection the server has closed (an upload it refused early) must be an error
+  // the command reports, not a silent death by SIGPIPE (sendfile has no MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app("Swan: a data stack in one binary (server, storage, SQL, CLI).", "swan");
   app.set_version_flag("--version", std::string("swan ") + SWAN_VERSION);
   app.require_subcommand(1);

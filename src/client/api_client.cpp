@@ -316,7 +316,8 @@ Result<RawAnswer> SendfileUpload(const std::string& base_url, const std::string&
 
   const std::string authority_and_prefix = base_url.substr(std::strlen("http://"));
   const size_t slash = authority_and_prefix.find('/');
-  const std::string host = authority_and_prefix.substr(0, slash);
+  std::string host = authority_and_prefix.substr(0, slash);
+  if (const size_t at = host.rfind('@'); at != std::string::npos) host.erase(0, at + 1);
   const std::string prefix = slash == std::string::npos ? "" : authority_and_prefix.substr(slash);
   std::string head = "POST " + prefix + path + " HTTP/1.1\r\nHost: " + host +
                      "\r\nUser-Agent: swan-cli/" SWAN_VERSION

@@ -67,10 +67,20 @@ Result<std::string> Dechunk(const std::string& bytes, size_t at) {
       return Status::Internal("malformed chunked answer from Swan");
     at = eol + 2;
     if (len == 0) return out;
-    if (bytes.size() < at + len + 2) return Status::Internal("truncated chunked answer from Swan");
+    if (len > bytes.size() || bytes.size() - at < len + 2)
+      return Status::Internal("truncated chunked answer from Swan");
     out.append(bytes, at, len);
     at += len + 2;
   }
+}
+
+bool AnswerComplete(const std::string& bytes) {
+  const size_t head_end = bytes.find("\r\n\r\n");
+  if (head_end == std::string::npos) return false;
+  const std::string head = Lower(bytes.substr(0, head_end));
+  const bool framed = head.find("\r\ncontent-length:") != std::string::npos ||
+                      head.find("\r\ntransfer-encoding:") != std::string::npos;
+  return framed && ParseHttpAnswer(bytes).ok();
 }
 
 }  // namespace
@@ -81,8 +91,10 @@ Result<RawAnswer> ParseHttpAnswer(const std::string& bytes) {
     return Status::Unavailable("Swan closed the connection without a complete answer");
   RawAnswer answer;
   const size_t sp = bytes.find(' ');
+  if (sp == std::string::npos || sp >= head_end)
+    return Status::Internal("malformed status line from Swan: " + bytes.substr(0, 40));
   auto [end, ec] = std::from_chars(bytes.data() + sp + 1, bytes.data() + head_end, answer.status);
-  if (sp == std::string::npos || ec != std::errc())
+  if (ec != std::errc())
     return Status::Internal("malformed status line from Swan: " + bytes.substr(0, 40));
   bool chunked = false;
   int64_t content_length = -1;
@@ -145,6 +157,9 @@ Result<RawAnswer> SendFileRequest(int sock, const std::string& head, int file_fd
       if (bytes.size() > answer_bytes_max)
         return Status::Internal("the answer exceeds the client limit of " +
                                 std::to_string(answer_bytes_max) + " bytes");
+      // Done once the answer is complete by its own framing: a proxy in between may keep the
+      // connection open despite Connection: close.
+      if (AnswerComplete(bytes)) break;
     } else if (n == 0) {
       break;
     } else if (errno == EINTR) {

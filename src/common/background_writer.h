@@ -3,7 +3,8 @@
 // Receiving an upload and writing it to the page cache are both kernel copies of every byte; done
 // on one thread they add up (522 MB: ~0.85 s on loopback), done on two they overlap. The caller
 // appends small pieces; full buffers go to a bounded queue that the writer thread drains, so
-// memory stays at kBuffersMax x kBufferBytes however large the file.
+// memory stays at (kBuffersMax + 2) x kBufferBytes (queued, being written, being filled) however
+// large the file.
 #pragma once
 
 #include <condition_variable>
