@@ -109,15 +109,8 @@ bool IsNoRoute(const HttpResponse& r) {
 }
 
 // A server shared by the tests of this suite (each test uses its own project).
-class ApiTest : public ::testing::Test {
+class ApiTest : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new ServerProcess(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->error(); }
-
   static const std::string& Admin() { return server_->admin_token(); }
 
   static HttpResponse Call(const std::string& method, const std::string& path,
@@ -199,11 +192,7 @@ class ApiTest : public ::testing::Test {
     json answer = Ok("POST", P(p) + "/tokens", p.token, spec, 201);
     return answer.value("token", json::object());
   }
-
-  static ServerProcess* server_;
 };
-
-ServerProcess* ApiTest::server_ = nullptr;
 
 // ---------------------------------------------------------------------------------------------
 // OpenAPI: the document, the docs' route table and the router agree.

@@ -30,15 +30,8 @@ void ExpectOneErrorLine(const CommandResult& r, int exit_code) {
 std::string Swan(const std::string& args) { return ShellQuote(SWAN_BINARY) + " " + args; }
 
 // A server shared by the tests of this suite (starting one costs ~a second).
-class CliTest : public ::testing::Test {
+class CliTest : public SharedServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new ServerProcess(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->error(); }
-
   // Runs `swan <args>` against the shared server with `token`, without any SWAN_* environment.
   CommandResult Run(const std::string& args, const std::string& token) {
     return RunCommand("env -u SWAN_URL -u SWAN_TOKEN -u SWAN_PROJECT " + Swan(args) + " --url " +
@@ -58,11 +51,8 @@ class CliTest : public ::testing::Test {
     return parsed;
   }
 
-  static ServerProcess* server_;
   TempDir files_;
 };
-
-ServerProcess* CliTest::server_ = nullptr;
 
 TEST(CliNoServerTest, VersionAndHelp) {
   CommandResult version = RunCommand(Swan("--version"));

@@ -1,6 +1,7 @@
 // Helpers for tests that drive the real `swan` binary (SWAN_BINARY) as a child process.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <map>
@@ -79,6 +80,20 @@ class ServerProcess {
   pid_t pid_ = -1;
   std::string admin_token_;
   std::string error_;
+};
+
+// A fixture whose tests share one server (starting one costs about a second); each test uses its
+// own project. The server starts before the suite's first test and stops after its last.
+class SharedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new ServerProcess(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(server_->ok()) << server_->error(); }
+
+  static inline ServerProcess* server_ = nullptr;
 };
 
 // One HTTP exchange over libcurl, for tests that need the raw answer (status, headers, body).
