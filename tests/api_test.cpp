@@ -60,6 +60,7 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"POST", "/v1/projects/{project}/tokens"},
     {"DELETE", "/v1/projects/{project}/tokens/{id}"},
     {"GET", "/v1/projects/{project}/events"},
+    {"GET", "/v1/events"},
     {"POST", "/v1/maintenance/gc"},
 };
 

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <regex>
 
-#include "api/auth.h"
 #include "api/buffered_http_server.h"
-#include "api/services.h"
 #include "common/background_writer.h"
+#include "service/access.h"
+#include "service/runtime.h"
 
 namespace swan::api {
 
@@ -28,6 +28,8 @@ json ErrorBody(const Status& status) {
             {"message", status.message()},
             {"details", details}}}};
 }
+
+service::Caller RequestContext::Caller() const { return {token, req.remote_addr}; }
 
 const std::string& RequestContext::Param(const std::string& name) const {
   static const std::string kEmpty;
@@ -203,17 +205,19 @@ bool RequestHasBody(const httplib::Request& req) {
   return !req.get_header_value("Transfer-Encoding").empty() || (!length.empty() && length != "0");
 }
 
-void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
-              const httplib::Request& req, httplib::Response& res,
+void Dispatch(const Route& route, const std::vector<std::string>& names, const Router& router,
+              service::Runtime& runtime, const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader* reader) {
-  RequestContext ctx{req, res, reader, services, {}, {}, {}, {}, json::object()};
+  RequestContext ctx{req, res, reader, runtime, router};
+  ctx.received_at = std::chrono::steady_clock::now();
   for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
     ctx.params[names[i]] = httplib::detail::decode_url(req.matches[i + 1].str(), false);
   }
   Status st;
   bool authed = false;
   if (route.auth) {
-    auto token = Authenticate(*services.catalog, req.get_header_value("Authorization"));
+    auto token = service::Authenticate(runtime.catalog(), runtime.clock(),
+                                       req.get_header_value("Authorization"));
     if (token.ok()) {
       ctx.token = *token;
       authed = true;
@@ -237,43 +241,40 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
     ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
   }
-  if (IsMutating(route.method) && !route.action.empty() && authed) {
-    catalog::Event e;
-    e.project_id = ctx.event_project_id ? ctx.event_project_id : ctx.token.project_id;
-    e.token_id = ctx.token.id;
-    e.action = route.action;
-    e.object = ctx.event_object.empty() ? req.path : ctx.event_object;
-    json details = ctx.event_details;
-    details["status"] = res.status;
-    if (!st.ok()) details["error"] = st.message();
-    e.details_json = details.dump();
-    e.client_address = req.remote_addr;
-    Status logged = services.catalog->AppendEvent(e);
+  // A successful mutation was audited by its service, with the change; a refused or failed one
+  // is audited here.
+  if (IsMutating(route.method) && !route.action.empty() && authed && !st.ok()) {
+    catalog::Event e = service::AuditEvent(ctx.Caller(), ctx.event_project_id, route.action,
+                                           ctx.event_object.empty() ? req.path : ctx.event_object,
+                                           {{"status", res.status}, {"error", st.message()}});
+    Status logged = runtime.catalog().AppendEvent(e);
     if (!logged.ok()) spdlog::error("cannot write audit event: {}", logged.ToString());
   }
 }
 
 }  // namespace
 
-void Router::Install(httplib::Server& server, Services& services) {
+void Router::Install(httplib::Server& server, service::Runtime& runtime) {
   for (const Route& route : routes_) {
     std::vector<std::string> names;
     std::string pattern = PathRegex(route.path, &names);
     const Route* r = &route;
-    Services* s = &services;
+    service::Runtime* rt = &runtime;
     if (route.method == "GET") {
-      server.Get(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, req, res, nullptr);
-      });
+      server.Get(pattern,
+                 [this, r, names, rt](const httplib::Request& req, httplib::Response& res) {
+                   Dispatch(*r, names, *this, *rt, req, res, nullptr);
+                 });
     } else if (route.method == "POST") {
-      server.Post(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res,
-                                         const httplib::ContentReader& reader) {
-        Dispatch(*r, names, *s, req, res, &reader);
+      server.Post(pattern, [this, r, names, rt](const httplib::Request& req, httplib::Response& res,
+                                                const httplib::ContentReader& reader) {
+        Dispatch(*r, names, *this, *rt, req, res, &reader);
       });
     } else if (route.method == "DELETE") {
-      server.Delete(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, req, res, nullptr);
-      });
+      server.Delete(pattern,
+                    [this, r, names, rt](const httplib::Request& req, httplib::Response& res) {
+                      Dispatch(*r, names, *this, *rt, req, res, nullptr);
+                    });
     }
   }
 }
