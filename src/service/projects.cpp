@@ -21,6 +21,7 @@ Result<catalog::Project> ResolveProject(Runtime& rt, const Caller& caller,
 Result<catalog::Bucket> ResolveBucket(Runtime& rt, const Caller& caller,
                                       const catalog::Project& project, const std::string& bucket_id,
                                       bool create) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string stage, name;
   RETURN_IF_ERROR(names::SplitBucketId(bucket_id, &stage, &name));
   auto bucket = rt.catalog().GetBucket(project.main_branch_id, stage, name);
@@ -46,6 +47,7 @@ Result<catalog::Bucket> ResolveBucket(Runtime& rt, const Caller& caller,
 Result<catalog::Table> ResolveTable(Runtime& rt, const Caller& caller,
                                     const catalog::Project& project, const std::string& table_id,
                                     catalog::Bucket* bucket) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string stage, bucket_name, table_name;
   RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, &table_name));
   ASSIGN_OR_RETURN(*bucket, ResolveBucket(rt, caller, project, stage + "." + bucket_name, false));
@@ -95,6 +97,7 @@ Status DeleteProject(Runtime& rt, const Caller& caller, const std::string& name)
 
 Result<std::vector<catalog::Bucket>> ListBuckets(Runtime& rt, const Caller& caller,
                                                  const catalog::Project& project) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   ASSIGN_OR_RETURN(auto buckets, rt.catalog().ListBuckets(project.main_branch_id));
   std::vector<catalog::Bucket> out;
   for (auto& b : buckets) {
@@ -105,6 +108,7 @@ Result<std::vector<catalog::Bucket>> ListBuckets(Runtime& rt, const Caller& call
 
 Result<catalog::Bucket> CreateBucket(Runtime& rt, const Caller& caller,
                                      const catalog::Project& project, catalog::Bucket bucket) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   RETURN_IF_ERROR(names::ValidateStage(bucket.stage));
   RETURN_IF_ERROR(names::ValidateBucketName(bucket.name));
@@ -120,6 +124,7 @@ Result<catalog::Bucket> CreateBucket(Runtime& rt, const Caller& caller,
 
 Status DeleteBucket(Runtime& rt, const Caller& caller, const catalog::Project& project,
                     const std::string& bucket_id, bool force) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   ASSIGN_OR_RETURN(auto bucket, ResolveBucket(rt, caller, project, bucket_id, false));
   return rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {

@@ -20,6 +20,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   rt->memory_limit_ = EffectiveMemoryLimit(options.memory_limit);
   RETURN_IF_ERROR(env.MakeDirs(rt->data_dir_));
   ASSIGN_OR_RETURN(rt->catalog_, catalog::OpenSqliteCatalog(rt->data_dir_ + "/catalog.db", &clock));
+  if (options.wrap_catalog_for_test)
+    rt->catalog_ = options.wrap_catalog_for_test(std::move(rt->catalog_));
   bool made = false;
   ASSIGN_OR_RETURN(int64_t org, rt->catalog_->EnsureOrganization("default", &made));
   (void)org;

@@ -7,6 +7,7 @@
 // objects they return are themselves thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,9 @@ struct RuntimeOptions {
   Clock* clock = nullptr;    // null = Clock::System(); must outlive the runtime
   // Test seams passed to the table store (see StoreOptions).
   storage::StoreOptions store;
+  // Test seam: wraps the opened catalog (e.g. to inject faults into single calls).
+  std::function<std::unique_ptr<catalog::Catalog>(std::unique_ptr<catalog::Catalog>)>
+      wrap_catalog_for_test;
 };
 
 class Runtime {

@@ -13,6 +13,7 @@ namespace {
 Result<std::vector<query::SqlTable>> VisibleTables(Runtime& rt, const Caller& caller,
                                                    const catalog::Project& project,
                                                    const std::string& sql) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   ASSIGN_OR_RETURN(auto tables, rt.catalog().ListTables(project.main_branch_id, 0));
   std::vector<query::SqlTable> visible;
   for (const auto& t : tables) {
@@ -33,6 +34,7 @@ nlohmann::json SqlDetails(const query::SqlRequest& request) {
 
 Result<query::SqlResult> RunSql(Runtime& rt, const Caller& caller, const catalog::Project& project,
                                 const query::SqlRequest& request) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   ASSIGN_OR_RETURN(auto visible, VisibleTables(rt, caller, project, request.sql));
   ASSIGN_OR_RETURN(auto result, rt.sql().Run(visible, request));
   // A query changes nothing: its event has no change to commit with.
@@ -46,6 +48,7 @@ Result<storage::WriteResult> RunSqlIntoTable(Runtime& rt, const Caller& caller,
                                              const catalog::Project& project,
                                              const query::SqlRequest& request,
                                              const SqlIntoTable& into) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string stage, bucket_name, table_name;
   RETURN_IF_ERROR(names::SplitTableId(into.table_id, &stage, &bucket_name, &table_name));
   RETURN_IF_ERROR(RequireWrite(caller.token, stage + "." + bucket_name));

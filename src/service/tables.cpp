@@ -27,6 +27,7 @@ storage::CommitHook AuditHook(const Caller& caller, const catalog::Project& proj
 Result<catalog::Bucket> WritableBucket(Runtime& rt, const Caller& caller,
                                        const catalog::Project& project, const std::string& table_id,
                                        std::string* table_name, bool create) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string stage, bucket_name;
   RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, table_name));
   RETURN_IF_ERROR(RequireWrite(caller.token, stage + "." + bucket_name));
@@ -38,6 +39,7 @@ Result<catalog::Bucket> WritableBucket(Runtime& rt, const Caller& caller,
 Result<std::vector<TableWithHead>> ListTables(Runtime& rt, const Caller& caller,
                                               const catalog::Project& project,
                                               const std::string& bucket_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   int64_t bucket = 0;
   if (!bucket_id.empty()) {
     ASSIGN_OR_RETURN(auto b, ResolveBucket(rt, caller, project, bucket_id, false));
@@ -56,6 +58,7 @@ Result<std::vector<TableWithHead>> ListTables(Runtime& rt, const Caller& caller,
 
 Result<TableWithHead> GetTable(Runtime& rt, const Caller& caller, const catalog::Project& project,
                                const std::string& table_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   ASSIGN_OR_RETURN(auto head, rt.catalog().GetVersion(table.head_version_id));
@@ -65,6 +68,7 @@ Result<TableWithHead> GetTable(Runtime& rt, const Caller& caller, const catalog:
 Result<TableWithHead> CreateTable(Runtime& rt, const Caller& caller,
                                   const catalog::Project& project,
                                   const CreateTableRequest& request) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string table_name;
   ASSIGN_OR_RETURN(auto bucket,
                    WritableBucket(rt, caller, project, request.table_id, &table_name, true));
@@ -77,6 +81,7 @@ Result<TableWithHead> CreateTable(Runtime& rt, const Caller& caller,
 
 Status DeleteTable(Runtime& rt, const Caller& caller, const catalog::Project& project,
                    const std::string& table_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   RETURN_IF_ERROR(RequireWrite(caller.token, bucket.FullId()));
@@ -97,6 +102,7 @@ Result<storage::WriteResult> ImportTable(Runtime& rt, const Caller& caller,
                                          const std::string& table_id,
                                          storage::ImportRequest request,
                                          const nlohmann::json& details) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   std::string table_name;
   ASSIGN_OR_RETURN(auto bucket, WritableBucket(rt, caller, project, table_id, &table_name, true));
   request.token_id = caller.token.id;
@@ -109,6 +115,7 @@ Result<catalog::Table> ExportTable(Runtime& rt, const Caller& caller,
                                    const storage::ReadRequest& request,
                                    storage::ExportFormat format, bool gzip,
                                    const std::string& out_path) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   RETURN_IF_ERROR(rt.store().Export(table, request, format, gzip, out_path));
@@ -117,6 +124,7 @@ Result<catalog::Table> ExportTable(Runtime& rt, const Caller& caller,
 
 Result<Preview> PreviewTable(Runtime& rt, const Caller& caller, const catalog::Project& project,
                              const std::string& table_id, storage::ReadRequest request) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   const int64_t limit = request.limit.value_or(limits::kPreviewRowsDefault);
   if (limit < 1 || limit > limits::kPreviewRowsMax) {
     return Status::InvalidArgument("preview limit must be between 1 and " +
@@ -138,6 +146,7 @@ Result<Preview> PreviewTable(Runtime& rt, const Caller& caller, const catalog::P
 Result<std::vector<catalog::TableVersion>> ListVersions(Runtime& rt, const Caller& caller,
                                                         const catalog::Project& project,
                                                         const std::string& table_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   return rt.catalog().ListVersions(table.id);
@@ -146,6 +155,7 @@ Result<std::vector<catalog::TableVersion>> ListVersions(Runtime& rt, const Calle
 Result<storage::WriteResult> RestoreTable(Runtime& rt, const Caller& caller,
                                           const catalog::Project& project,
                                           const std::string& table_id, int64_t number) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   RETURN_IF_ERROR(RequireWrite(caller.token, bucket.FullId()));
@@ -157,6 +167,7 @@ Result<storage::WriteResult> RestoreTable(Runtime& rt, const Caller& caller,
 Result<storage::WriteResult> CompactTable(Runtime& rt, const Caller& caller,
                                           const catalog::Project& project,
                                           const std::string& table_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   catalog::Bucket bucket;
   ASSIGN_OR_RETURN(auto table, ResolveTable(rt, caller, project, table_id, &bucket));
   RETURN_IF_ERROR(RequireWrite(caller.token, bucket.FullId()));
