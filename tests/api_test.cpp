@@ -1326,3 +1326,34 @@ TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {
 
 }  // namespace
 }  // namespace swan::testing
+
+namespace swan::testing {
+namespace {
+
+TEST_F(ApiTest, ImportFormatFollowsTheFileNameUnlessGiven) {
+  Project p = CreateProject("formats");
+  ImportOk(p, p.token, "in.f.src", "id,name\n1,a\n2,b\n");
+  HttpResponse parquet = Call("GET", T(p, "in.f.src") + "/export?format=parquet", p.token);
+  ASSERT_EQ(parquet.status, 200) << Describe(parquet);
+  ASSERT_EQ(parquet.body.substr(0, 4), "PAR1");
+  // No format given: the name's extension decides, and the answer says so.
+  json pq = ImportOk(p, p.token, "in.f.pq", parquet.body, "name=flights.parquet");
+  EXPECT_EQ(pq["import"].value("format", ""), "parquet") << pq.dump();
+  EXPECT_EQ(pq["import"].value("format_from", ""), "file name") << pq.dump();
+  EXPECT_EQ(pq["version"].value("row_count", 0), 2) << pq.dump();
+  json tsv = ImportOk(p, p.token, "in.f.tsv", "id\tname\n1\tx y\n", "name=data.tsv");
+  EXPECT_EQ(tsv["import"].value("delimiter", ""), "\t") << tsv.dump();
+  EXPECT_EQ(tsv["table"]["columns"].size(), 2u) << tsv.dump();
+  json jl = ImportOk(p, p.token, "in.f.jl", "{\"id\": 1}\n{\"id\": 2}\n", "name=events.ndjson");
+  EXPECT_EQ(jl["import"].value("format", ""), "jsonl") << jl.dump();
+  // An unknown extension falls back to CSV; a given format always wins.
+  json txt = ImportOk(p, p.token, "in.f.txt", "id\n1\n", "name=data.txt");
+  EXPECT_EQ(txt["import"].value("format_from", ""), "default") << txt.dump();
+  ExpectError(Import(p, p.token, "in.f.bad", parquet.body, "name=x.parquet&format=csv"), 400,
+              "invalid_argument", "parquet bytes read as the given csv");
+  json given = ImportOk(p, p.token, "in.f.given", "id\n5\n", "name=x.parquet&format=csv");
+  EXPECT_EQ(given["import"].value("format_from", ""), "given") << given.dump();
+}
+
+}  // namespace
+}  // namespace swan::testing

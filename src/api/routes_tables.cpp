@@ -9,6 +9,7 @@
 #include "api/route_support.h"
 #include "api/router.h"
 #include "api/views.h"
+#include "common/file_format.h"
 #include "common/fs.h"
 #include "common/limits.h"
 #include "common/names.h"
@@ -50,20 +51,46 @@ Result<storage::ReadRequest> ReadRequestFromQuery(RequestContext& ctx) {
   return r;
 }
 
+// How the import read the file: the format and where it came from ("given", "file name" or
+// "default"), for the answer (the user sees what was assumed).
+struct ImportFormat {
+  std::string format;
+  std::string source;
+  std::string delimiter;
+};
+
 Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
-                                                      const std::string& table_name) {
+                                                      const std::string& table_name,
+                                                      ImportFormat* used) {
   storage::ImportRequest r;
-  std::string format = ctx.Query("format").value_or("csv");
+  std::string name = ctx.Query("name").value_or("");
+  // The name only labels error messages; keep it printable and short.
+  name = std::filesystem::path(name).filename().string().substr(0, 120);
+  const auto from_name = FormatFromFileName(name);
+  std::string format = "csv";
+  used->source = "default";
+  if (auto given = ctx.Query("format"); given && !given->empty()) {
+    format = *given;
+    used->source = "given";
+  } else if (from_name) {
+    format = from_name->format;
+    used->source = "file name";
+  }
   if (format == "csv") {
     r.format = storage::FileFormat::kCsv;
   } else if (format == "parquet") {
     r.format = storage::FileFormat::kParquet;
   } else if (format == "jsonl" || format == "json") {
+    format = "jsonl";
     r.format = storage::FileFormat::kJsonLines;
   } else {
     return Status::InvalidArgument("format must be csv, parquet or jsonl")
         .WithDetail("field", "format");
   }
+  used->format = format;
+  if (r.format == storage::FileFormat::kCsv && from_name && !from_name->delimiter.empty() &&
+      used->source == "file name")
+    r.csv.delimiter = from_name->delimiter;
   std::string mode = ctx.Query("mode").value_or("full");
   if (mode != "full" && mode != "incremental") {
     return Status::InvalidArgument("mode must be full or incremental").WithDetail("field", "mode");
@@ -94,10 +121,8 @@ Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
     }
   }
   if (auto v = ctx.Query("compression")) r.csv.compression = *v;
-  std::string name = ctx.Query("name").value_or(table_name + "." + format);
-  // The name only labels error messages; keep it printable and short.
-  name = std::filesystem::path(name).filename().string().substr(0, 120);
-  r.display_name = name.empty() ? table_name : name;
+  if (r.format == storage::FileFormat::kCsv) used->delimiter = r.csv.delimiter;
+  r.display_name = name.empty() ? table_name + "." + format : name;
   return r;
 }
 
@@ -192,17 +217,18 @@ void AddTableRoutes(Router& router) {
        "key",
        "table.import",
        true,
-       QueryParams({{"format", "csv | parquet | jsonl"},
-                    {"mode", "full | incremental"},
-                    {"primary_key", "comma-separated key columns"},
-                    {"delimiter", "CSV delimiter"},
-                    {"enclosure", "CSV quote character"},
-                    {"escape", "CSV escape character"},
-                    {"header", "true | false"},
-                    {"columns", "column names when there is no header"},
-                    {"types", "declared types: col:TYPE,..."},
-                    {"compression", "auto | none | gzip"},
-                    {"name", "file name for error messages"}}),
+       QueryParams(
+           {{"format", "csv | parquet | jsonl (default: from the name's extension, else csv)"},
+            {"mode", "full | incremental"},
+            {"primary_key", "comma-separated key columns"},
+            {"delimiter", "CSV delimiter"},
+            {"enclosure", "CSV quote character"},
+            {"escape", "CSV escape character"},
+            {"header", "true | false"},
+            {"columns", "column names when there is no header"},
+            {"types", "declared types: col:TYPE,..."},
+            {"compression", "auto | none | gzip"},
+            {"name", "file name for error messages"}}),
        {{"required", true},
         {"content",
          {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}},
@@ -215,7 +241,8 @@ void AddTableRoutes(Router& router) {
          RETURN_IF_ERROR(service::CheckImportAllowed(ctx.Caller(), table_id));
          std::string stage, bucket_name, table_name;
          RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, &table_name));
-         ASSIGN_OR_RETURN(auto request, ImportRequestFromQuery(ctx, table_name));
+         ImportFormat used;
+         ASSIGN_OR_RETURN(auto request, ImportRequestFromQuery(ctx, table_name, &used));
          TempFile upload{ctx.runtime.store().NewTempPath(".upload")};
          const auto started = std::chrono::steady_clock::now();
          ASSIGN_OR_RETURN(uint64_t bytes, ctx.BodyToFile(upload.path));
@@ -227,7 +254,12 @@ void AddTableRoutes(Router& router) {
          spdlog::debug("import {}: received {} bytes in {} ms, loaded in {} ms", table_id, bytes,
                        MsBetween(started, received),
                        MsBetween(received, std::chrono::steady_clock::now()));
-         return RespondWrite(ctx, written);
+         json read = {{"format", used.format}, {"format_from", used.source}};
+         if (!used.delimiter.empty()) read["delimiter"] = used.delimiter;
+         ctx.Json(200, {{"table", TableJson(written.table, written.version)},
+                        {"version", VersionJson(written.version)},
+                        {"import", read}});
+         return Status::Ok();
        }});
   router.Add({"GET", "/v1/projects/{project}/tables/{table}/export",
               "Download a table or version as CSV or Parquet", "", true,

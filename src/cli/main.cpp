@@ -213,7 +213,10 @@ int main(int argc, char** argv) {
   import->add_option("--primary-key", import_options.primary_key,
                      "primary key columns a,b (when this import creates the table; must match "
                      "otherwise)");
-  import->add_option("--format", import_options.format, "file format (default csv)")
+  import
+      ->add_option("--format", import_options.format,
+                   "file format (default: from the extension — .csv .tsv .parquet .jsonl "
+                   ".ndjson, each optionally .gz — else csv)")
       ->check(CLI::IsMember({"csv", "parquet", "jsonl"}));
   import->add_option("--delimiter", import_options.delimiter,
                      "CSV field delimiter, one character; 'tab' or '\\t' for a tab (default ,)");
