@@ -24,6 +24,7 @@
 
 #include "client/api_client.h"
 #include "common/fs.h"
+#include "common/limits.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -1353,6 +1354,33 @@ TEST_F(ApiTest, ImportFormatFollowsTheFileNameUnlessGiven) {
               "invalid_argument", "parquet bytes read as the given csv");
   json given = ImportOk(p, p.token, "in.f.given", "id\n5\n", "name=x.parquet&format=csv");
   EXPECT_EQ(given["import"].value("format_from", ""), "given") << given.dump();
+}
+
+}  // namespace
+}  // namespace swan::testing
+
+namespace swan::testing {
+namespace {
+
+TEST_F(ApiTest, PreviewLimitHoldsAtBothEdges) {
+  Project p = CreateProject("edges");
+  std::string csv = "id\n";
+  for (int i = 1; i <= limits::kPreviewRowsMax + 1; ++i) csv += std::to_string(i) + "\n";
+  ImportOk(p, p.token, "in.e.t", csv);
+  const std::string max = std::to_string(limits::kPreviewRowsMax);
+  json at_max = Ok("GET", T(p, "in.e.t") + "/preview?limit=" + max, p.token);
+  EXPECT_EQ(at_max["rows"].size(), static_cast<size_t>(limits::kPreviewRowsMax));
+  EXPECT_EQ(at_max.value("truncated", false), true);  // one more row exists
+  json one = Ok("GET", T(p, "in.e.t") + "/preview?limit=1", p.token);
+  EXPECT_EQ(one["rows"].size(), 1u);
+  json dflt = Ok("GET", T(p, "in.e.t") + "/preview", p.token);
+  EXPECT_EQ(dflt["rows"].size(), static_cast<size_t>(limits::kPreviewRowsDefault));
+  ExpectError(
+      Call("GET", T(p, "in.e.t") + "/preview?limit=" + std::to_string(limits::kPreviewRowsMax + 1),
+           p.token),
+      400, "invalid_argument", "preview past the maximum");
+  ExpectError(Call("GET", T(p, "in.e.t") + "/preview?limit=0", p.token), 400, "invalid_argument",
+              "preview of zero rows");
 }
 
 }  // namespace
