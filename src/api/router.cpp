@@ -235,6 +235,8 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
   if (!st.ok()) {
     if (st.code() == StatusCode::kInternal)
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
+    if (auto it = st.details().find(kRetryAfterSecondsDetail); it != st.details().end())
+      res.set_header("Retry-After", it->second);
     ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
   }
   if (IsMutating(route.method) && !route.action.empty() && authed) {

@@ -61,12 +61,14 @@ void AddSqlRoutes(Router& router) {
                         {"mode", {{"type", "string"}, {"enum", {"full", "incremental"}}}}},
                        {"sql"}),
        200, [](RequestContext& ctx) -> Status {
+         const auto arrived = std::chrono::steady_clock::now();
          ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
          if (!body.contains("sql") || !body["sql"].is_string()) {
            return Status::InvalidArgument("missing string field 'sql'").WithDetail("field", "sql");
          }
          query::SqlRequest request;
+         request.started = arrived;  // the time limit counts from the request's arrival
          request.sql = body["sql"];
          ASSIGN_OR_RETURN(request.row_limit, IntField(body, "limit", query::kSqlRowsDefault));
          ASSIGN_OR_RETURN(request.timeout_ms,

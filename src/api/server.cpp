@@ -51,7 +51,8 @@ class HttpServer final : public Server {
     store_options.memory_limit = memory;
     ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog,
                                                                 options.data_dir, store_options));
-    services_.sql = std::make_unique<query::SqlRunner>(memory, 0);
+    services_.sql =
+        std::make_unique<query::SqlRunner>(query::SqlRunnerOptions{options.data_dir, memory});
     services_.router = &router_;
 
     AddMetaRoutes(router_);
