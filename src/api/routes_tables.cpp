@@ -11,6 +11,7 @@
 #include "api/services.h"
 #include "api/views.h"
 #include "common/fs.h"
+#include "common/limits.h"
 #include "common/names.h"
 
 namespace swan::api {
@@ -325,11 +326,12 @@ void AddTableRoutes(Router& router) {
                 ASSIGN_OR_RETURN(auto table,
                                  ResolveTable(ctx, project, ctx.Param("table"), &bucket));
                 ASSIGN_OR_RETURN(auto request, ReadRequestFromQuery(ctx));
-                int64_t limit = request.limit.value_or(100);
-                request.limit = limit + 1;
-                if (limit > 1000)
-                  return Status::InvalidArgument("preview limit is at most 1000")
+                int64_t limit = request.limit.value_or(limits::kPreviewRowsDefault);
+                if (limit < 1 || limit > limits::kPreviewRowsMax)
+                  return Status::InvalidArgument("preview limit must be between 1 and " +
+                                                 std::to_string(limits::kPreviewRowsMax))
                       .WithDetail("field", "limit");
+                request.limit = limit + 1;  // the extra row says whether there are more
                 ASSIGN_OR_RETURN(auto rows, ctx.services.store->Preview(table, request));
                 json out = RowsJson(rows, static_cast<size_t>(limit));
                 out["truncated"] = static_cast<int64_t>(rows.rows.size()) > limit;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace {
@@ -273,8 +274,11 @@ int main(int argc, char** argv) {
       });
   preview->add_option("ID", preview_options.table_id, "table id, e.g. in.sales.orders")->required();
   preview_limit_opt =
-      preview->add_option("--limit", preview_limit, "rows to show, at most 1000 (default 100)")
-          ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+      preview
+          ->add_option("--limit", preview_limit,
+                       "rows to show, at most " + std::to_string(swan::limits::kPreviewRowsMax) +
+                           " (default " + std::to_string(swan::limits::kPreviewRowsDefault) + ")")
+          ->check(CLI::Range(int64_t{1}, swan::limits::kPreviewRowsMax));
   preview_version_opt = preview->add_option("--version", preview_version, "preview this version")
                             ->check(CLI::PositiveNumber);
   preview->add_option("--columns", preview_options.columns, "only these columns a,b");
