@@ -239,6 +239,8 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, const R
   if (!st.ok()) {
     if (st.code() == StatusCode::kInternal)
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
+    if (auto it = st.details().find(kRetryAfterSecondsDetail); it != st.details().end())
+      res.set_header("Retry-After", it->second);
     ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
   }
   // A successful mutation was audited by its service, with the change; a refused or failed one

@@ -54,6 +54,7 @@ void AddSqlRoutes(Router& router) {
            return Status::InvalidArgument("missing string field 'sql'").WithDetail("field", "sql");
          }
          query::SqlRequest request;
+         request.started = ctx.received_at;  // the time limit counts from the request's arrival
          request.sql = body["sql"];
          ASSIGN_OR_RETURN(request.row_limit, IntField(body, "limit", limits::kSqlRowsDefault));
          ASSIGN_OR_RETURN(request.timeout_ms,

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "client/api_client.h"
+#include "common/limits.h"
 
 namespace swan::cli::support {
 
@@ -173,9 +174,9 @@ inline Result<std::string> ReadSql(const std::string& sql) {
   char buffer[65536];
   while (std::cin.read(buffer, sizeof(buffer)) || std::cin.gcount() > 0) {
     text.append(buffer, static_cast<size_t>(std::cin.gcount()));
-    if (text.size() > kSqlTextBytesMax) {
+    if (text.size() > limits::kSqlTextBytesMax) {  // the server would refuse it
       return Status::InvalidArgument("the SQL read from stdin exceeds " +
-                                     std::to_string(kSqlTextBytesMax) + " bytes");
+                                     std::to_string(limits::kSqlTextBytesMax) + " bytes");
     }
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {

@@ -18,8 +18,6 @@
 namespace swan::cli {
 
 inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
-// SQL read from stdin ("swan sql -") larger than this is refused.
-inline constexpr size_t kSqlTextBytesMax = limits::kSqlTextBytesMax;
 
 // Options shared by every client command. Empty strings fall back to the environment.
 struct GlobalOptions {

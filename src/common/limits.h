@@ -23,12 +23,18 @@ inline constexpr int64_t kSqlRowsDefault = 1000;
 inline constexpr int64_t kSqlRowsMax = 100000;
 inline constexpr int64_t kSqlTimeoutMsDefault = 30000;
 inline constexpr int64_t kSqlTimeoutMsMax = 3600 * 1000;
+// Longer SQL text is refused (413): DuckDB plans a 1 MiB IN list in about 3 s, and planning is
+// the one step no interrupt reaches.
 inline constexpr size_t kSqlTextBytesMax = size_t{1} << 20;  // 1 MiB of SQL text
-// Rendered bytes of one SQL answer: past this, the answer stops and says truncated: true.
-inline constexpr size_t kSqlAnswerBytesMax = size_t{64} << 20;
+// Rendered bytes of one SQL answer (JSON or CSV): past this, rows stop and the answer says
+// truncated: true. The server holds an answer about three times over while rendering it (rows as
+// text, the JSON document, the body), so 32 MiB keeps one answer near 100 MB.
+inline constexpr size_t kSqlAnswerBytesMax = size_t{32} << 20;
 // SQL sandboxes (each may use up to the memory limit) running at once in one process; past this
 // the answer is `unavailable` with Retry-After.
 inline constexpr int kSqlSandboxesMax = 4;
+// How long a query waits for a free sandbox (within its time limit) before that answer.
+inline constexpr int64_t kSqlSandboxWaitMs = 1000;
 inline constexpr int kRetryAfterSecondsDefault = 1;
 
 // Audit events per answer.

@@ -22,6 +22,8 @@ const char* StatusCodeName(StatusCode code) {
       return "unavailable";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kCancelled:
+      return "cancelled";
   }
   return "internal";
 }
@@ -30,7 +32,7 @@ StatusCode StatusCodeFromName(const std::string& name, StatusCode fallback) {
   static constexpr StatusCode kCodes[] = {
       StatusCode::kInvalidArgument, StatusCode::kUnauthorized, StatusCode::kForbidden,
       StatusCode::kNotFound,        StatusCode::kConflict,     StatusCode::kPayloadTooLarge,
-      StatusCode::kUnavailable,     StatusCode::kInternal,
+      StatusCode::kUnavailable,     StatusCode::kInternal,     StatusCode::kCancelled,
   };
   for (StatusCode code : kCodes) {
     if (name == StatusCodeName(code)) return code;
@@ -58,6 +60,8 @@ int HttpStatusFor(StatusCode code) {
       return 503;
     case StatusCode::kInternal:
       return 500;
+    case StatusCode::kCancelled:
+      return 499;  // nginx's "client closed request", gRPC's CANCELLED (status.h says why)
   }
   return 500;
 }
@@ -76,6 +80,8 @@ StatusCode StatusCodeFromHttp(long http_status) {
       return StatusCode::kConflict;
     case 413:
       return StatusCode::kPayloadTooLarge;
+    case 499:
+      return StatusCode::kCancelled;
     case 502:
     case 503:
     case 504:
@@ -92,6 +98,7 @@ int ExitCodeFor(StatusCode code) {
       return 0;
     case StatusCode::kUnavailable:
     case StatusCode::kInternal:
+    case StatusCode::kCancelled:
       return 2;
     case StatusCode::kInvalidArgument:
     case StatusCode::kUnauthorized:

@@ -2,17 +2,139 @@
 
 #include <duckdb.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace swan::engine {
 namespace {
 
-Status EngineError(const char* what, const char* detail) {
-  std::string msg = detail ? detail : "unknown DuckDB error";
-  (void)what;
-  return Status::InvalidArgument(msg);
+bool Contains(const std::string& text, const char* part) {
+  return text.find(part) != std::string::npos;
+}
+
+// An I/O error is the server's when the operating system refused (a full disk is `unavailable`:
+// space may come back; any other OS failure is `internal`), and the input's when DuckDB could
+// not decode the bytes it was given (a broken gzip stream): DuckDB says which only in words, so
+// the strerror() texts of glibc decide.
+StatusCode CodeForIoError(const std::string& message) {
+  static constexpr const char* kOutOfSpace[] = {
+      "No space left on device",  // ENOSPC
+      "Disk quota exceeded",      // EDQUOT
+      "Too many open files",      // EMFILE, ENFILE ("... in system")
+      "Cannot allocate memory",   // ENOMEM
+  };
+  static constexpr const char* kServerFault[] = {
+      "Permission denied",
+      "Read-only file system",
+      "Input/output error",
+      "No such file or directory",
+      "Is a directory",
+      "Not a directory",
+      "Bad file descriptor",
+      "Stale file handle",
+      "No files found that match",
+      "Could not write",
+      "Could not fsync",
+      "Could not create directory",
+      "Could not move",
+      "Could not remove",
+      "Could not truncate",
+  };
+  for (const char* part : kOutOfSpace) {
+    if (Contains(message, part)) return StatusCode::kUnavailable;
+  }
+  for (const char* part : kServerFault) {
+    if (Contains(message, part)) return StatusCode::kInternal;
+  }
+  return StatusCode::kInvalidArgument;
+}
+
+// DuckDB's error type → Swan's code (docs/architecture.md, "Errors").
+StatusCode CodeForEngineError(duckdb_error_type type, const std::string& message) {
+  switch (type) {
+    case DUCKDB_ERROR_INTERRUPT:
+      return StatusCode::kCancelled;
+    case DUCKDB_ERROR_OUT_OF_MEMORY:
+    case DUCKDB_ERROR_NETWORK:
+    case DUCKDB_ERROR_HTTP:
+      return StatusCode::kUnavailable;
+    case DUCKDB_ERROR_IO:
+      return CodeForIoError(message);
+    case DUCKDB_ERROR_TRANSACTION:
+      return StatusCode::kConflict;
+    case DUCKDB_ERROR_OUT_OF_RANGE:
+    case DUCKDB_ERROR_CONVERSION:
+    case DUCKDB_ERROR_UNKNOWN_TYPE:
+    case DUCKDB_ERROR_DECIMAL:
+    case DUCKDB_ERROR_MISMATCH_TYPE:
+    case DUCKDB_ERROR_DIVIDE_BY_ZERO:
+    case DUCKDB_ERROR_OBJECT_SIZE:
+    case DUCKDB_ERROR_INVALID_TYPE:
+    case DUCKDB_ERROR_NOT_IMPLEMENTED:
+    case DUCKDB_ERROR_EXPRESSION:
+    case DUCKDB_ERROR_CATALOG:
+    case DUCKDB_ERROR_PARSER:
+    case DUCKDB_ERROR_PLANNER:
+    case DUCKDB_ERROR_CONSTRAINT:
+    case DUCKDB_ERROR_SYNTAX:
+    case DUCKDB_ERROR_SETTINGS:
+    case DUCKDB_ERROR_BINDER:
+    case DUCKDB_ERROR_INVALID_INPUT:
+    case DUCKDB_ERROR_PERMISSION:  // a sandboxed query reaching for a file it may not read
+    case DUCKDB_ERROR_PARAMETER_NOT_RESOLVED:
+    case DUCKDB_ERROR_PARAMETER_NOT_ALLOWED:
+    case DUCKDB_ERROR_DEPENDENCY:
+    case DUCKDB_ERROR_MISSING_EXTENSION:
+    case DUCKDB_ERROR_AUTOLOAD:
+    case DUCKDB_ERROR_SEQUENCE:
+      return StatusCode::kInvalidArgument;
+    default:  // INTERNAL, FATAL, an unclassified (INVALID) error, the executor, the optimizer ...
+      return StatusCode::kInternal;
+  }
+}
+
+Status EngineError(duckdb_error_type type, const char* message,
+                   const std::vector<std::string>* private_paths) {
+  std::string text =
+      ScrubEngineMessage(message && *message ? message : "unknown DuckDB error",
+                         private_paths ? *private_paths : std::vector<std::string>{});
+  const StatusCode code = CodeForEngineError(type, text);  // before `text` moves
+  return Status(code, std::move(text));
+}
+
+Status ResultError(duckdb_result* res, const std::vector<std::string>* private_paths) {
+  return EngineError(duckdb_result_error_type(res), duckdb_result_error(res), private_paths);
+}
+
+// duckdb_prepare_error carries no type: a statement that does not prepare is taken as the
+// caller's (DESCRIBE, which runs first where it matters, reports the typed error).
+Status PrepareError(duckdb_prepared_statement stmt, const std::vector<std::string>* private_paths) {
+  return EngineError(DUCKDB_ERROR_INVALID_INPUT, duckdb_prepare_error(stmt), private_paths);
+}
+
+std::vector<std::string> ExpandPrivatePaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  auto add = [&](std::string p) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (p.empty() || p == "/" || p == ".") return;
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  };
+  for (const auto& p : paths) {
+    add(p);
+    std::error_code ec;
+    std::filesystem::path absolute = std::filesystem::absolute(p, ec);
+    if (!ec) add(absolute.lexically_normal().string());
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(p, ec);
+    if (!ec) add(canonical.string());
+  }
+  // Longest first: a path under another private path is replaced whole.
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
 }
 
 // Types read directly from vectors; anything else is cast to VARCHAR by the query wrapper.
@@ -83,11 +205,12 @@ std::string ValueText(duckdb_type t, void* data, idx_t row) {
 
 // Wraps a query so that every non-primitive column arrives as VARCHAR, and returns the column
 // names and DuckDB type names (from DESCRIBE).
-Result<std::vector<Column>> DescribeQuery(duckdb_connection conn, const std::string& sql) {
+Result<std::vector<Column>> DescribeQuery(duckdb_connection conn, const std::string& sql,
+                                          const std::vector<std::string>* private_paths) {
   std::string describe = "DESCRIBE (" + sql + "\n)";
   duckdb_result res;
   if (duckdb_query(conn, describe.c_str(), &res) == DuckDBError) {
-    Status st = EngineError("describe", duckdb_result_error(&res));
+    Status st = ResultError(&res, private_paths);
     duckdb_destroy_result(&res);
     return st;
   }
@@ -104,9 +227,9 @@ Result<std::vector<Column>> DescribeQuery(duckdb_connection conn, const std::str
   return columns;
 }
 
-Result<std::pair<std::string, std::vector<Column>>> TextQuery(duckdb_connection conn,
-                                                              const std::string& sql) {
-  ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeQuery(conn, sql));
+Result<std::pair<std::string, std::vector<Column>>> TextQuery(
+    duckdb_connection conn, const std::string& sql, const std::vector<std::string>* private_paths) {
+  ASSIGN_OR_RETURN(std::vector<Column> columns, DescribeQuery(conn, sql, private_paths));
   std::string select = "SELECT ";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i) select += ", ";
@@ -123,6 +246,36 @@ Result<std::pair<std::string, std::vector<Column>>> TextQuery(duckdb_connection 
 }
 
 }  // namespace
+
+std::string ScrubEngineMessage(std::string message, const std::vector<std::string>& private_paths) {
+  for (const char* marker : {"Stack Trace", "Stack trace"}) {
+    size_t at = message.find(marker);
+    if (at != std::string::npos) message.erase(at);
+  }
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back())))
+    message.pop_back();
+  auto is_delimiter = [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || std::strchr("\"'`(),;:=[]", c);
+  };
+  for (const std::string& path : ExpandPrivatePaths(private_paths)) {
+    const bool absolute = path.front() == '/';
+    size_t from = 0;
+    while ((from = message.find(path, from)) != std::string::npos) {
+      size_t end = from + path.size();
+      const bool starts_token = from == 0 || is_delimiter(message[from - 1]);
+      const bool under = end < message.size() && message[end] == '/';
+      const bool whole = end == message.size() || is_delimiter(message[end]);
+      if (!starts_token || !(under || (whole && absolute))) {
+        from = end;
+        continue;
+      }
+      while (end < message.size() && !is_delimiter(message[end]) && message[end] != '"') ++end;
+      message.replace(from, end - from, kHiddenPath);
+      from += std::strlen(kHiddenPath);
+    }
+  }
+  return message;
+}
 
 Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
   duckdb_config config;
@@ -145,6 +298,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   }
   duckdb_destroy_config(&config);
   db->db_ = handle;
+  db->private_paths_ = options.private_paths;
   if (options.allowed_paths) {
     RETURN_IF_ERROR(db->LockDown(*options.allowed_paths, options.allowed_directories));
   }
@@ -179,6 +333,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(Database& db) {
     return Status::Internal("cannot connect to DuckDB");
   }
   c->conn_ = h;
+  c->private_paths_ = &db.private_paths();
   return c;
 }
 
@@ -195,20 +350,20 @@ Status Connection::Execute(const std::string& sql) {
   duckdb_result res;
   Status st;
   if (duckdb_query(static_cast<duckdb_connection>(conn_), sql.c_str(), &res) == DuckDBError) {
-    st = EngineError("execute", duckdb_result_error(&res));
+    st = ResultError(&res, private_paths_);
   }
   duckdb_destroy_result(&res);
   return st;
 }
 
 Result<std::vector<Column>> Connection::Describe(const std::string& sql) {
-  return DescribeQuery(static_cast<duckdb_connection>(conn_), sql);
+  return DescribeQuery(static_cast<duckdb_connection>(conn_), sql, private_paths_);
 }
 
 Result<int64_t> Connection::QueryInt(const std::string& sql) {
   duckdb_result res;
   if (duckdb_query(static_cast<duckdb_connection>(conn_), sql.c_str(), &res) == DuckDBError) {
-    Status st = EngineError("query", duckdb_result_error(&res));
+    Status st = ResultError(&res, private_paths_);
     duckdb_destroy_result(&res);
     return st;
   }
@@ -238,17 +393,17 @@ Result<int64_t> Connection::QueryInt(const std::string& sql) {
 
 Result<std::unique_ptr<RowStream>> Connection::Stream(const std::string& sql) {
   auto conn = static_cast<duckdb_connection>(conn_);
-  ASSIGN_OR_RETURN(auto text, TextQuery(conn, sql));
+  ASSIGN_OR_RETURN(auto text, TextQuery(conn, sql, private_paths_));
   duckdb_prepared_statement stmt = nullptr;
   if (duckdb_prepare(conn, text.first.c_str(), &stmt) == DuckDBError) {
-    Status st = EngineError("prepare", duckdb_prepare_error(stmt));
+    Status st = PrepareError(stmt, private_paths_);
     duckdb_destroy_prepare(&stmt);
     return st;
   }
   std::unique_ptr<RowStream> stream(new RowStream());
   auto* res = new duckdb_result;
   if (duckdb_execute_prepared_streaming(stmt, res) == DuckDBError) {
-    Status st = EngineError("execute", duckdb_result_error(res));
+    Status st = ResultError(res, private_paths_);
     duckdb_destroy_result(res);
     delete res;
     duckdb_destroy_prepare(&stmt);
@@ -256,6 +411,7 @@ Result<std::unique_ptr<RowStream>> Connection::Stream(const std::string& sql) {
   }
   duckdb_destroy_prepare(&stmt);
   stream->result_ = res;
+  stream->private_paths_ = private_paths_;
   stream->columns_ = std::move(text.second);
   for (idx_t c = 0; c < duckdb_column_count(res); ++c) {
     stream->types_.push_back(duckdb_column_type(res, c));
@@ -272,30 +428,40 @@ RowStream::~RowStream() {
 }
 
 Result<bool> RowStream::Next(std::vector<Row>& out) {
+  return NextRows([&out](Row& row) {
+    out.push_back(std::move(row));
+    return true;
+  });
+}
+
+Result<bool> RowStream::NextRows(const std::function<bool(Row& row)>& on_row) {
   auto* res = static_cast<duckdb_result*>(result_);
   duckdb_data_chunk chunk = duckdb_fetch_chunk(*res);
   if (!chunk) {
     const char* err = duckdb_result_error(res);
-    if (err && *err) return EngineError("fetch", err);
+    if (err && *err) return ResultError(res, private_paths_);
     return false;
   }
-  idx_t n = duckdb_data_chunk_get_size(chunk);
-  size_t ncol = types_.size();
-  size_t base = out.size();
-  out.resize(base + n, Row(ncol));
+  const idx_t n = duckdb_data_chunk_get_size(chunk);
+  const size_t ncol = types_.size();
+  std::vector<void*> data(ncol);
+  std::vector<uint64_t*> validity(ncol);
   for (size_t c = 0; c < ncol; ++c) {
-    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
-    void* data = duckdb_vector_get_data(vec);
-    uint64_t* validity = duckdb_vector_get_validity(vec);
-    auto t = static_cast<duckdb_type>(types_[c]);
-    if (!IsDirectType(t)) {
+    if (!IsDirectType(static_cast<duckdb_type>(types_[c]))) {
       duckdb_destroy_data_chunk(&chunk);
       return Status::Internal("unexpected column type in text stream");
     }
-    for (idx_t r = 0; r < n; ++r) {
-      if (validity && !duckdb_validity_row_is_valid(validity, r)) continue;
-      out[base + r][c] = ValueText(t, data, r);
+    duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, c);
+    data[c] = duckdb_vector_get_data(vec);
+    validity[c] = duckdb_vector_get_validity(vec);
+  }
+  for (idx_t r = 0; r < n; ++r) {
+    Row row(ncol);
+    for (size_t c = 0; c < ncol; ++c) {
+      if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) continue;
+      row[c] = ValueText(static_cast<duckdb_type>(types_[c]), data[c], r);
     }
+    if (!on_row(row)) break;
   }
   duckdb_destroy_data_chunk(&chunk);
   return true;
@@ -312,31 +478,35 @@ Result<Rows> Connection::Query(const std::string& sql) {
   return rows;
 }
 
-Result<bool> Connection::IsSingleSelect(const std::string& sql) {
-  auto conn = static_cast<duckdb_connection>(conn_);
+namespace {
+
+// Parses `sql` without binding it; returns the number of statements.
+Result<idx_t> CountStatements(duckdb_connection conn, const std::string& sql,
+                              const std::vector<std::string>* private_paths) {
   duckdb_extracted_statements extracted = nullptr;
   idx_t count = duckdb_extract_statements(conn, sql.c_str(), &extracted);
+  Result<idx_t> out = count;
   if (count == 0) {
     const char* err = duckdb_extract_statements_error(extracted);
-    Status st = Status::InvalidArgument(err && *err ? err : "no SQL statement given");
-    duckdb_destroy_extracted(&extracted);
-    return st;
+    out = err && *err ? EngineError(DUCKDB_ERROR_PARSER, err, private_paths)
+                      : Status::InvalidArgument("no SQL statement given");
   }
-  if (count != 1) {
-    duckdb_destroy_extracted(&extracted);
-    return false;
-  }
-  duckdb_prepared_statement stmt = nullptr;
-  if (duckdb_prepare_extracted_statement(conn, extracted, 0, &stmt) == DuckDBError) {
-    Status st = Status::InvalidArgument(duckdb_prepare_error(stmt));
-    duckdb_destroy_prepare(&stmt);
-    duckdb_destroy_extracted(&extracted);
-    return st;
-  }
-  bool select = duckdb_prepared_statement_type(stmt) == DUCKDB_STATEMENT_TYPE_SELECT;
-  duckdb_destroy_prepare(&stmt);
   duckdb_destroy_extracted(&extracted);
-  return select;
+  return out;
+}
+
+}  // namespace
+
+Result<bool> Connection::IsSingleSelect(const std::string& sql) {
+  auto conn = static_cast<duckdb_connection>(conn_);
+  ASSIGN_OR_RETURN(idx_t count, CountStatements(conn, sql, private_paths_));
+  if (count != 1) return false;
+  // Only a query parses as a subquery (DuckDB's grammar: select_with_parens); the newline ends a
+  // trailing -- comment. Parsing alone keeps this cheap: planning a statement (e.g. a long IN
+  // list) can take seconds, and it happens once, when the query runs.
+  auto as_subquery =
+      CountStatements(conn, "SELECT * FROM (" + sql + "\n) AS _swan_check", private_paths_);
+  return as_subquery.ok() && *as_subquery == 1;
 }
 
 std::string QuoteIdent(const std::string& name) {

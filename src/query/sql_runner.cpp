@@ -1,30 +1,79 @@
 #include "query/sql_runner.h"
 
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "common/fs.h"
 
 namespace swan::query {
 
+using Clock = std::chrono::steady_clock;
 using engine::QuoteIdent;
 using engine::QuoteLiteral;
 
+// A DuckDB instance and its private spill folder; closing the instance removes the folder.
+class SqlRunner::Sandbox {
+ public:
+  Sandbox(std::unique_ptr<engine::Database> db, std::string spill_dir)
+      : db_(std::move(db)), spill_dir_(std::move(spill_dir)) {}
+  ~Sandbox() {
+    db_.reset();  // DuckDB deletes its spill files on close; the folder is ours
+    std::error_code ec;
+    std::filesystem::remove_all(spill_dir_, ec);
+  }
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  engine::Database& db() { return *db_; }
+
+ private:
+  std::unique_ptr<engine::Database> db_;
+  std::string spill_dir_;
+};
+
+// One query: made by the caller, run on a thread of its own, outliving the caller when the
+// caller answers at the deadline.
+struct SqlRunner::Job {
+  // Fixed before the job's thread starts.
+  std::string sql;
+  std::vector<SqlTable> tables;             // those the query names (copies: the job may
+                                            // outlive its caller)
+  std::vector<std::string> allowed_paths;   // their segment files and writable_paths
+  std::vector<std::string> writable_paths;  // removed when the query fails or is abandoned
+  Clock::time_point deadline;
+  int64_t timeout_ms = 0;
+  Body body;
+
+  // Guarded by mu.
+  std::mutex mu;
+  std::condition_variable cv;
+  engine::Connection* conn = nullptr;  // while a query may run: the shutdown interrupts it
+  bool cancelled = false;              // by the shutdown
+  bool done = false;
+  bool abandoned = false;  // the caller answered at the deadline and left
+  Status status;
+};
+
 namespace {
 
-// Interrupts a connection's query when the deadline passes, unless cancelled first.
-class Deadline {
+// DuckDB drops an interrupt that arrives while no query runs, and a query being parsed or planned
+// is not interruptible: from the deadline on, interrupt again every few milliseconds.
+constexpr auto kInterruptRepeat = std::chrono::milliseconds(10);
+
+class Watchdog {
  public:
-  Deadline(engine::Connection& conn, int64_t timeout_ms) {
-    thread_ = std::thread([this, &conn, timeout_ms] {
+  Watchdog(engine::Connection& conn, Clock::time_point deadline) {
+    thread_ = std::thread([this, &conn, deadline] {
       std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [this] { return done_; })) {
-        fired_ = true;
+      if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
+      while (!done_) {
         conn.Interrupt();
+        cv_.wait_for(lock, kInterruptRepeat, [this] { return done_; });
       }
     });
   }
-  ~Deadline() {
+  ~Watchdog() {
     {
       std::lock_guard lock(mu_);
       done_ = true;
@@ -32,30 +81,42 @@ class Deadline {
     cv_.notify_all();
     thread_.join();
   }
-  bool fired() {
-    std::lock_guard lock(mu_);
-    return fired_;
-  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
-  bool fired_ = false;
   std::thread thread_;
 };
 
+Status TimeLimitError(int64_t timeout_ms) {
+  return Status::InvalidArgument("query exceeded the time limit of " + std::to_string(timeout_ms) +
+                                 " ms (counted from the request's arrival)")
+      .WithDetail("field", "timeout_ms");
+}
+
+Status ShutdownError() { return Status::Cancelled("the SQL runner is shutting down"); }
+
 Status CheckRequest(const SqlRequest& r) {
+  if (r.sql.size() > limits::kSqlTextBytesMax) {
+    return Status::PayloadTooLarge("SQL text of " + std::to_string(r.sql.size()) +
+                                   " bytes is longer than the limit of " +
+                                   std::to_string(limits::kSqlTextBytesMax) + " bytes")
+        .WithDetail("field", "sql");
+  }
   if (r.sql.find_first_not_of(" \t\r\n;") == std::string::npos) {
     return Status::InvalidArgument("no SQL given").WithDetail("field", "sql");
   }
-  if (r.row_limit < 0 || r.row_limit > kSqlRowsMax) {
-    return Status::InvalidArgument("limit must be between 0 and " + std::to_string(kSqlRowsMax))
+  if (r.row_limit < 0 || r.row_limit > limits::kSqlRowsMax) {
+    return Status::InvalidArgument("limit must be between 0 and " +
+                                   std::to_string(limits::kSqlRowsMax))
         .WithDetail("field", "limit");
   }
-  if (r.timeout_ms <= 0 || r.timeout_ms > kSqlTimeoutMsMax) {
+  if (r.timeout_ms <= 0 || r.timeout_ms > limits::kSqlTimeoutMsMax) {
     return Status::InvalidArgument("timeout_ms must be between 1 and " +
-                                   std::to_string(kSqlTimeoutMsMax))
+                                   std::to_string(limits::kSqlTimeoutMsMax))
         .WithDetail("field", "timeout_ms");
   }
   return Status::Ok();
@@ -68,38 +129,109 @@ std::string StripTrailingSemicolons(std::string sql) {
   return sql;
 }
 
+// An upper bound of a value's bytes in the JSON answer (a quoted, escaped string, or null) and
+// so of its CSV form too; a row adds brackets and commas.
+size_t RenderedBytes(const engine::Row& row) {
+  size_t n = 3 + row.size();
+  for (const auto& v : row) {
+    if (!v) {
+      n += 4;
+      continue;
+    }
+    n += 2 + v->size();
+    for (unsigned char c : *v) {
+      if (c == '"' || c == '\\') {
+        n += 1;
+      } else if (c < 0x20) {
+        n += 5;  // \u00XX
+      }
+    }
+  }
+  return n;
+}
+
+void RemoveFiles(const std::vector<std::string>& paths) {
+  for (const auto& p : paths) {
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
+  }
+}
+
 }  // namespace
 
-SqlRunner::SqlRunner(std::string memory_limit, int threads)
-    : memory_limit_(std::move(memory_limit)), threads_(threads) {
+SqlRunner::SqlRunner(SqlRunnerOptions options)
+    : options_(std::move(options)),
+      spill_root_(options_.data_dir.empty() ? "" : options_.data_dir + "/sql-spill") {
+  // Nothing runs yet: spill folders here are a previous process's.
+  std::error_code ec;
+  if (!spill_root_.empty()) {
+    for (const auto& e : std::filesystem::directory_iterator(spill_root_, ec)) {
+      std::filesystem::remove_all(e.path(), ec);
+    }
+  }
   refill_ = std::thread([this] { RefillLoop(); });
 }
 
 SqlRunner::~SqlRunner() {
   {
-    std::lock_guard lock(pool_mu_);
+    std::unique_lock lock(jobs_mu_);
     stopping_ = true;
+    jobs_cv_.notify_all();
+    while (running_ > 0) {
+      for (const auto& job : jobs_) {
+        std::lock_guard job_lock(job->mu);
+        job->cancelled = true;
+        if (job->conn) job->conn->Interrupt();
+      }
+      jobs_cv_.wait_for(lock, kInterruptRepeat);
+    }
+  }
+  {
+    std::lock_guard lock(pool_mu_);
+    pool_stopping_ = true;
   }
   pool_cv_.notify_all();
   refill_.join();
+  spares_.clear();
+  retired_.clear();
+  std::error_code ec;
+  if (!spill_root_.empty()) std::filesystem::remove(spill_root_, ec);  // only when empty
 }
 
-Result<std::unique_ptr<engine::Database>> SqlRunner::OpenDatabase() const {
+int SqlRunner::running_sandboxes() const {
+  std::lock_guard lock(jobs_mu_);
+  return running_;
+}
+
+Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::OpenSandbox() const {
+  if (spill_root_.empty()) return Status::Internal("the SQL runner has no data directory");
+  // A folder of its own: DuckDB lets a locked-down instance read its temp_directory, so a shared
+  // one would let one query read another's spilled rows.
+  std::string spill_dir = spill_root_ + "/" + fs::RandomHex(8);
+  RETURN_IF_ERROR(fs::MakeDirs(spill_dir));
   engine::DatabaseOptions options;
-  options.memory_limit = memory_limit_;
-  options.threads = threads_;
-  return engine::Database::Open(options);
+  options.memory_limit = options_.memory_limit;
+  options.threads = options_.threads;
+  options.temp_directory = spill_dir;
+  options.private_paths = {options_.data_dir};
+  auto db = engine::Database::Open(options);
+  if (!db.ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(spill_dir, ec);
+    return db.status();
+  }
+  return std::make_unique<Sandbox>(std::move(*db), std::move(spill_dir));
 }
 
-void SqlRunner::Retire(std::unique_ptr<engine::Database> db) {
+void SqlRunner::Retire(std::unique_ptr<Sandbox> sandbox) {
   std::lock_guard lock(pool_mu_);
-  retired_.push_back(std::move(db));
+  retired_.push_back(std::move(sandbox));
   pool_cv_.notify_all();
 }
 
 void SqlRunner::RefillLoop() {
   std::unique_lock lock(pool_mu_);
-  while (!stopping_) {
+  while (!pool_stopping_) {
     if (!retired_.empty()) {
       auto old = std::move(retired_);
       retired_.clear();
@@ -108,114 +240,238 @@ void SqlRunner::RefillLoop() {
       lock.lock();
       continue;
     }
-    if (spares_.size() >= kSpareDatabases) {
+    if (spares_.size() >= kSpareSandboxes) {
       pool_cv_.wait(lock);
       continue;
     }
     lock.unlock();
-    auto db = OpenDatabase();
+    auto sandbox = OpenSandbox();
     lock.lock();
-    if (!db.ok()) {
-      pool_cv_.wait_for(lock, std::chrono::seconds(1));  // retry later; TakeDatabase opens its own
+    if (!sandbox.ok()) {
+      pool_cv_.wait_for(lock, std::chrono::seconds(1));  // retry later; TakeSandbox opens its own
       continue;
     }
-    spares_.push_back(std::move(*db));
+    spares_.push_back(std::move(*sandbox));
   }
 }
 
-Result<std::unique_ptr<engine::Database>> SqlRunner::TakeDatabase() {
+Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::TakeSandbox() {
   {
     std::lock_guard lock(pool_mu_);
     if (!spares_.empty()) {
-      auto db = std::move(spares_.back());
+      auto sandbox = std::move(spares_.back());
       spares_.pop_back();
       pool_cv_.notify_all();
-      return db;
+      return sandbox;
     }
   }
-  return OpenDatabase();
+  return OpenSandbox();
 }
 
-template <typename T, typename F>
-Result<T> SqlRunner::WithSandbox(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                                 const std::vector<std::string>& extra_paths, F&& body) {
+Status SqlRunner::AcquireSlot(Clock::time_point deadline) {
+  std::unique_lock lock(jobs_mu_);
+  const auto until =
+      std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.sandbox_wait_ms));
+  bool free = jobs_cv_.wait_until(
+      lock, until, [this] { return stopping_ || running_ < options_.sandboxes_max; });
+  if (stopping_) return ShutdownError();
+  if (!free) {
+    const int retry_after = limits::kRetryAfterSecondsDefault;
+    return Status::Unavailable("all " + std::to_string(options_.sandboxes_max) +
+                               " SQL sandboxes are busy; retry in " + std::to_string(retry_after) +
+                               " s")
+        .WithDetail(kRetryAfterSecondsDetail, std::to_string(retry_after));
+  }
+  ++running_;
+  return Status::Ok();
+}
+
+void SqlRunner::ReleaseSlot() {
+  std::lock_guard lock(jobs_mu_);
+  --running_;
+  jobs_cv_.notify_all();
+}
+
+Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                         std::vector<std::string> writable_paths, Body body) {
   RETURN_IF_ERROR(CheckRequest(request));
-  std::vector<std::string> allowed = extra_paths;
-  std::vector<const SqlTable*> used;
+  const Clock::time_point deadline =
+      request.started.value_or(Clock::now()) + std::chrono::milliseconds(request.timeout_ms);
+  if (Clock::now() >= deadline) return TimeLimitError(request.timeout_ms);
+
+  auto job = std::make_shared<Job>();
+  job->sql = StripTrailingSemicolons(request.sql);
   for (const auto& t : tables) {
     if (request.sql.find(t.full_id) == std::string::npos) continue;  // only tables the query names
-    used.push_back(&t);
-    allowed.insert(allowed.end(), t.files.begin(), t.files.end());
+    job->tables.push_back(t);
+    job->allowed_paths.insert(job->allowed_paths.end(), t.files.begin(), t.files.end());
   }
-  ASSIGN_OR_RETURN(auto db, TakeDatabase());
-  RETURN_IF_ERROR(db->LockDown(allowed, {}));
-  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db));
-  for (const auto* t : used) {
-    Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t->full_id) +
-                              " AS SELECT * EXCLUDE (_swan_ts) FROM (" + t->select_sql + ")");
-    if (!st.ok()) return Status::Internal("cannot open table " + t->full_id + ": " + st.message());
+  job->allowed_paths.insert(job->allowed_paths.end(), writable_paths.begin(), writable_paths.end());
+  job->writable_paths = std::move(writable_paths);
+  job->deadline = deadline;
+  job->timeout_ms = request.timeout_ms;
+  job->body = std::move(body);
+
+  RETURN_IF_ERROR(AcquireSlot(deadline));
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_.insert(job);
   }
-  std::string sql = StripTrailingSemicolons(request.sql);
-  auto single = conn->IsSingleSelect(sql);
-  if (!single.ok()) return single.status();
-  if (!*single) {
+  try {
+    std::thread([this, job] { RunSandbox(job); }).detach();
+  } catch (const std::system_error& e) {
+    {
+      std::lock_guard lock(jobs_mu_);
+      jobs_.erase(job);
+    }
+    ReleaseSlot();
+    return Status::Unavailable(std::string("cannot start a SQL sandbox: ") + e.what())
+        .WithDetail(kRetryAfterSecondsDetail, std::to_string(limits::kRetryAfterSecondsDefault));
+  }
+  std::unique_lock lock(job->mu);
+  if (job->cv.wait_until(lock, deadline, [&] { return job->done; })) return job->status;
+  // Still parsing or planning (which no interrupt reaches), or just stopping: answer now. The
+  // job keeps its slot until DuckDB lets go; its watchdog stops any execution.
+  job->abandoned = true;
+  return TimeLimitError(request.timeout_ms);
+}
+
+void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
+  Status st;
+  std::unique_ptr<Sandbox> sandbox;
+  auto taken = TakeSandbox();
+  if (taken.ok()) {
+    sandbox = std::move(*taken);
+    st = RunInSandbox(*job, *sandbox);
+  } else {
+    st = taken.status();
+  }
+  bool cancelled = false;
+  {
+    std::lock_guard lock(job->mu);
+    cancelled = job->cancelled;
+  }
+  if (st.code() == StatusCode::kCancelled) {
+    st = cancelled ? ShutdownError()
+                   : (Clock::now() >= job->deadline ? TimeLimitError(job->timeout_ms) : st);
+  }
+  if (sandbox) Retire(std::move(sandbox));  // closing takes time too: the refill thread does it
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_.erase(job);
+  }
+  ReleaseSlot();  // the last use of `this`: the destructor waits for it
+  bool abandoned = false;
+  {
+    std::lock_guard lock(job->mu);
+    job->status = st;
+    job->done = true;
+    abandoned = job->abandoned;
+  }
+  job->cv.notify_all();
+  if (abandoned || !st.ok()) RemoveFiles(job->writable_paths);
+}
+
+Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {
+  auto check_alive = [&job]() -> Status {
+    {
+      std::lock_guard lock(job.mu);
+      if (job.cancelled) return ShutdownError();
+    }
+    if (Clock::now() >= job.deadline) return TimeLimitError(job.timeout_ms);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(check_alive());
+  RETURN_IF_ERROR(sandbox.db().LockDown(job.allowed_paths, {}));
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(sandbox.db()));
+  {
+    std::lock_guard lock(job.mu);
+    job.conn = conn.get();
+  }
+  struct Unpublish {  // before `conn` goes: the shutdown must not interrupt a closed connection
+    Job& job;
+    ~Unpublish() {
+      std::lock_guard lock(job.mu);
+      job.conn = nullptr;
+    }
+  } unpublish{job};
+  Watchdog watchdog(*conn, job.deadline);
+
+  for (const SqlTable& t : job.tables) {
+    Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t.full_id) +
+                              " AS SELECT * EXCLUDE (_swan_ts) FROM (" + t.select_sql + ")");
+    if (!st.ok()) {
+      // Our own SQL over our own files: not the user's input whatever DuckDB says.
+      StatusCode code =
+          st.code() == StatusCode::kInvalidArgument ? StatusCode::kInternal : st.code();
+      return Status(code, "cannot open table " + t.full_id + ": " + st.message());
+    }
+  }
+  RETURN_IF_ERROR(check_alive());
+  ASSIGN_OR_RETURN(bool single, conn->IsSingleSelect(job.sql));
+  if (!single) {
     return Status::InvalidArgument("only a single read-only SELECT statement is allowed")
         .WithDetail("field", "sql");
   }
-  auto start = std::chrono::steady_clock::now();
-  Result<T> out = Status::Internal("unreachable");
-  bool timed_out = false;
-  {
-    Deadline deadline(*conn, request.timeout_ms);
-    out = body(*conn, sql);
-    timed_out = deadline.fired();
-  }
-  if (timed_out && !out.ok()) {
-    return Status::InvalidArgument("query exceeded the time limit of " +
-                                   std::to_string(request.timeout_ms) + " ms")
-        .WithDetail("field", "timeout_ms");
-  }
-  (void)start;
-  conn.reset();
-  Retire(std::move(db));  // closing an instance takes time too: the refill thread does it
-  return out;
+  RETURN_IF_ERROR(check_alive());
+  return job.body(*conn, job.sql);
 }
 
 Result<SqlResult> SqlRunner::Run(const std::vector<SqlTable>& tables, const SqlRequest& request) {
-  auto start = std::chrono::steady_clock::now();
-  auto result = WithSandbox<SqlResult>(
-      tables, request, {},
-      [&](engine::Connection& conn, const std::string& sql) -> Result<SqlResult> {
+  const Clock::time_point started = request.started.value_or(Clock::now());
+  SqlRequest timed = request;
+  timed.started = started;
+  // Owned by the job as well: it outlives this call when the caller answers at the deadline.
+  auto result = std::make_shared<SqlResult>();
+  const int64_t row_limit = request.row_limit;
+  const size_t bytes_max = request.answer_bytes_max;
+  RETURN_IF_ERROR(RunJob(
+      tables, timed, {},
+      [result, row_limit, bytes_max](engine::Connection& conn, const std::string& sql) -> Status {
         ASSIGN_OR_RETURN(auto stream,
                          conn.Stream("SELECT * FROM (" + sql + "\n) AS _swan_user LIMIT " +
-                                     std::to_string(request.row_limit + 1)));
+                                     std::to_string(row_limit + 1)));
         SqlResult r;
         r.rows.columns = stream->columns();
-        while (true) {
-          ASSIGN_OR_RETURN(bool more, stream->Next(r.rows.rows));
+        size_t bytes = 64;  // the answer's frame: "columns", "truncated", "elapsed_ms"
+        for (const auto& c : r.rows.columns) bytes += 32 + c.name.size() + c.type.size();
+        // Rows stop at the first that would pass a limit; the rest stays in DuckDB, unread.
+        bool full = false;
+        while (!full) {
+          ASSIGN_OR_RETURN(bool more, stream->NextRows([&](engine::Row& row) {
+            const size_t row_bytes = RenderedBytes(row);
+            if (static_cast<int64_t>(r.rows.rows.size()) >= row_limit ||
+                bytes + row_bytes > bytes_max) {
+              full = true;
+              return false;
+            }
+            bytes += row_bytes;
+            r.rows.rows.push_back(std::move(row));
+            return true;
+          }));
           if (!more) break;
         }
-        if (static_cast<int64_t>(r.rows.rows.size()) > request.row_limit) {
-          r.truncated = true;
-          r.rows.rows.resize(static_cast<size_t>(request.row_limit));
-        }
-        return r;
-      });
-  if (result.ok()) {
-    result->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
-  }
-  return result;
+        r.truncated = full;
+        *result = std::move(r);
+        return Status::Ok();
+      }));
+  result->elapsed_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  return std::move(*result);
 }
 
 Result<int64_t> SqlRunner::RunToParquet(const std::vector<SqlTable>& tables,
                                         const SqlRequest& request, const std::string& out_path) {
-  return WithSandbox<int64_t>(
-      tables, request, {out_path}, [&](engine::Connection& conn, const std::string& sql) {
-        return conn.QueryInt("COPY (SELECT * FROM (" + sql + "\n) AS _swan_user) TO " +
-                             QuoteLiteral(out_path) + " (FORMAT parquet)");
-      });
+  auto rows = std::make_shared<int64_t>(0);
+  RETURN_IF_ERROR(
+      RunJob(tables, request, {out_path},
+             [rows, out_path](engine::Connection& conn, const std::string& sql) -> Status {
+               ASSIGN_OR_RETURN(
+                   *rows, conn.QueryInt("COPY (SELECT * FROM (" + sql + "\n) AS _swan_user) TO " +
+                                        QuoteLiteral(out_path) + " (FORMAT parquet)"));
+               return Status::Ok();
+             }));
+  return *rows;
 }
 
 }  // namespace swan::query

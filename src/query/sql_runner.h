@@ -1,25 +1,42 @@
-// Read-only SQL over a project's tables. Each query runs in its own DuckDB instance that can
-// reach only the segment files of the tables it may read (external access off, configuration
-// locked), with a row limit and a time limit.
+// Read-only SQL over a project's tables, in sandboxes.
+//
+// Each query runs in a DuckDB instance of its own, used once and then closed, that can reach only
+// the segment files of the tables it may read (external access off, configuration locked) and
+// spills to a private folder under the data directory that no other query can read. Every query
+// is bounded (docs/architecture.md, "SQL sandbox"; values in common/limits.h):
+//   - time: from the request's arrival (SqlRequest::started) through the wait for a sandbox,
+//     parsing, planning and execution; the caller gets its answer at the deadline even while
+//     DuckDB still plans, which no interrupt reaches (the sandbox then stops on its own and keeps
+//     its slot until it has);
+//   - rows and rendered bytes of the answer (truncated: true past either);
+//   - SQL text size;
+//   - sandboxes at once (each may use up to the memory limit): past kSqlSandboxesMax, after a
+//     short wait, `unavailable` with the detail kRetryAfterSecondsDetail.
+//
+// Thread-safety: Run and RunToParquet may be called from any number of threads.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/status.h"
 #include "engine/duckdb.h"
 
 namespace swan::query {
 
-constexpr int64_t kSqlRowsMax = 100000;
-constexpr int64_t kSqlRowsDefault = 1000;
-constexpr int64_t kSqlTimeoutMsMax = 3600 * 1000;
-constexpr int64_t kSqlTimeoutMsDefault = 30000;
+// Aliases of common/limits.h for the SQL route, which spells them query::...
+inline constexpr int64_t kSqlRowsDefault = limits::kSqlRowsDefault;
+inline constexpr int64_t kSqlTimeoutMsDefault = limits::kSqlTimeoutMsDefault;
 
 // A table visible to the query as a view named by its full id ("in.sales.orders").
 struct SqlTable {
@@ -29,49 +46,90 @@ struct SqlTable {
 };
 
 struct SqlRequest {
-  std::string sql;
-  int64_t row_limit = kSqlRowsDefault;
-  int64_t timeout_ms = kSqlTimeoutMsDefault;
+  std::string sql;  // at most limits::kSqlTextBytesMax bytes
+  int64_t row_limit = limits::kSqlRowsDefault;
+  int64_t timeout_ms = limits::kSqlTimeoutMsDefault;
+  // When the request arrived: the time limit counts from here. Unset: from the call to Run.
+  std::optional<std::chrono::steady_clock::time_point> started;
+  // Past this many rendered bytes (JSON, an upper bound of CSV too) rows stop: truncated.
+  size_t answer_bytes_max = limits::kSqlAnswerBytesMax;
 };
 
 struct SqlResult {
   engine::Rows rows;
-  bool truncated = false;
-  int64_t elapsed_ms = 0;
+  bool truncated = false;  // more rows existed than row_limit or answer_bytes_max allowed
+  int64_t elapsed_ms = 0;  // from SqlRequest::started
+};
+
+struct SqlRunnerOptions {
+  std::string data_dir;      // sandboxes spill under <data_dir>/sql-spill/<random>/ (required)
+  std::string memory_limit;  // DuckDB memory limit of each sandbox; empty = DuckDB's default
+  int threads = 0;           // DuckDB threads of each sandbox; 0 = DuckDB's default
+  int sandboxes_max = limits::kSqlSandboxesMax;
+  int64_t sandbox_wait_ms = limits::kSqlSandboxWaitMs;
 };
 
 class SqlRunner {
  public:
-  // Starts a thread that keeps a few blank DuckDB instances ready: opening one costs more than
-  // many queries, so a query takes a ready instance and locks it down to its own files.
-  SqlRunner(std::string memory_limit, int threads);
+  // Removes sandbox spill folders a previous process left behind, and starts a thread that keeps
+  // a few blank DuckDB instances ready (opening one costs more than many queries) and closes used
+  // ones off the request path.
+  explicit SqlRunner(SqlRunnerOptions options);
+  // Interrupts the queries still running (they end `cancelled`), waits for them, closes every
+  // instance and removes their spill folders.
   ~SqlRunner();
+  SqlRunner(const SqlRunner&) = delete;
+  SqlRunner& operator=(const SqlRunner&) = delete;
 
-  // Runs the query; at most row_limit rows are returned (truncated says there were more).
+  // Runs the query; at most row_limit rows and answer_bytes_max rendered bytes are returned
+  // (truncated says there were more). Errors: invalid_argument (the SQL, a limit, the time limit
+  // with field timeout_ms), payload_too_large (SQL text), unavailable (no free sandbox, engine
+  // out of memory or disk), cancelled (the runner is shutting down), internal.
   Result<SqlResult> Run(const std::vector<SqlTable>& tables, const SqlRequest& request);
-  // Writes the query's whole result to a Parquet file (for SQL into a table); returns rows.
+  // Writes the query's whole result to a Parquet file (for SQL into a table); returns rows. The
+  // file is removed if the query fails or outlives its time limit.
   Result<int64_t> RunToParquet(const std::vector<SqlTable>& tables, const SqlRequest& request,
                                const std::string& out_path);
 
- private:
-  template <typename T, typename F>
-  Result<T> WithSandbox(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                        const std::vector<std::string>& extra_paths, F&& body);
+  // Sandboxes running now (for tests and monitoring).
+  int running_sandboxes() const;
 
-  Result<std::unique_ptr<engine::Database>> OpenDatabase() const;
-  Result<std::unique_ptr<engine::Database>> TakeDatabase();
-  void Retire(std::unique_ptr<engine::Database> db);
+ private:
+  class Sandbox;
+  struct Job;
+  using Body = std::function<Status(engine::Connection& conn, const std::string& sql)>;
+
+  // Checks the request, waits for a sandbox slot, runs `body` on a thread of its own and waits
+  // for it until the deadline.
+  Status RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                std::vector<std::string> writable_paths, Body body);
+  Status AcquireSlot(std::chrono::steady_clock::time_point deadline);
+  void ReleaseSlot();
+  // On the job's thread: the sandbox's whole life, then the slot's release.
+  void RunSandbox(const std::shared_ptr<Job>& job);
+  Status RunInSandbox(Job& job, Sandbox& sandbox);
+
+  Result<std::unique_ptr<Sandbox>> OpenSandbox() const;
+  Result<std::unique_ptr<Sandbox>> TakeSandbox();
+  void Retire(std::unique_ptr<Sandbox> sandbox);
   void RefillLoop();
 
-  static constexpr size_t kSpareDatabases = 2;
-  std::string memory_limit_;
-  int threads_;
+  static constexpr size_t kSpareSandboxes = 2;
+  const SqlRunnerOptions options_;
+  const std::string spill_root_;
+
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
-  std::vector<std::unique_ptr<engine::Database>> spares_;
-  std::vector<std::unique_ptr<engine::Database>> retired_;  // used instances, closed off-path
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<Sandbox>> spares_;
+  std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
+  bool pool_stopping_ = false;
   std::thread refill_;
+
+  mutable std::mutex jobs_mu_;
+  std::condition_variable jobs_cv_;
+  int running_ = 0;                      // slots taken
+  std::set<std::shared_ptr<Job>> jobs_;  // running jobs, for the shutdown's interrupts
+  bool stopping_ = false;
 };
 
 }  // namespace swan::query

@@ -32,7 +32,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   store_options.clock = &clock;
   ASSIGN_OR_RETURN(rt->store_,
                    storage::TableStore::Open(*rt->catalog_, rt->data_dir_, store_options));
-  rt->sql_ = std::make_unique<query::SqlRunner>(rt->memory_limit_, 0);
+  rt->sql_ =
+      std::make_unique<query::SqlRunner>(query::SqlRunnerOptions{rt->data_dir_, rt->memory_limit_});
   return rt;
 }
 
