@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -92,11 +93,8 @@ class FaultEnv final : public EnvWrapper {
   std::vector<Failure> failures_;
 };
 
-// What Env::Posix() answers when a call meets a full disk: the machine's state, not the caller's
-// input.
-Status NoSpace(const std::string& what) {
-  return Status::Unavailable(what + ": No space left on device");
-}
+// What Env::Posix() answers when a call meets a full disk.
+Status NoSpace(const std::string& what) { return ErrnoStatus(what, ENOSPC); }
 
 // Organization, project "p" and bucket "in.sales" in `catalog`, created when absent (a reopened
 // data directory already has them). Plain Status, no gtest: a forked child calls it too.
@@ -362,6 +360,22 @@ TEST_F(FaultCrashTest, CrashBetweenSegmentWriteAndCommitLeavesAnOrphanThatGcRemo
   ExpectAt("t", 1, {"1|a", "2|b"});
 }
 
+// The real Env's errno mapping, which the injected faults below imitate: a full disk or quota is
+// the machine's state (`unavailable`), any other failure `internal`; neither is the user's input.
+TEST(ErrnoStatusTest, FullDiskIsUnavailableAndOtherFailuresInternal) {
+  Status full = ErrnoStatus("fsync /data/segments/p1/x.parquet", ENOSPC);
+  EXPECT_EQ(full.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(full.message(), "fsync /data/segments/p1/x.parquet: No space left on device");
+  EXPECT_EQ(ErrnoStatus("fsync", EDQUOT).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(ErrnoStatus("fsync", EIO).code(), StatusCode::kInternal);
+  EXPECT_EQ(ErrnoStatus("open", ENOENT).code(), StatusCode::kInternal);
+  // A real failing call reports internal: a missing file is not the caller's input either.
+  EXPECT_EQ(Env::Posix().SyncFileAndDir("/nonexistent/segment.parquet").code(),
+            StatusCode::kInternal);
+  EXPECT_EQ(Env::Posix().FileSize("/nonexistent/segment.parquet").status().code(),
+            StatusCode::kInternal);
+}
+
 // fsync of the new segment fails (EIO): not the user's fault; the table keeps its version, and
 // the file DuckDB wrote is deleted. Three write paths: full, incremental, and a keyed load with a
 // repeated key (which rewrites the batch into a second file before the fsync).
@@ -380,7 +394,7 @@ TEST_F(FaultTest, FsyncFailureFailsTheImportAndLeavesNoSegment) {
     ASSERT_TRUE(ImportCsv(c.table, "id,v\n1,a\n2,b\n", false, c.pk).ok());
     const V before = SegmentFiles();
     const size_t failures_before = env_.failures().size();
-    env_.FailSegmentSync(Status::Internal("fsync: Input/output error"));
+    env_.FailSegmentSync(ErrnoStatus("fsync", EIO));
     auto w = ImportCsv(c.table, c.batch, c.incremental);
     env_.FailSegmentSync(Status::Ok());
     ASSERT_FALSE(w.ok());
