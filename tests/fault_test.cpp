@@ -7,11 +7,13 @@
 // injected at the first Env call that follows it (the fsync, then the size). Crashes in the middle
 // of DuckDB's own write are covered by crash_test (kill -9 of a real server).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -262,18 +264,29 @@ class FaultTest : public ::testing::Test {
   catalog::Bucket bucket_;
 };
 
-// The crash test forks: its parent must not have opened DuckDB (whose threads do not survive a
-// fork) nor SQLite before, so nothing is opened at set-up; the test opens after the child exits.
+// The fork tests: the parent must not have opened DuckDB (whose threads do not survive a fork)
+// nor SQLite before forking, so nothing is opened at set-up; a test opens after its child exits.
 class FaultCrashTest : public FaultTest {
  protected:
   void SetUp() override {}
 };
 
-// Child exit codes of the crash test.
+// Threads of this process: a fork copies only the calling one, so a child of a process with
+// others running (DuckDB's) could inherit a lock held by a thread it does not have.
+size_t ThreadCount() {
+  auto tasks = Env::Posix().List("/proc/self/task");
+  return tasks.ok() ? tasks->size() : 0;
+}
+
+// Child exit codes of the fork tests.
 constexpr int kChildCrashedBeforeCommit = 3;
 constexpr int kChildSetupFailed = 10;
 constexpr int kChildFirstImportFailed = 11;
 constexpr int kChildSecondImportReturned = 12;
+constexpr int kChildSecondImportFailed = 13;
+// The file size limit of the child that fails inside DuckDB: below the ~2 MB segment of its
+// second import, above everything written before it (version 1, the catalog).
+constexpr rlim_t kFileSizeLimitBytes = 512 * 1024;
 
 // Runs in the forked child, on fresh objects only: imports version 1, then a second full import
 // that "crashes" (_exit, no destructor runs) after its segment is written and fsynced and before
@@ -302,11 +315,13 @@ constexpr int kChildSecondImportReturned = 12;
   _exit(kChildSecondImportReturned);
 }
 
-// Declared first: when the whole binary runs in one process, no earlier test has started DuckDB.
+// Declared first: when the whole binary runs in one process, no earlier test has started DuckDB
+// (each test's instances are gone, with their threads, after it; ThreadCount() checks).
 TEST_F(FaultCrashTest, CrashBetweenSegmentWriteAndCommitLeavesAnOrphanThatGcRemovesAfterTheWindow) {
   const std::string first = WriteInput("id,v\n1,a\n2,b\n");
   const std::string second = WriteInput("id,v\n3,crashed\n");
   ASSERT_TRUE(Env::Posix().MakeDirs(data_).ok());
+  ASSERT_EQ(ThreadCount(), 1u) << "a thread (DuckDB's?) would be lost, with its locks, in the fork";
   pid_t pid = fork();
   ASSERT_GE(pid, 0) << "fork failed";
   if (pid == 0) RunCrashingWriter(data_, first, second);
@@ -358,6 +373,54 @@ TEST_F(FaultCrashTest, CrashBetweenSegmentWriteAndCommitLeavesAnOrphanThatGcRemo
   EXPECT_FALSE(Env::Posix().FileExists(orphan));
   EXPECT_EQ(SegmentFiles(), V{head->segments[0].path});
   ExpectAt("t", 1, {"1|a", "2|b"});
+}
+
+// A write that fails inside DuckDB itself, which no Env fault can reach: a forked child imports
+// version 1, then runs under RLIMIT_FSIZE (SIGXFSZ ignored) so that DuckDB's write(2) of the next
+// segment fails with EFBIG halfway through the file. The partial file is deleted and the table
+// keeps version 1. (The code is not checked here: the failed COPY goes through LoadError, which
+// reports it as the input's fault, `invalid_argument`; see the report of issue 8.5.)
+TEST_F(FaultCrashTest, WriteFailingInsideDuckDbLeavesNoPartialSegment) {
+  const std::string first = WriteInput("id,s\n1,a\n2,b\n");
+  std::string csv = "id,s\n";
+  for (int i = 0; i < 200000; ++i)
+    csv += std::to_string(i) + ",x" + std::to_string(i * 7919) + "\n";
+  const std::string second = WriteInput(csv);  // a segment of ~2 MB
+  ASSERT_TRUE(Env::Posix().MakeDirs(data_).ok());
+  ASSERT_EQ(ThreadCount(), 1u) << "a thread (DuckDB's?) would be lost, with its locks, in the fork";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0) << "fork failed";
+  if (pid == 0) {
+    auto catalog = catalog::OpenSqliteCatalog(data_ + "/catalog.db");
+    if (!catalog.ok()) _exit(kChildSetupFailed);
+    catalog::Project project;
+    catalog::Bucket bucket;
+    if (!PrepareCatalog(**catalog, &project, &bucket).ok()) _exit(kChildSetupFailed);
+    storage::StoreOptions options;
+    options.memory_limit = "256MB";
+    options.threads = 2;
+    auto store = storage::TableStore::Open(**catalog, data_, options);
+    if (!store.ok()) _exit(kChildSetupFailed);
+    if (!(*store)->Import(bucket, "t", CsvRequest(first, false)).ok())
+      _exit(kChildFirstImportFailed);
+    std::signal(SIGXFSZ, SIG_IGN);
+    const struct rlimit limit = {kFileSizeLimitBytes, kFileSizeLimitBytes};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(kChildSetupFailed);
+    auto w = (*store)->Import(bucket, "t", CsvRequest(second, false));
+    _exit(w.ok() ? kChildSecondImportReturned : kChildSecondImportFailed);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus)) << "child killed by signal " << WTERMSIG(wstatus);
+  ASSERT_EQ(WEXITSTATUS(wstatus), kChildSecondImportFailed)
+      << "10 = set-up failed, 11 = first import failed, 12 = the limited import succeeded";
+
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ExpectAt("t", 1, {"1|a", "2|b"});
+  auto head = catalog_->GetVersion(Table("t").head_version_id);
+  ASSERT_TRUE(head.ok());
+  ASSERT_EQ(head->segments.size(), 1u);
+  EXPECT_EQ(SegmentFiles(), V{head->segments[0].path});  // no partial file of the failed write
 }
 
 // The real Env's errno mapping, which the injected faults below imitate: a full disk or quota is
