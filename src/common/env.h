@@ -44,6 +44,11 @@ class Env {
   static Env& Posix();
 };
 
+// The Status a failed system call's errno becomes, as every Env::Posix() call reports it: a full
+// disk or quota (ENOSPC, EDQUOT) is `unavailable` (the machine's state, not the caller's input),
+// anything else `internal`. The message is "<what>: <strerror>".
+Status ErrnoStatus(const std::string& what, int err);
+
 // Forwards every call to a base Env: tests derive from it and override the calls they break.
 class EnvWrapper : public Env {
  public:
