@@ -1,11 +1,16 @@
-// The HTTP transport under attack (issue 8, 10g): smuggling-prone heads, impossible lengths, Range,
+// The HTTP transport under attack (issue 8, 10b, 10g): idle and trickling connections and
+// long queries do not starve other clients; smuggling-prone heads, impossible lengths, Range,
 // and long pipelines get a prompt, explicit answer. Raw sockets on 127.0.0.1 only.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "api/request_head.h"
+#include "api/request_limits.h"
 #include "api/router.h"
 #include "test_util.h"
 
@@ -60,6 +66,23 @@ std::string ReceiveUntilClosed(int fd) {
   std::string out;
   char buf[65536];
   for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// One complete answer (head and Content-Length body), leaving the connection open.
+std::string ReceiveAnswer(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    size_t head_end = out.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      size_t at = out.find("Content-Length: ");
+      size_t length = at == std::string::npos ? 0 : std::stoul(out.substr(at + 16));
+      if (out.size() >= head_end + 4 + length) return out;
+    }
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) return out;
     out.append(buf, static_cast<size_t>(n));
@@ -157,6 +180,28 @@ TEST(RequestHeadTest, SmugglingAndImpossibleLengthsAreRejected) {
     EXPECT_EQ(scan.state, api::HeadScan::kRejected) << c.head.substr(0, 80);
     EXPECT_EQ(scan.http_status, c.status) << c.head.substr(0, 80) << ": " << scan.message;
   }
+}
+
+TEST(HeavyRequestLimiterTest, BoundedPerTokenAndInAll) {
+  api::HeavyRequestLimiter limiter;
+  api::HeavyRequestLimiter::Refusal refusal;
+  std::vector<api::HeavyRequestLimiter::Slot> held;
+  for (int i = 0; i < api::kHeavyPerTokenMax; ++i) {
+    held.push_back(limiter.TryAcquire(1, &refusal));
+    ASSERT_TRUE(held.back().ok());
+  }
+  EXPECT_FALSE(limiter.TryAcquire(1, &refusal).ok());
+  EXPECT_EQ(refusal.http_status, 429);
+  for (int64_t token = 2; limiter.in_use() < api::kHeavyMax; ++token) {
+    for (int i = 0; i < api::kHeavyPerTokenMax && limiter.in_use() < api::kHeavyMax; ++i)
+      held.push_back(limiter.TryAcquire(token, &refusal));
+  }
+  EXPECT_FALSE(limiter.TryAcquire(999, &refusal).ok());
+  EXPECT_EQ(refusal.http_status, 503);
+  held.erase(held.begin());  // token 1 finishes one
+  EXPECT_TRUE(limiter.TryAcquire(1, &refusal).ok());
+  held.clear();
+  EXPECT_EQ(limiter.in_use(), 0);
 }
 
 // --- Against a running server ---
@@ -266,6 +311,137 @@ TEST_F(TransportTest, RangeOnExportIsIgnored) {
         << range << ": " << part.body.size() << " bytes of " << whole.body.size();
     EXPECT_EQ(part.headers.count("content-range"), 0u) << range;
   }
+}
+
+// --- One client starves everyone (10b) ---
+
+// The test process opens thousands of sockets.
+bool RaiseOpenFiles(rlim_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur >= wanted) return true;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  return ::setrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur >= wanted;
+}
+
+TEST(TransportLoadTest, IdleAndTricklingConnectionsAndLongQueriesDoNotStarveOthers) {
+  constexpr int kIdle = 2000;
+  constexpr int kTrickling = 16;
+  constexpr int kLongQueries = 8;
+  constexpr int kSqlTimeoutMs = 11000;
+  constexpr int kGets = 200;
+  constexpr int kMeasureMsMax = 20000;  // keeps a starved server's test bounded in time
+  if (!RaiseOpenFiles(kIdle + 500)) GTEST_SKIP() << "RLIMIT_NOFILE too low for 2,000 sockets";
+  ServerProcess server;
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto project = [&](const std::string& name) {
+    auto r =
+        HttpCall("POST", server.url() + "/v1/projects",
+                 {"Authorization: Bearer " + server.admin_token()}, json{{"name", name}}.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body)["token"]["secret"].get<std::string>();
+  };
+  const std::string heavy_token = project("heavy");
+  const std::string light_token = project("light");
+  ASSERT_EQ(HttpCall("POST", server.url() + "/v1/projects/light/tables/in.b.t/import",
+                     {"Authorization: Bearer " + light_token}, "id,name\n1,a\n")
+                .status,
+            200);
+
+  // An unauthenticated client's idle connections.
+  std::vector<int> idle;
+  for (int i = 0; i < kIdle; ++i) {
+    int fd = ConnectLoopback(server.port());
+    ASSERT_GE(fd, 0) << "connection " << i;
+    idle.push_back(fd);
+  }
+  // Connections that send one header line every 500 ms and never end their head.
+  std::vector<std::string> trickled(kTrickling);
+  std::vector<std::thread> tricklers;
+  for (int i = 0; i < kTrickling; ++i) {
+    tricklers.emplace_back([&, i] {
+      int fd = ConnectLoopback(server.port(), 1);
+      if (fd < 0) return;
+      SendAll(fd, "GET /v1/health HTTP/1.1\r\nHost: t\r\n");
+      // Until the server answers (it should after kRequestReadMs), for at most 15 s.
+      const auto start = Clock::now();
+      for (int line = 0; MsSince(start) < 15000; ++line) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 500) > 0) break;
+        if (!SendAll(fd, "X-Slow-" + std::to_string(line) + ": x\r\n")) break;
+      }
+      trickled[i] = ReceiveUntilClosed(fd);
+      ::close(fd);
+    });
+  }
+  // One token's long queries (each would run for hours without its timeout).
+  std::vector<std::string> long_answers(kLongQueries);
+  std::vector<std::thread> queries;
+  const std::string sql_body = json{
+      {"sql", "SELECT count(*) FROM range(1000000000) a, range(1000000000) b"},
+      {"timeout_ms",
+       kSqlTimeoutMs}}.dump();
+  for (int i = 0; i < kLongQueries; ++i) {
+    queries.emplace_back([&, i] {
+      int fd = ConnectLoopback(server.port(), 30);
+      if (fd < 0) return;
+      SendAll(fd, "POST /v1/projects/heavy/sql HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                      heavy_token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(sql_body.size()) + "\r\n\r\n" + sql_body);
+      long_answers[i] = ReceiveAnswer(fd);
+      ::close(fd);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  // Another tenant's GETs, each on a fresh connection, while all of that goes on.
+  std::vector<double> ms;
+  std::vector<int> statuses;
+  const auto measuring = Clock::now();
+  for (int i = 0; i < kGets && MsSince(measuring) < kMeasureMsMax; ++i) {
+    const std::string path = i % 2 ? "/v1/health" : "/v1/projects/light/tables";
+    const auto start = Clock::now();
+    int fd = ConnectLoopback(server.port());
+    std::string answer;
+    if (fd >= 0 && SendAll(fd, "GET " + path + " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                                   light_token + "\r\n\r\n"))
+      answer = ReceiveAnswer(fd);
+    ms.push_back(MsSince(start));
+    statuses.push_back(StatusOf(answer));
+    if (fd >= 0) ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double measured_s = MsSince(measuring) / 1000;
+
+  for (auto& t : queries) t.join();
+  for (auto& t : tricklers) t.join();
+  for (int fd : idle) ::close(fd);
+
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double p50 = sorted[sorted.size() / 2];
+  const double p99 = sorted[(sorted.size() * 99 + 99) / 100 - 1];
+  std::printf(
+      "%d GETs over %.1f s beside %d idle + %d trickling connections and %d long queries: "
+      "p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+      kGets, measured_s, kIdle, kTrickling, kLongQueries, p50, p99, sorted.back());
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), kGets);
+  EXPECT_LE(p99, 100.0);
+
+  // The token's queries beyond its bound were refused at once; the others ran until their
+  // timeout.
+  int refused = 0;
+  for (const std::string& a : long_answers) {
+    if (StatusOf(a) == 429) {
+      ++refused;
+      EXPECT_NE(a.find("Retry-After: "), std::string::npos) << a;
+    } else {
+      EXPECT_NE(StatusOf(a), 0) << "a long query got no answer";
+    }
+  }
+  EXPECT_EQ(refused, kLongQueries - api::kHeavyPerTokenMax);
+  // The trickling heads were cut off after kRequestReadMs with 408.
+  for (const std::string& t : trickled) EXPECT_EQ(StatusOf(t), 408) << t;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "api/auth.h"
 #include "api/buffered_http_server.h"
+#include "api/request_head.h"
 #include "api/services.h"
 #include "common/background_writer.h"
 
@@ -203,9 +204,20 @@ bool RequestHasBody(const httplib::Request& req) {
   return !req.get_header_value("Transfer-Encoding").empty() || (!length.empty() && length != "0");
 }
 
+// The body arrives while the handler runs (the transport did not read it ahead): the sender's
+// pace decides how long the request holds its worker.
+bool BodyStreamsIn(const httplib::Request& req) {
+  if (!req.get_header_value("Transfer-Encoding").empty()) return true;
+  const std::string header = req.get_header_value("Content-Length");
+  uint64_t length = 0;
+  std::from_chars(header.data(), header.data() + header.size(), length);
+  return length > kPrereadBodyBytesMax ||
+         (length > 0 && req.has_header("Expect"));  // not pre-read: see RequestHead
+}
+
 void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
-              const httplib::Request& req, httplib::Response& res,
-              const httplib::ContentReader* reader) {
+              HeavyRequestLimiter& heavy_requests, const httplib::Request& req,
+              httplib::Response& res, const httplib::ContentReader* reader) {
   RequestContext ctx{req, res, reader, services, {}, {}, {}, {}, json::object()};
   for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
     ctx.params[names[i]] = httplib::detail::decode_url(req.matches[i + 1].str(), false);
@@ -219,6 +231,18 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
       authed = true;
     } else {
       st = token.status();
+    }
+  }
+  // Long work is bounded per token and in all, so that it cannot hold every worker.
+  HeavyRequestLimiter::Slot heavy_slot;
+  int refused_status = 0;
+  if (st.ok() && authed && (route.heavy || BodyStreamsIn(req))) {
+    HeavyRequestLimiter::Refusal refusal;
+    heavy_slot = heavy_requests.TryAcquire(ctx.token.id, &refusal);
+    if (!heavy_slot.ok()) {
+      st = Status::Unavailable(refusal.message);
+      refused_status = refusal.http_status;
+      ctx.Header("Retry-After", std::to_string(kHeavyRetryAfterSeconds));
     }
   }
   if (st.ok()) {
@@ -235,7 +259,7 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
   if (!st.ok()) {
     if (st.code() == StatusCode::kInternal)
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
-    ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
+    ctx.Json(refused_status != 0 ? refused_status : HttpStatusFor(st.code()), ErrorBody(st));
   }
   if (IsMutating(route.method) && !route.action.empty() && authed) {
     catalog::Event e;
@@ -261,18 +285,19 @@ void Router::Install(httplib::Server& server, Services& services) {
     std::string pattern = PathRegex(route.path, &names);
     const Route* r = &route;
     Services* s = &services;
+    HeavyRequestLimiter* h = &heavy_requests_;
     if (route.method == "GET") {
-      server.Get(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, req, res, nullptr);
+      server.Get(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res) {
+        Dispatch(*r, names, *s, *h, req, res, nullptr);
       });
     } else if (route.method == "POST") {
-      server.Post(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res,
-                                         const httplib::ContentReader& reader) {
-        Dispatch(*r, names, *s, req, res, &reader);
+      server.Post(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res,
+                                            const httplib::ContentReader& reader) {
+        Dispatch(*r, names, *s, *h, req, res, &reader);
       });
     } else if (route.method == "DELETE") {
-      server.Delete(pattern, [r, names, s](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, req, res, nullptr);
+      server.Delete(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res) {
+        Dispatch(*r, names, *s, *h, req, res, nullptr);
       });
     }
   }

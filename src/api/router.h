@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/request_limits.h"
 #include "catalog/model.h"
 #include "common/status.h"
 
@@ -72,6 +73,9 @@ struct Route {
   nlohmann::json request_body;                            // OpenAPI requestBody (or null)
   int success_status = 200;
   RouteHandler handler;
+  // Long-running (SQL, imports): bounded per token and in all (api/request_limits.h), answered
+  // 429 or 503 with Retry-After past the bound.
+  bool heavy = false;
 };
 
 class Router {
@@ -83,6 +87,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  HeavyRequestLimiter heavy_requests_;
 };
 
 // Route registration, one function per resource family.

@@ -271,7 +271,8 @@ void AddTableRoutes(Router& router) {
                        bytes, MsBetween(started, received),
                        MsBetween(received, std::chrono::steady_clock::now()));
          return RespondWrite(ctx, written);
-       }});
+       },
+       /*heavy=*/true});
   router.Add(
       {"GET", "/v1/projects/{project}/tables/{table}/export",
        "Download a table or version as CSV or Parquet", "", true,
