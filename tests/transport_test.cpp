@@ -1,6 +1,6 @@
-// The HTTP transport under attack (issue 8, 10b, 10g): idle and trickling connections and
+// The HTTP transport under attack (issue 8, 10b, 10e, 10g): idle and trickling connections and
 // long queries do not starve other clients; smuggling-prone heads, impossible lengths, Range,
-// and long pipelines get a prompt, explicit answer. Raw sockets on 127.0.0.1 only.
+// long pipelines and gzip bombs get a prompt, explicit answer. Raw sockets on 127.0.0.1 only.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,11 +8,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -117,6 +119,30 @@ Exchange Raw(int port, const std::string& bytes) {
   out.ms = MsSince(start);
   ::close(fd);
   return out;
+}
+
+std::string Gzip(const std::string& data) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+uint64_t TreeBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
 }
 
 // --- Request heads, without a server ---
@@ -311,6 +337,93 @@ TEST_F(TransportTest, RangeOnExportIsIgnored) {
         << range << ": " << part.body.size() << " bytes of " << whole.body.size();
     EXPECT_EQ(part.headers.count("content-range"), 0u) << range;
   }
+}
+
+TEST_F(TransportTest, GzipBodyCutShortOrCorruptIsRefused) {
+  const std::string token = NewProject("gzbody");
+  std::string csv = "id,name\n";
+  for (int i = 0; i < 20000; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
+  const std::string gz = Gzip(csv);
+  std::string bad_crc = gz;
+  bad_crc[gz.size() - 8] ^= 0x01;
+  const std::vector<std::string> auth = {"Authorization: Bearer " + token,
+                                         "Content-Encoding: gzip"};
+  const std::string url = server_->url() + "/v1/projects/gzbody/tables/in.b.t/import";
+  for (const std::string& body : {gz.substr(0, gz.size() * 6 / 10), gz.substr(0, gz.size() - 8)}) {
+    auto r = HttpCall("POST", url, auth, body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("gzip stream truncated"), std::string::npos) << r.body;
+  }
+  // Chunked framing too (httplib would decode it itself).
+  const std::string cut = gz.substr(0, gz.size() - 4);
+  char size[16];
+  std::snprintf(size, sizeof(size), "%zx", cut.size());
+  auto chunked =
+      Raw(server_->port(), "POST /v1/projects/gzbody/tables/in.b.t/import HTTP/1.1\r\nHost: t\r\n" +
+                               auth[0] + "\r\n" + auth[1] +
+                               "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                               size + "\r\n" + cut + "\r\n0\r\n\r\n");
+  EXPECT_EQ(StatusOf(chunked.answer), 400) << chunked.answer;
+  EXPECT_NE(chunked.answer.find("gzip stream truncated"), std::string::npos) << chunked.answer;
+  auto r = HttpCall("POST", url, auth, bad_crc);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("gzip CRC mismatch"), std::string::npos) << r.body;
+  EXPECT_EQ(HttpCall("GET", url.substr(0, url.size() - 7), {auth[0]}).status, 404);
+  r = HttpCall("POST", url, {auth[0], "Content-Encoding: br"}, csv);
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = HttpCall("POST", url, auth, gz);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"row_count\":20000"), std::string::npos) << r.body;
+}
+
+// One gzip member of `mib` MiB of zeros (about 1000x smaller), compressed piece by piece.
+std::string GzipZeros(size_t mib) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  const std::string zeros(1 << 20, '0');
+  std::string out;
+  char buf[1 << 16];
+  for (size_t i = 0; i <= mib; ++i) {
+    const bool last = i == mib;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+    zs.avail_in = last ? 0 : static_cast<uInt>(zeros.size());
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buf);
+      zs.avail_out = sizeof(buf);
+      deflate(&zs, last ? Z_FINISH : Z_NO_FLUSH);
+      out.append(buf, sizeof(buf) - zs.avail_out);
+    } while (zs.avail_out == 0);
+  }
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST_F(TransportTest, GzipBombIsRefusedEarlyAndLeavesNothingLarge) {
+  const std::string token = NewProject("bomb");
+  const std::string bomb = GzipZeros(256);  // ~260 KB that would expand to 256 MiB
+  const uint64_t before = TreeBytes(server_->data_dir());
+  // The data directory's largest size while the request runs.
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> peak{before};
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max<uint64_t>(peak, TreeBytes(server_->data_dir()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  const auto start = Clock::now();
+  auto r = HttpCall("POST", server_->url() + "/v1/projects/bomb/tables/in.b.t/import",
+                    {"Authorization: Bearer " + token, "Content-Encoding: gzip"}, bomb, 30);
+  const double ms = MsSince(start);
+  done = true;
+  sampler.join();
+  EXPECT_EQ(r.status, 413) << r.body << r.error;
+  EXPECT_NE(r.body.find("decompression bomb"), std::string::npos) << r.body;
+  EXPECT_LT(ms, 1000) << "time to refuse a " << bomb.size() << "-byte bomb";
+  EXPECT_LT(peak - before, uint64_t{16} << 20) << "the data directory grew by " << (peak - before);
+  std::printf(
+      "gzip bomb of %zu bytes (256 MiB expanded) refused in %.0f ms; data dir peak +%llu bytes\n",
+      bomb.size(), ms, static_cast<unsigned long long>(peak - before));
 }
 
 // --- One client starves everyone (10b) ---

@@ -13,10 +13,18 @@
 #include "api/request_head.h"
 #include "api/services.h"
 #include "common/background_writer.h"
+#include "common/gzip_check.h"
 
 namespace swan::api {
 
 using nlohmann::json;
+
+namespace {
+
+// Bytes received per read of a gzip body (then inflated in 256 KiB pieces).
+constexpr size_t kGzipReceiveBytes = 1 << 20;
+
+}  // namespace
 
 json ErrorBody(const Status& status) {
   json details = json::object();
@@ -66,25 +74,73 @@ Result<json> RequestContext::JsonBody() {
 
 Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
   // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
-  // does the socket ones, and a body with a Content-Length is received straight into the writer's
-  // buffers (docs/architecture.md, "HTTP transport").
+  // does the socket ones, and a plain body with a Content-Length is received straight into the
+  // writer's buffers (docs/architecture.md, "HTTP transport").
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  const bool gzip = encoding == "gzip" || encoding == "x-gzip";
+  if (!gzip && !encoding.empty() && encoding != "identity") {
+    return Status::InvalidArgument("Content-Encoding " + encoding.substr(0, 40) +
+                                   " is not supported (gzip or none)")
+        .WithDetail("field", "Content-Encoding");
+  }
   ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path));
   uint64_t written = 0;
   bool failed = false, too_large = false;
+  // A gzip body is decoded here, not by httplib (which decodes without bounds or end checks).
+  std::unique_ptr<gzip::Inflater> inflater;
+  Status decoded;
+  if (gzip) {
+    gzip::Limits limits;
+    limits.expanded_bytes_max = kUploadBytesMax;
+    limits.ratio_max = kGzipBodyRatioMax;
+    limits.ratio_free_bytes = kGzipBodyRatioFreeBytes;
+    ASSIGN_OR_RETURN(inflater, gzip::Inflater::Create("request body (Content-Encoding: gzip)",
+                                                      limits, [&](const char* data, size_t n) {
+                                                        written += n;
+                                                        return writer->Append(data, n);
+                                                      }));
+    const_cast<httplib::Request&>(req).headers.erase("Content-Encoding");
+  }
+  // Takes received bytes; false stops receiving.
+  auto take = [&](const char* data, size_t n) {
+    if (inflater) {
+      decoded = inflater->Update(data, n);
+      return decoded.ok();
+    }
+    if (written + n > kUploadBytesMax) {
+      too_large = true;
+      return false;
+    }
+    if (!writer->Append(data, n)) {
+      failed = true;
+      return false;
+    }
+    written += n;
+    return true;
+  };
   bool ok = true;
   RequestBody* direct = nullptr;
   uint64_t length = 0;
-  // Straight from the connection only for a plain body of known length: chunked or compressed
-  // bodies (Content-Encoding gzip/br/deflate) go through httplib, which decodes them.
-  const std::string encoding = req.get_header_value("Content-Encoding");
-  if (reader && req.get_header_value("Transfer-Encoding").empty() &&
-      (encoding.empty() || encoding == "identity")) {
+  // Straight from the connection for a body of known length; chunked bodies go through httplib.
+  if (reader && req.get_header_value("Transfer-Encoding").empty()) {
     const std::string header = req.get_header_value("Content-Length");
     auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
     if (!header.empty() && ec == std::errc() && end == header.data() + header.size())
       direct = RequestBody::Current();
   }
-  if (direct != nullptr) {
+  if (direct != nullptr && inflater) {
+    std::vector<char> buffer(std::min<uint64_t>(length, kGzipReceiveBytes));
+    for (uint64_t received = 0; received < length;) {
+      ssize_t n =
+          direct->ReadSome(buffer.data(), std::min<uint64_t>(buffer.size(), length - received));
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      received += static_cast<uint64_t>(n);
+      if (!take(buffer.data(), static_cast<size_t>(n))) break;
+    }
+  } else if (direct != nullptr) {
     too_large = length > kUploadBytesMax;
     while (!too_large && written < length) {
       auto [space, room] = writer->Space();
@@ -100,28 +156,18 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
       }
     }
   } else if (reader) {
-    ok = (*reader)([&](const char* data, size_t n) {
-      if (written + n > kUploadBytesMax) {
-        too_large = true;
-        return false;
-      }
-      if (!writer->Append(data, n)) {
-        failed = true;
-        return false;
-      }
-      written += n;
-      return true;
-    });
+    ok = (*reader)(take);
   } else {
-    failed = !writer->Append(req.body.data(), req.body.size());
-    written = req.body.size();
+    ok = take(req.body.data(), req.body.size());
   }
+  if (inflater && ok && decoded.ok()) decoded = inflater->Finish();
   Status closed = writer->Close();
-  body_read = ok && !too_large && !failed;
+  body_read = ok && !too_large && !failed && decoded.ok();
+  if (!decoded.ok() && decoded.code() != StatusCode::kInternal) return decoded;
   if (too_large)
     return Status::PayloadTooLarge("upload larger than the limit of " +
                                    std::to_string(kUploadBytesMax) + " bytes");
-  if (failed || !closed.ok())
+  if (failed || !decoded.ok() || !closed.ok())
     return Status::Internal("cannot write upload (disk full?): " + closed.message());
   if (!ok) return Status::InvalidArgument("upload was interrupted");
   return written;

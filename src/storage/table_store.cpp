@@ -11,6 +11,7 @@
 #include "common/names.h"
 #include "storage/read_plan.h"
 #include "storage/schema.h"
+#include "storage/source_check.h"
 #include "storage/source_reader.h"
 
 namespace swan::storage {
@@ -141,6 +142,7 @@ Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket,
 Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std::string& name,
                                        const ImportRequest& request) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
+  SourceCheck source_check(request);  // a gzip source is checked to its end beside the load
   auto lock = TableLock(bucket.id, name);
   std::lock_guard guard(*lock);
 
@@ -307,7 +309,9 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     segment.bytes = *bytes;
     segment.replaces_keys = request.incremental && !pk.empty();
     segment.columns = input;
-    auto result = CommitWithRetry(bucket, name, table, request, input, segment, *rows);
+    Status whole = source_check.Wait();
+    auto result = whole.ok() ? CommitWithRetry(bucket, name, table, request, input, segment, *rows)
+                             : Result<WriteResult>(whole);
     EndWrite(rel, result.ok());
     if (!result.ok()) return result.status();
     spdlog::debug(
