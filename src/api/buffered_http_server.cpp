@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 namespace swan::api {
 
@@ -47,11 +47,19 @@ void AddressOf(const sockaddr_storage& addr, std::string& ip, int& port) {
   ip = text;
 }
 
-// The receive buffer of the calling worker thread (allocated on first use; pages the kernel never
-// wrote into cost no memory).
-std::vector<char>& WorkerBuffer(size_t at_least) {
-  thread_local std::vector<char> buffer;
-  if (buffer.size() < at_least) buffer.resize(at_least);
+// The receive buffer of the calling worker thread, allocated on first use and never zeroed: pages
+// the kernel never wrote into cost no memory (64 workers would otherwise hold 64 MiB).
+struct ReceiveBuffer {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+};
+
+ReceiveBuffer& WorkerBuffer(size_t at_least) {
+  thread_local ReceiveBuffer buffer;
+  if (buffer.size < at_least) {
+    buffer.data.reset(new char[at_least]);
+    buffer.size = at_least;
+  }
   return buffer;
 }
 
@@ -66,14 +74,14 @@ class BufferedSocketStream final : public httplib::Stream, public RequestBody {
         read_timeout_ms_(read_timeout_ms),
         write_timeout_ms_(write_timeout_ms),
         buffer_(WorkerBuffer(std::max(kReceiveBufferBytes, preloaded.size()))) {
-    std::memcpy(buffer_.data(), preloaded.data(), preloaded.size());
+    std::memcpy(buffer_.data.get(), preloaded.data(), preloaded.size());
     end_ = preloaded.size();
   }
 
   bool has_buffered() const { return begin_ < end_; }
   // The bytes received and not consumed (the start of the next request, if any).
   std::string TakeBuffered() {
-    std::string rest(buffer_.data() + begin_, end_ - begin_);
+    std::string rest(buffer_.data.get() + begin_, end_ - begin_);
     begin_ = end_ = 0;
     return rest;
   }
@@ -86,14 +94,14 @@ class BufferedSocketStream final : public httplib::Stream, public RequestBody {
   ssize_t read(char* ptr, size_t size) override {
     if (size == 0) return 0;
     if (!has_buffered()) {
-      if (size >= buffer_.size()) return Receive(ptr, size);
-      ssize_t n = Receive(buffer_.data(), buffer_.size());
+      if (size >= buffer_.size) return Receive(ptr, size);
+      ssize_t n = Receive(buffer_.data.get(), buffer_.size);
       if (n <= 0) return n;
       begin_ = 0;
       end_ = static_cast<size_t>(n);
     }
     size_t n = std::min(size, end_ - begin_);
-    std::memcpy(ptr, buffer_.data() + begin_, n);
+    std::memcpy(ptr, buffer_.data.get() + begin_, n);
     begin_ += n;
     return static_cast<ssize_t>(n);
   }
@@ -144,7 +152,7 @@ class BufferedSocketStream final : public httplib::Stream, public RequestBody {
   int sock_;
   int read_timeout_ms_;
   int write_timeout_ms_;
-  std::vector<char>& buffer_;
+  ReceiveBuffer& buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool close_after_answer_ = false;
