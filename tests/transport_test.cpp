@@ -297,6 +297,21 @@ TEST_F(TransportTest, NegativeOrHugeContentLengthIsAnsweredAtOnce) {
   }
 }
 
+TEST_F(TransportTest, PostToNoRouteIsAnsweredWithoutReadingTheBody) {
+  // httplib reads the body of an unrouted POST into memory before its 404: 10 GB, unauthenticated.
+  const auto start = Clock::now();
+  int fd = ConnectLoopback(server_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "POST /v1/no/such/route HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(10ull << 30) + "\r\n\r\n" +
+                              std::string(1 << 20, 'x')));
+  const std::string answer = ReceiveUntilClosed(fd);
+  ::close(fd);
+  EXPECT_EQ(StatusOf(answer), 404) << answer;
+  EXPECT_NE(answer.find("no route POST /v1/no/such/route"), std::string::npos) << answer;
+  EXPECT_LT(MsSince(start), 3000);  // the answer, then at most the 2 s lingering close
+}
+
 TEST_F(TransportTest, HeadWithBareLineFeedsIsRefused) {
   // httplib skips header lines without CR; a proxy may not: refused, not misread.
   auto r = Raw(server_->port(), "GET /v1/health HTTP/1.1\nHost: t\nConnection: close\n\n");

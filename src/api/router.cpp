@@ -347,6 +347,16 @@ void Router::Install(httplib::Server& server, Services& services) {
       });
     }
   }
+  // A POST no route matches: httplib would read its whole body into memory (any size, from
+  // anyone) before answering 404. Answered at once instead, the body left unread.
+  server.Post(
+      ".*", [](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+        res.status = 404;  // the server's error handler writes the body
+        if (RequestHasBody(req)) {
+          res.set_header("Connection", "close");
+          if (RequestBody* body = RequestBody::Current()) body->CloseAfterAnswer();
+        }
+      });
 }
 
 json Router::OpenApiDocument() const {
