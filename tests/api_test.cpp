@@ -24,6 +24,7 @@
 
 #include "client/api_client.h"
 #include "common/fs.h"
+#include "common/limits.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -60,6 +61,7 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"POST", "/v1/projects/{project}/tokens"},
     {"DELETE", "/v1/projects/{project}/tokens/{id}"},
     {"GET", "/v1/projects/{project}/events"},
+    {"GET", "/v1/events"},
     {"POST", "/v1/maintenance/gc"},
 };
 
@@ -1321,6 +1323,64 @@ TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {
   for (const auto& e : std::filesystem::directory_iterator(server.data_dir() + "/tmp")) {
     EXPECT_NE(e.path().extension(), ".upload") << e.path();
   }
+}
+
+}  // namespace
+}  // namespace swan::testing
+
+namespace swan::testing {
+namespace {
+
+TEST_F(ApiTest, ImportFormatFollowsTheFileNameUnlessGiven) {
+  Project p = CreateProject("formats");
+  ImportOk(p, p.token, "in.f.src", "id,name\n1,a\n2,b\n");
+  HttpResponse parquet = Call("GET", T(p, "in.f.src") + "/export?format=parquet", p.token);
+  ASSERT_EQ(parquet.status, 200) << Describe(parquet);
+  ASSERT_EQ(parquet.body.substr(0, 4), "PAR1");
+  // No format given: the name's extension decides, and the answer says so.
+  json pq = ImportOk(p, p.token, "in.f.pq", parquet.body, "name=flights.parquet");
+  EXPECT_EQ(pq["import"].value("format", ""), "parquet") << pq.dump();
+  EXPECT_EQ(pq["import"].value("format_from", ""), "file name") << pq.dump();
+  EXPECT_EQ(pq["version"].value("row_count", 0), 2) << pq.dump();
+  json tsv = ImportOk(p, p.token, "in.f.tsv", "id\tname\n1\tx y\n", "name=data.tsv");
+  EXPECT_EQ(tsv["import"].value("delimiter", ""), "\t") << tsv.dump();
+  EXPECT_EQ(tsv["table"]["columns"].size(), 2u) << tsv.dump();
+  json jl = ImportOk(p, p.token, "in.f.jl", "{\"id\": 1}\n{\"id\": 2}\n", "name=events.ndjson");
+  EXPECT_EQ(jl["import"].value("format", ""), "jsonl") << jl.dump();
+  // An unknown extension falls back to CSV; a given format always wins.
+  json txt = ImportOk(p, p.token, "in.f.txt", "id\n1\n", "name=data.txt");
+  EXPECT_EQ(txt["import"].value("format_from", ""), "default") << txt.dump();
+  ExpectError(Import(p, p.token, "in.f.bad", parquet.body, "name=x.parquet&format=csv"), 400,
+              "invalid_argument", "parquet bytes read as the given csv");
+  json given = ImportOk(p, p.token, "in.f.given", "id\n5\n", "name=x.parquet&format=csv");
+  EXPECT_EQ(given["import"].value("format_from", ""), "given") << given.dump();
+}
+
+}  // namespace
+}  // namespace swan::testing
+
+namespace swan::testing {
+namespace {
+
+TEST_F(ApiTest, PreviewLimitHoldsAtBothEdges) {
+  Project p = CreateProject("edges");
+  std::string csv = "id\n";
+  for (int i = 1; i <= limits::kPreviewRowsMax + 1; ++i) csv += std::to_string(i) + "\n";
+  ImportOk(p, p.token, "in.e.t", csv);
+  const std::string max = std::to_string(limits::kPreviewRowsMax);
+  json at_max = Ok("GET", T(p, "in.e.t") + "/preview?limit=" + max, p.token);
+  EXPECT_EQ(at_max["rows"].size(), static_cast<size_t>(limits::kPreviewRowsMax));
+  EXPECT_EQ(at_max.value("truncated", false), true);  // one more row exists
+  json one = Ok("GET", T(p, "in.e.t") + "/preview?limit=1", p.token);
+  EXPECT_EQ(one["rows"].size(), 1u);
+  json dflt = Ok("GET", T(p, "in.e.t") + "/preview", p.token);
+  EXPECT_EQ(dflt["rows"].size(), static_cast<size_t>(limits::kPreviewRowsDefault));
+  ExpectError(
+      Call("GET", T(p, "in.e.t") + "/preview?limit=" + std::to_string(limits::kPreviewRowsMax + 1),
+           p.token),
+      400, "invalid_argument", "preview past the maximum");
+  ExpectError(Call("GET", T(p, "in.e.t") + "/preview?limit=0", p.token), 400, "invalid_argument",
+              "preview of zero rows");
 }
 
 }  // namespace

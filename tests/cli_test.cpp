@@ -114,7 +114,9 @@ TEST_F(CliTest, ImportPreviewExportRestoreSqlTokens) {
   // Full import creates the table.
   const std::string orders = files_.path() + "/orders.csv";
   WriteFile(orders, "id,name,amount\n1,apple,10.5\n2,pear,20.25\n3,plum,30\n");
-  RunOk("table import in.sales.orders " + ShellQuote(orders) + " --primary-key id", master);
+  const std::string imported =
+      RunOk("table import in.sales.orders " + ShellQuote(orders) + " --primary-key id", master);
+  EXPECT_NE(imported.find("read as csv, from the file name"), std::string::npos) << imported;
 
   json table = RunJson("table show in.sales.orders", master)["table"];
   EXPECT_EQ(table.value("row_count", -1), 3) << table.dump();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/background_writer.h"
+#include "common/file_format.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -69,6 +70,37 @@ TEST(BackgroundWriterTest, CreateInAMissingDirectoryFails) {
   auto writer = fs::BackgroundWriter::Create("/nonexistent-dir-for-swan/x.bin");
   ASSERT_FALSE(writer.ok());
   EXPECT_NE(writer.status().message().find("/nonexistent-dir-for-swan/x.bin"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace swan::testing
+
+namespace swan::testing {
+namespace {
+
+TEST(FileFormatTest, FormatFollowsTheExtension) {
+  struct Case {
+    const char* name;
+    const char* format;
+    const char* delimiter;
+    bool gzip;
+  };
+  for (const Case& c : std::vector<Case>{{"orders.csv", "csv", "", false},
+                                         {"ORDERS.CSV.GZ", "csv", "", true},
+                                         {"data.tsv", "csv", "\t", false},
+                                         {"data.tsv.gz", "csv", "\t", true},
+                                         {"flights.parquet", "parquet", "", false},
+                                         {"in.a.f.pq", "parquet", "", false},
+                                         {"events.jsonl", "jsonl", "", false},
+                                         {"events.ndjson.gz", "jsonl", "", true}}) {
+    auto f = FormatFromFileName(c.name);
+    ASSERT_TRUE(f.has_value()) << c.name;
+    EXPECT_EQ(f->format, c.format) << c.name;
+    EXPECT_EQ(f->delimiter, c.delimiter) << c.name;
+    EXPECT_EQ(f->gzip, c.gzip) << c.name;
+  }
+  for (const char* unknown : {"data.txt", "data", "", ".gz", "x.json", "csv"})
+    EXPECT_FALSE(FormatFromFileName(unknown).has_value()) << unknown;
 }
 
 }  // namespace

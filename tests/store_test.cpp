@@ -284,7 +284,7 @@ TEST_F(StoreTest, ExportColumnsFiltersLimitAndChangedSince) {
   ASSERT_TRUE(
       ImportCsv("x", "id,status,amount\n1,open,10\n2,done,20\n3,open,30\n", false, {"id"}).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  int64_t between = catalog::NowMs();
+  int64_t between = Clock::System().NowMs();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(ImportCsv("x", "id,status,amount\n2,open,25\n", true).ok());
 

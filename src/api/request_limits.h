@@ -13,12 +13,14 @@
 #include <mutex>
 #include <string>
 
+#include "common/limits.h"
+
 namespace swan::api {
 
-constexpr int kHeavyPerTokenMax = 4;
-constexpr int kHeavyMax = 32;
+constexpr int kHeavyPerTokenMax = limits::kHeavyRequestsPerTokenMax;
+constexpr int kHeavyMax = limits::kHeavyRequestsMax;
 // What a refused client is told to wait (the Retry-After header), in seconds.
-constexpr int kHeavyRetryAfterSeconds = 1;
+constexpr int kHeavyRetryAfterSeconds = limits::kRetryAfterSecondsDefault;
 
 class HeavyRequestLimiter {
  public:

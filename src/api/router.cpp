@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <regex>
 
-#include "api/auth.h"
 #include "api/buffered_http_server.h"
 #include "api/request_head.h"
-#include "api/services.h"
 #include "common/background_writer.h"
 #include "common/gzip_check.h"
+#include "service/access.h"
+#include "service/runtime.h"
 
 namespace swan::api {
 
@@ -37,6 +37,8 @@ json ErrorBody(const Status& status) {
             {"message", status.message()},
             {"details", details}}}};
 }
+
+service::Caller RequestContext::Caller() const { return {token, req.remote_addr}; }
 
 const std::string& RequestContext::Param(const std::string& name) const {
   static const std::string kEmpty;
@@ -90,12 +92,12 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
   std::unique_ptr<gzip::Inflater> inflater;
   Status decoded;
   if (gzip) {
-    gzip::Limits limits;
-    limits.expanded_bytes_max = kUploadBytesMax;
-    limits.ratio_max = kGzipBodyRatioMax;
-    limits.ratio_free_bytes = kGzipBodyRatioFreeBytes;
+    gzip::Limits bounds;
+    bounds.expanded_bytes_max = kUploadBytesMax;
+    bounds.ratio_max = limits::kGzipBodyRatioMax;
+    bounds.ratio_free_bytes = limits::kGzipBodyRatioFreeBytes;
     ASSIGN_OR_RETURN(inflater, gzip::Inflater::Create("request body (Content-Encoding: gzip)",
-                                                      limits, [&](const char* data, size_t n) {
+                                                      bounds, [&](const char* data, size_t n) {
                                                         written += n;
                                                         return writer->Append(data, n);
                                                       }));
@@ -261,17 +263,20 @@ bool BodyStreamsIn(const httplib::Request& req) {
          (length > 0 && req.has_header("Expect"));  // not pre-read: see RequestHead
 }
 
-void Dispatch(const Route& route, const std::vector<std::string>& names, Services& services,
-              HeavyRequestLimiter& heavy_requests, const httplib::Request& req,
-              httplib::Response& res, const httplib::ContentReader* reader) {
-  RequestContext ctx{req, res, reader, services, {}, {}, {}, {}, json::object()};
+void Dispatch(const Route& route, const std::vector<std::string>& names, const Router& router,
+              service::Runtime& runtime, HeavyRequestLimiter& heavy_requests,
+              const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader* reader) {
+  RequestContext ctx{req, res, reader, runtime, router};
+  ctx.received_at = std::chrono::steady_clock::now();
   for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
     ctx.params[names[i]] = httplib::detail::decode_url(req.matches[i + 1].str(), false);
   }
   Status st;
   bool authed = false;
   if (route.auth) {
-    auto token = Authenticate(*services.catalog, req.get_header_value("Authorization"));
+    auto token = service::Authenticate(runtime.catalog(), runtime.clock(),
+                                       req.get_header_value("Authorization"));
     if (token.ok()) {
       ctx.token = *token;
       authed = true;
@@ -307,44 +312,42 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, Service
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
     ctx.Json(refused_status != 0 ? refused_status : HttpStatusFor(st.code()), ErrorBody(st));
   }
-  if (IsMutating(route.method) && !route.action.empty() && authed) {
-    catalog::Event e;
-    e.project_id = ctx.event_project_id ? ctx.event_project_id : ctx.token.project_id;
-    e.token_id = ctx.token.id;
-    e.action = route.action;
-    e.object = ctx.event_object.empty() ? req.path : ctx.event_object;
-    json details = ctx.event_details;
-    details["status"] = res.status;
-    if (!st.ok()) details["error"] = st.message();
-    e.details_json = details.dump();
-    e.client_address = req.remote_addr;
-    Status logged = services.catalog->AppendEvent(e);
+  // A successful mutation was audited by its service, with the change; a refused or failed one
+  // is audited here.
+  if (IsMutating(route.method) && !route.action.empty() && authed && !st.ok()) {
+    catalog::Event e = service::AuditEvent(ctx.Caller(), ctx.event_project_id, route.action,
+                                           ctx.event_object.empty() ? req.path : ctx.event_object,
+                                           {{"status", res.status}, {"error", st.message()}});
+    Status logged = runtime.catalog().AppendEvent(e);
     if (!logged.ok()) spdlog::error("cannot write audit event: {}", logged.ToString());
   }
 }
 
 }  // namespace
 
-void Router::Install(httplib::Server& server, Services& services) {
+void Router::Install(httplib::Server& server, service::Runtime& runtime) {
   for (const Route& route : routes_) {
     std::vector<std::string> names;
     std::string pattern = PathRegex(route.path, &names);
     const Route* r = &route;
-    Services* s = &services;
+    service::Runtime* rt = &runtime;
     HeavyRequestLimiter* h = &heavy_requests_;
     if (route.method == "GET") {
-      server.Get(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, *h, req, res, nullptr);
-      });
+      server.Get(pattern,
+                 [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res) {
+                   Dispatch(*r, names, *this, *rt, *h, req, res, nullptr);
+                 });
     } else if (route.method == "POST") {
-      server.Post(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res,
-                                            const httplib::ContentReader& reader) {
-        Dispatch(*r, names, *s, *h, req, res, &reader);
-      });
+      server.Post(pattern,
+                  [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
+                    Dispatch(*r, names, *this, *rt, *h, req, res, &reader);
+                  });
     } else if (route.method == "DELETE") {
-      server.Delete(pattern, [r, names, s, h](const httplib::Request& req, httplib::Response& res) {
-        Dispatch(*r, names, *s, *h, req, res, nullptr);
-      });
+      server.Delete(pattern,
+                    [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res) {
+                      Dispatch(*r, names, *this, *rt, *h, req, res, nullptr);
+                    });
     }
   }
   // A POST no route matches: httplib would read its whole body into memory (any size, from

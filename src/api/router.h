@@ -2,6 +2,7 @@
 // generates the OpenAPI document, so the document cannot drift from the routes.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -12,7 +13,9 @@
 
 #include "api/request_limits.h"
 #include "catalog/model.h"
+#include "common/limits.h"
 #include "common/status.h"
+#include "service/caller.h"
 
 namespace httplib {
 class Server;
@@ -21,34 +24,35 @@ struct Response;
 class ContentReader;
 }  // namespace httplib
 
+namespace swan::service {
+class Runtime;
+}
+
 namespace swan::api {
 
-struct Services;
+class Router;
 
-// Limits on what a request may send (TigerBeetle: a limit on everything).
-constexpr size_t kJsonBodyBytesMax = 8u << 20;
-constexpr uint64_t kUploadBytesMax = uint64_t{1} << 40;  // 1 TiB
-// An upload sent with "Content-Encoding: gzip" is decoded by Swan while it arrives, checked to
-// its end (CRC-32 and length of every member) and bounded: a 5.2 MB body once expanded to 5 GB
-// in the data directory before failing (issue 8, 10e). Past its first kGzipBodyRatioFreeBytes,
-// the decoded body may be at most kGzipBodyRatioMax times the compressed bytes received so far
-// (CSV compresses 3-15x; a bomb, ~1000x), and at most kUploadBytesMax in all; else 413 at once.
-constexpr uint64_t kGzipBodyRatioMax = 100;
-constexpr uint64_t kGzipBodyRatioFreeBytes = 1 << 20;
+// Limits on what a request may send (common/limits.h).
+constexpr size_t kJsonBodyBytesMax = limits::kJsonBodyBytesMax;
+constexpr uint64_t kUploadBytesMax = limits::kUploadBytesMax;
 
 struct RequestContext {
   const httplib::Request& req;
   httplib::Response& res;
   const httplib::ContentReader* reader = nullptr;  // POST bodies are read through it
-  Services& services;
-  std::map<std::string, std::string> params;  // path parameters by name
-  catalog::Token token;                       // the caller (when the route needs auth)
-  // Audit: the object acted on and extra details; the router writes the event.
-  std::string event_object;
-  std::optional<int64_t> event_project_id;
-  nlohmann::json event_details = nlohmann::json::object();
+  service::Runtime& runtime;
+  const Router& router;
+  std::map<std::string, std::string> params = {};  // path parameters by name
+  catalog::Token token = {};                       // the caller (when the route needs auth)
+  // Audit of a refused or failed mutation: the object acted on. (A mutation that succeeds is
+  // audited by its service, in the transaction of the change.)
+  std::string event_object = {};
+  std::optional<int64_t> event_project_id = {};
   bool body_read = false;  // JsonBody or BodyToFile consumed the whole body
+  std::chrono::steady_clock::time_point received_at = {};  // when the request head was parsed
 
+  // The caller for service calls: the token and the client's address.
+  service::Caller Caller() const;
   const std::string& Param(const std::string& name) const;
   std::optional<std::string> Query(const std::string& name) const;
   // Reads the request body as JSON (at most kJsonBodyBytesMax); empty body = {}.
@@ -89,7 +93,7 @@ struct Route {
 class Router {
  public:
   void Add(Route route);
-  void Install(httplib::Server& server, Services& services);
+  void Install(httplib::Server& server, service::Runtime& runtime);
   nlohmann::json OpenApiDocument() const;
   const std::vector<Route>& routes() const { return routes_; }
 

@@ -1,13 +1,9 @@
 // Route: read-only SQL over the project's tables (optionally written into a table).
-#include "api/auth.h"
-#include "api/resolve.h"
+#include "api/route_support.h"
 #include "api/router.h"
-#include "api/services.h"
 #include "api/views.h"
-#include "common/names.h"
-#include "storage/read_plan.h"
-
-#include <filesystem>
+#include "common/limits.h"
+#include "service/sql.h"
 
 namespace swan::api {
 
@@ -38,15 +34,6 @@ std::string RowsCsv(const engine::Rows& rows) {
   return out;
 }
 
-Result<int64_t> IntField(const json& body, const char* name, int64_t fallback) {
-  if (!body.contains(name) || body[name].is_null()) return fallback;
-  if (!body[name].is_number_integer()) {
-    return Status::InvalidArgument(std::string("field '") + name + "' must be an integer")
-        .WithDetail("field", name);
-  }
-  return body[name].get<int64_t>();
-}
-
 }  // namespace
 
 void AddSqlRoutes(Router& router) {
@@ -62,73 +49,42 @@ void AddSqlRoutes(Router& router) {
                        {"sql"}),
        200,
        [](RequestContext& ctx) -> Status {
-         ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
+         ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
          if (!body.contains("sql") || !body["sql"].is_string()) {
            return Status::InvalidArgument("missing string field 'sql'").WithDetail("field", "sql");
          }
          query::SqlRequest request;
          request.sql = body["sql"];
-         ASSIGN_OR_RETURN(request.row_limit, IntField(body, "limit", query::kSqlRowsDefault));
+         ASSIGN_OR_RETURN(request.row_limit, IntField(body, "limit", limits::kSqlRowsDefault));
          ASSIGN_OR_RETURN(request.timeout_ms,
-                          IntField(body, "timeout_ms", query::kSqlTimeoutMsDefault));
+                          IntField(body, "timeout_ms", limits::kSqlTimeoutMsDefault));
          std::string format = body.value("format", "json");
          if (format != "json" && format != "csv") {
            return Status::InvalidArgument("format must be json or csv")
                .WithDetail("field", "format");
          }
-         ctx.event_details["sql"] = request.sql.substr(0, 2000);
-
-         ASSIGN_OR_RETURN(auto tables, ctx.services.catalog->ListTables(project.main_branch_id, 0));
-         std::vector<query::SqlTable> visible;
-         for (const auto& t : tables) {
-           if (!CanRead(ctx.token, t.bucket_full_id)) continue;
-           if (request.sql.find(t.FullId()) == std::string::npos) continue;
-           ASSIGN_OR_RETURN(auto head, ctx.services.catalog->GetVersion(t.head_version_id));
-           visible.push_back({t.FullId(),
-                              storage::VersionSelectSql(ctx.services.data_dir, head, t.primary_key),
-                              storage::SegmentPaths(ctx.services.data_dir, head)});
-         }
 
          if (body.contains("output_table") && body["output_table"].is_string()) {
-           std::string target = body["output_table"];
-           ctx.event_object = target;
-           std::string stage, bucket_name, table_name;
-           RETURN_IF_ERROR(names::SplitTableId(target, &stage, &bucket_name, &table_name));
-           RETURN_IF_ERROR(RequireWrite(ctx.token, stage + "." + bucket_name));
+           service::SqlIntoTable into;
+           into.table_id = body["output_table"];
+           ctx.event_object = into.table_id;
            std::string mode = body.value("mode", "full");
            if (mode != "full" && mode != "incremental") {
              return Status::InvalidArgument("mode must be full or incremental")
                  .WithDetail("field", "mode");
            }
-           std::string out = ctx.services.store->NewTempPath(".parquet");
-           struct Cleanup {
-             std::string p;
-             ~Cleanup() {
-               std::error_code ec;
-               std::filesystem::remove(p, ec);
-             }
-           } cleanup{out};
-           ASSIGN_OR_RETURN(int64_t rows, ctx.services.sql->RunToParquet(visible, request, out));
-           (void)rows;
-           ASSIGN_OR_RETURN(auto bucket,
-                            ResolveBucket(ctx, project, stage + "." + bucket_name, true));
-           storage::ImportRequest import;
-           import.file_path = out;
-           import.display_name = "SQL result";
-           import.format = storage::FileFormat::kParquet;
-           import.incremental = mode == "incremental";
-           import.token_id = ctx.token.id;
-           import.operation = "sql";
-           ASSIGN_OR_RETURN(auto written, ctx.services.store->Import(bucket, table_name, import));
-           ctx.event_details["version"] = written.version.number;
+           into.incremental = mode == "incremental";
+           ASSIGN_OR_RETURN(auto written, service::RunSqlIntoTable(ctx.runtime, ctx.Caller(),
+                                                                   project, request, into));
            ctx.Json(200, {{"table", TableJson(written.table, written.version)},
                           {"version", VersionJson(written.version)}});
            return Status::Ok();
          }
 
          ctx.event_object = "sql";
-         ASSIGN_OR_RETURN(auto result, ctx.services.sql->Run(visible, request));
+         ASSIGN_OR_RETURN(auto result,
+                          service::RunSql(ctx.runtime, ctx.Caller(), project, request));
          if (format == "csv") {
            ctx.Header("X-Swan-Truncated", result.truncated ? "true" : "false");
            ctx.Text(200, RowsCsv(result.rows), "text/csv");

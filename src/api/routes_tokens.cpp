@@ -1,19 +1,15 @@
 // Routes: tokens, audit events, garbage collection.
-#include "api/auth.h"
-#include "api/resolve.h"
+#include "api/route_support.h"
 #include "api/router.h"
-#include "api/services.h"
 #include "api/views.h"
-#include "common/names.h"
+#include "common/limits.h"
+#include "service/tokens.h"
 
 namespace swan::api {
 
 using nlohmann::json;
 
 namespace {
-constexpr int kEventsMax = 1000;
-constexpr int64_t kDefaultRetentionSeconds = 7 * 24 * 3600;
-
 json OptionalBody(json body) {
   body["required"] = false;
   return body;
@@ -23,9 +19,9 @@ json OptionalBody(json body) {
 void AddTokenRoutes(Router& router) {
   router.Add({"GET", "/v1/projects/{project}/tokens", "List a project's tokens", "", true,
               json::array(), nullptr, 200, [](RequestContext& ctx) -> Status {
-                ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
-                RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
-                ASSIGN_OR_RETURN(auto tokens, ctx.services.catalog->ListTokens(project.id));
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
+                ASSIGN_OR_RETURN(auto tokens,
+                                 service::ListTokens(ctx.runtime, ctx.Caller(), project));
                 json out = json::array();
                 for (const auto& t : tokens) out.push_back(TokenJson(t));
                 ctx.Json(200, {{"tokens", out}});
@@ -39,17 +35,12 @@ void AddTokenRoutes(Router& router) {
                         {"scopes", {{"type", "array"}}},
                         {"expires_in", {{"type", "integer"}}}}),
        201, [](RequestContext& ctx) -> Status {
-         ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
-         RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
+         ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
-         catalog::Token spec;
-         spec.project_id = project.id;
-         spec.kind = body.value("kind", "scoped");
-         if (spec.kind != "scoped" && spec.kind != "master") {
-           return Status::InvalidArgument("kind must be scoped or master")
-               .WithDetail("field", "kind");
-         }
-         spec.description = body.value("description", "");
+         service::CreateTokenRequest request;
+         ASSIGN_OR_RETURN(request.kind, StringField(body, "kind", false));
+         if (request.kind.empty()) request.kind = "scoped";
+         ASSIGN_OR_RETURN(request.description, StringField(body, "description", false));
          if (body.contains("scopes")) {
            if (!body["scopes"].is_array())
              return Status::InvalidArgument("scopes must be an array")
@@ -59,29 +50,17 @@ void AddTokenRoutes(Router& router) {
                return Status::InvalidArgument("each scope needs a string 'bucket'")
                    .WithDetail("field", "scopes");
              }
-             catalog::TokenScope scope{s["bucket"], s.value("access", "read")};
-             std::string stage, name;
-             RETURN_IF_ERROR(names::SplitBucketId(scope.bucket, &stage, &name));
-             if (scope.access != "read" && scope.access != "write") {
-               return Status::InvalidArgument("scope access must be read or write")
-                   .WithDetail("field", "scopes");
-             }
-             spec.scopes.push_back(scope);
+             request.scopes.push_back({s["bucket"], s.value("access", "read")});
            }
-         }
-         if (spec.kind == "scoped" && spec.scopes.empty()) {
-           return Status::InvalidArgument("a scoped token needs at least one scope")
-               .WithDetail("field", "scopes");
          }
          if (body.contains("expires_in") && !body["expires_in"].is_null()) {
-           if (!body["expires_in"].is_number_integer() || body["expires_in"].get<int64_t>() <= 0) {
+           if (!body["expires_in"].is_number_integer())
              return Status::InvalidArgument("expires_in must be a positive number of seconds")
                  .WithDetail("field", "expires_in");
-           }
-           spec.expires_at = catalog::NowMs() + body["expires_in"].get<int64_t>() * 1000;
+           request.expires_in_seconds = body["expires_in"].get<int64_t>();
          }
-         ASSIGN_OR_RETURN(auto issued, IssueToken(*ctx.services.catalog, spec));
-         ctx.event_object = "token:" + std::to_string(issued.token.id);
+         ASSIGN_OR_RETURN(auto issued,
+                          service::CreateToken(ctx.runtime, ctx.Caller(), project, request));
          json token = TokenJson(issued.token);
          token["secret"] = issued.secret;
          ctx.Json(201, {{"token", token}});
@@ -90,57 +69,62 @@ void AddTokenRoutes(Router& router) {
   router.Add({"DELETE", "/v1/projects/{project}/tokens/{id}", "Revoke a token", "token.revoke",
               true, json::array(), nullptr, 204, [](RequestContext& ctx) -> Status {
                 ctx.event_object = "token:" + ctx.Param("id");
-                ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
-                RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
                 ASSIGN_OR_RETURN(auto id, OptionalInt(ctx.Param("id"), "id"));
-                ASSIGN_OR_RETURN(auto token, ctx.services.catalog->GetToken(*id));
-                if (!token.project_id || *token.project_id != project.id) {
-                  return Status::NotFound("token " + ctx.Param("id") + " not found in project " +
-                                          project.name);
-                }
-                RETURN_IF_ERROR(ctx.services.catalog->RevokeToken(*id));
+                RETURN_IF_ERROR(
+                    service::RevokeToken(ctx.runtime, ctx.Caller(), project, id.value_or(0)));
                 ctx.NoContent();
                 return Status::Ok();
               }});
+  const std::string events_limit = "at most " + std::to_string(limits::kEventsMax) + " (default " +
+                                   std::to_string(limits::kEventsDefault) + ")";
   router.Add({"GET", "/v1/projects/{project}/events", "The project's audit events (newest first)",
-              "", true,
-              json::array({{{"name", "limit"}, {"description", "at most 1000 (default 100)"}}}),
-              nullptr, 200, [](RequestContext& ctx) -> Status {
-                ASSIGN_OR_RETURN(auto project, ResolveProject(ctx));
-                RETURN_IF_ERROR(RequireProjectManage(ctx.token, project));
+              "", true, QueryParams({{"limit", events_limit.c_str()}}), nullptr, 200,
+              [](RequestContext& ctx) -> Status {
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
                 ASSIGN_OR_RETURN(auto limit, OptionalInt(ctx.Query("limit"), "limit"));
-                int n = static_cast<int>(std::clamp<int64_t>(limit.value_or(100), 1, kEventsMax));
-                ASSIGN_OR_RETURN(auto events, ctx.services.catalog->ListEvents(project.id, n));
+                int n = static_cast<int>(std::clamp<int64_t>(limit.value_or(limits::kEventsDefault),
+                                                             1, limits::kEventsMax));
+                ASSIGN_OR_RETURN(auto events,
+                                 service::ListEvents(ctx.runtime, ctx.Caller(), project, n));
                 json out = json::array();
                 for (const auto& e : events) out.push_back(EventJson(e));
                 ctx.Json(200, {{"events", out}});
                 return Status::Ok();
               }});
-  router.Add({"POST", "/v1/maintenance/gc",
-              "Delete versions and files older than the retention window", "maintenance.gc", true,
-              json::array(),
-              OptionalBody(JsonRequestBody({{"retention_seconds", {{"type", "integer"}}}})), 200,
-              [](RequestContext& ctx) -> Status {
-                RETURN_IF_ERROR(RequireAdmin(ctx.token));
-                ASSIGN_OR_RETURN(json body, ctx.JsonBody());
-                int64_t retention = kDefaultRetentionSeconds;
-                if (body.contains("retention_seconds")) {
-                  if (!body["retention_seconds"].is_number_integer()) {
-                    return Status::InvalidArgument("retention_seconds must be an integer")
-                        .WithDetail("field", "retention_seconds");
-                  }
-                  retention = body["retention_seconds"];
-                }
-                ctx.event_object = "gc";
-                ASSIGN_OR_RETURN(auto result, ctx.services.store->CollectGarbage(retention * 1000));
-                json out = {{"deleted_versions", result.deleted_versions},
-                            {"deleted_segments", result.deleted_segments},
-                            {"deleted_orphan_files", result.deleted_orphan_files},
-                            {"deleted_bytes", result.deleted_bytes}};
-                ctx.event_details["result"] = out;
-                ctx.Json(200, out);
-                return Status::Ok();
-              }});
+  router.Add(
+      {"GET", "/v1/events",
+       "Audit events of the organization, any project (deleted ones too): admin only", "", true,
+       QueryParams({{"project_id", "only this project id"}, {"limit", events_limit.c_str()}}),
+       nullptr, 200, [](RequestContext& ctx) -> Status {
+         ASSIGN_OR_RETURN(auto project_id, OptionalInt(ctx.Query("project_id"), "project_id"));
+         ASSIGN_OR_RETURN(auto limit, OptionalInt(ctx.Query("limit"), "limit"));
+         int n = static_cast<int>(
+             std::clamp<int64_t>(limit.value_or(limits::kEventsDefault), 1, limits::kEventsMax));
+         ASSIGN_OR_RETURN(auto events, service::ListOrganizationEvents(ctx.runtime, ctx.Caller(),
+                                                                       project_id, n));
+         json out = json::array();
+         for (const auto& e : events) out.push_back(EventJson(e));
+         ctx.Json(200, {{"events", out}});
+         return Status::Ok();
+       }});
+  router.Add(
+      {"POST", "/v1/maintenance/gc", "Delete versions and files older than the retention window",
+       "maintenance.gc", true, json::array(),
+       OptionalBody(JsonRequestBody({{"retention_seconds", {{"type", "integer"}}}})), 200,
+       [](RequestContext& ctx) -> Status {
+         ctx.event_object = "gc";
+         ASSIGN_OR_RETURN(json body, ctx.JsonBody());
+         ASSIGN_OR_RETURN(int64_t retention,
+                          IntField(body, "retention_seconds", limits::kRetentionSecondsDefault));
+         ASSIGN_OR_RETURN(auto result,
+                          service::CollectGarbage(ctx.runtime, ctx.Caller(), retention));
+         ctx.Json(200, {{"deleted_versions", result.deleted_versions},
+                        {"deleted_segments", result.deleted_segments},
+                        {"deleted_orphan_files", result.deleted_orphan_files},
+                        {"deleted_bytes", result.deleted_bytes}});
+         return Status::Ok();
+       }});
 }
 
 }  // namespace swan::api

@@ -10,11 +10,10 @@
 #include <cstdlib>
 #include <thread>
 
-#include "api/auth.h"
 #include "api/buffered_http_server.h"
 #include "api/router.h"
-#include "api/services.h"
-#include "common/fs.h"
+#include "service/access.h"
+#include "service/runtime.h"
 
 namespace swan::api {
 
@@ -22,21 +21,25 @@ namespace {
 
 class HttpServer final : public Server {
  public:
-  Status Init(const ServerOptions& options) {
+  // Opens a runtime of its own (owned) or serves a borrowed one.
+  Status Init(const ServerOptions& options, service::Runtime* borrowed) {
     options_ = options;
-    services_.data_dir = options.data_dir;
-    RETURN_IF_ERROR(fs::MakeDirs(options.data_dir));
-    ASSIGN_OR_RETURN(services_.catalog,
-                     catalog::OpenSqliteCatalog(options.data_dir + "/catalog.db"));
     bool created = false;
-    ASSIGN_OR_RETURN(int64_t org, services_.catalog->EnsureOrganization("default", &created));
-    (void)org;
+    if (borrowed == nullptr) {
+      service::RuntimeOptions runtime_options;
+      runtime_options.data_dir = options.data_dir;
+      runtime_options.memory_limit = options.memory_limit;
+      ASSIGN_OR_RETURN(owned_, service::Runtime::Open(runtime_options, &created));
+      runtime_ = owned_.get();
+    } else {
+      runtime_ = borrowed;
+    }
     if (created || options.issue_admin_token) {
       catalog::Token spec;
       spec.kind = "admin";
       spec.description =
           created ? "organization admin (created at init)" : "organization admin (demo)";
-      ASSIGN_OR_RETURN(auto issued, IssueToken(*services_.catalog, spec));
+      ASSIGN_OR_RETURN(auto issued, service::IssueToken(runtime_->catalog(), spec));
       admin_token_ = issued.secret;
       if (created && !options.issue_admin_token) {
         std::printf("admin token: %s\n(shown once: keep it; only its hash is stored)\n",
@@ -44,22 +47,12 @@ class HttpServer final : public Server {
         std::fflush(stdout);
       }
     }
-    std::string memory = options.memory_limit;
-    if (memory.empty())
-      memory = std::getenv("SWAN_MEMORY_LIMIT") ? std::getenv("SWAN_MEMORY_LIMIT") : "512MB";
-    storage::StoreOptions store_options;
-    store_options.memory_limit = memory;
-    ASSIGN_OR_RETURN(services_.store, storage::TableStore::Open(*services_.catalog,
-                                                                options.data_dir, store_options));
-    services_.sql = std::make_unique<query::SqlRunner>(memory, 0);
-    services_.router = &router_;
-
     AddMetaRoutes(router_);
     AddProjectRoutes(router_);
     AddTableRoutes(router_);
     AddSqlRoutes(router_);
     AddTokenRoutes(router_);
-    router_.Install(http_, services_);
+    router_.Install(http_, *runtime_);
     http_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                     httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -96,6 +89,9 @@ class HttpServer final : public Server {
     Stop();
     if (thread_.joinable()) thread_.join();
   }
+  HttpServer() = default;
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
 
   int port() const override { return port_; }
   std::string url() const override {
@@ -109,7 +105,8 @@ class HttpServer final : public Server {
 
  private:
   ServerOptions options_;
-  Services services_;
+  std::unique_ptr<service::Runtime> owned_;  // destroyed after the HTTP server below stops
+  service::Runtime* runtime_ = nullptr;
   Router router_;
   BufferedHttpServer http_;
   std::thread thread_;
@@ -119,7 +116,10 @@ class HttpServer final : public Server {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+namespace {
+
+Result<std::unique_ptr<Server>> StartServer(service::Runtime* runtime,
+                                            const ServerOptions& options) {
   // Logs go to stderr: stdout carries what the user must read (the admin token, the URL).
   static const bool logger_set = [] {
     spdlog::set_default_logger(spdlog::stderr_color_mt("swan"));
@@ -127,9 +127,20 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
   }();
   (void)logger_set;
   auto server = std::make_unique<HttpServer>();
-  Status st = server->Init(options);
+  Status st = server->Init(options, runtime);
   if (!st.ok()) return st;
   return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  return StartServer(nullptr, options);
+}
+
+Result<std::unique_ptr<Server>> Server::Start(service::Runtime& runtime,
+                                              const ServerOptions& options) {
+  return StartServer(&runtime, options);
 }
 
 int RunServer(const ServerOptions& options) {

@@ -4,26 +4,37 @@
 #include <memory>
 #include <string>
 
+#include "common/limits.h"
 #include "common/status.h"
+
+namespace swan::service {
+class Runtime;
+}
 
 namespace swan::api {
 
 struct ServerOptions {
-  std::string data_dir = "swan-data";
+  std::string data_dir = limits::kDefaultDataDir;
   std::string host = "127.0.0.1";
   int port = 8080;     // 0 = pick a free port
   bool quiet = false;  // no access log on stderr
   // Issue a fresh admin token at this start (the demo uses it); see Server::issued_admin_token.
   bool issue_admin_token = false;
-  std::string memory_limit =
-      "";  // DuckDB memory limit per operation; empty = SWAN_MEMORY_LIMIT or 1GB
+  // DuckDB memory limit per engine instance; empty = $SWAN_MEMORY_LIMIT or
+  // limits::kDefaultMemoryLimit.
+  std::string memory_limit;
 };
 
-// A running server. Start() opens (or initialises) the data directory, binds, and serves on a
-// background thread. On first initialisation the admin token is printed once to stdout.
+// A running server: an HTTP front over a service::Runtime. Start() opens (or initialises) the
+// data directory as a runtime it owns, binds, and serves on a background thread; the second form
+// borrows a runtime the caller owns (and keeps alive until the server is destroyed), ignoring
+// options.data_dir and options.memory_limit. On first initialisation the admin token is printed
+// once to stdout.
 class Server {
  public:
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options);
+  static Result<std::unique_ptr<Server>> Start(service::Runtime& runtime,
+                                               const ServerOptions& options);
   virtual ~Server() = default;
   virtual int port() const = 0;
   virtual std::string url() const = 0;

@@ -5,14 +5,23 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "catalog/model.h"
+#include "common/clock.h"
 #include "common/status.h"
 
 namespace swan::catalog {
+
+// Conflict statuses carry a "reason" detail so that callers recognise them without reading
+// message text: a lost compare-and-swap on a table head, or a name another writer just took.
+inline constexpr const char* kReasonDetail = "reason";
+inline constexpr const char* kReasonHeadMoved = "head_moved";
+inline constexpr const char* kReasonExists = "exists";
+bool IsHeadMoved(const Status& status);
 
 class Catalog {
  public:
@@ -73,11 +82,17 @@ class Catalog {
   // Audit events: append-only.
   virtual Status AppendEvent(const Event& event) = 0;
   virtual Result<std::vector<Event>> ListEvents(std::optional<int64_t> project_id, int limit) = 0;
+
+  // Runs `body` as one transaction: every change it makes through `tx` (never through this
+  // object) commits together when it returns OK, and none does when it returns an error — a
+  // project with its master token, a change with its audit event, new versions of several tables.
+  // A compare-and-swap that fails inside (CommitVersion) fails the whole transaction. The body
+  // must do catalog work only (no file I/O, no engine work): other writers wait while it runs.
+  virtual Status Transact(const std::function<Status(Catalog& tx)>& body) = 0;
 };
 
-// Opens (creating when absent) a SQLite catalog and applies pending migrations.
-Result<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path);
-
-int64_t NowMs();
+// Opens (creating when absent) a SQLite catalog and applies pending migrations. Times it records
+// come from `clock` (null = the system clock), which must outlive the catalog.
+Result<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path, Clock* clock = nullptr);
 
 }  // namespace swan::catalog

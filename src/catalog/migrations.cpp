@@ -97,6 +97,35 @@ CREATE TABLE events (
 );
 CREATE INDEX events_project ON events(project_id, id);
 )SQL"},
+      // Ids are never reused: SQLite hands out max(id) + 1, so deleting the newest project made
+      // the next one take its id, and with it the old project's audit events. Deletes record the
+      // highest id they removed; inserts take ids above it (see NextIdSql in sqlite_catalog.h).
+      {2, "never_reuse_ids", R"SQL(
+CREATE TABLE retired_ids (
+  entity TEXT PRIMARY KEY,
+  last_id INTEGER NOT NULL
+);
+CREATE TRIGGER projects_retire_id AFTER DELETE ON projects BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('projects', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+CREATE TRIGGER branches_retire_id AFTER DELETE ON branches BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('branches', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+CREATE TRIGGER buckets_retire_id AFTER DELETE ON buckets BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('buckets', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+CREATE TRIGGER tables_retire_id AFTER DELETE ON tables BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('tables', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+CREATE TRIGGER tokens_retire_id AFTER DELETE ON tokens BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('tokens', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+)SQL"},
   };
   return kMigrations;
 }

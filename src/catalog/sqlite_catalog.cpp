@@ -1,16 +1,37 @@
 // SqliteCatalog: migrations, organization, projects, buckets, tables; opening the catalog.
-#include <chrono>
 
-#include "catalog/migrations.h"
 #include "catalog/sqlite_catalog.h"
+#include "catalog/migrations.h"
 
 namespace swan::catalog {
 
 using namespace sqlite_json;
 
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+bool IsHeadMoved(const Status& status) {
+  if (status.code() != StatusCode::kConflict) return false;
+  auto it = status.details().find(kReasonDetail);
+  return it != status.details().end() && it->second == kReasonHeadMoved;
+}
+
+Status SqliteCatalog::Transact(const std::function<Status(Catalog& tx)>& body) {
+  std::lock_guard lock(mu_);
+  if (tx_depth_ > 0) return body(*this);  // already inside one: part of the outer transaction
+  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  ++tx_depth_;
+  Status st;
+  try {
+    st = body(*this);
+  } catch (...) {
+    st = Status::Internal("unexpected exception inside a catalog transaction");
+  }
+  --tx_depth_;
+  if (!st.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return st;
+  }
+  st = db_->Exec("COMMIT");
+  if (!st.ok()) (void)db_->Exec("ROLLBACK");
+  return st;
 }
 
 Status SqliteCatalog::Migrate() {
@@ -28,7 +49,8 @@ Status SqliteCatalog::Migrate() {
     if (st.ok()) {
       SqliteStmt ins(h(),
                      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
-      st = ins.Bind(1, static_cast<int64_t>(m.number)).Bind(2, m.name).Bind(3, NowMs()).Run();
+      st =
+          ins.Bind(1, static_cast<int64_t>(m.number)).Bind(2, m.name).Bind(3, clock_.NowMs()).Run();
     }
     if (!st.ok()) {
       (void)db_->Exec("ROLLBACK");
@@ -46,7 +68,7 @@ Result<int64_t> SqliteCatalog::EnsureOrganization(const std::string& name, bool*
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (row) return q.Int(0);
   SqliteStmt ins(h(), "INSERT INTO organizations (name, created_at) VALUES (?, ?)");
-  RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, NowMs()).Run());
+  RETURN_IF_ERROR(ins.Bind(1, name).Bind(2, clock_.NowMs()).Run());
   *created = true;
   return db_->LastInsertId();
 }
@@ -55,19 +77,21 @@ Result<Project> SqliteCatalog::CreateProject(const std::string& name,
                                              const std::string& description) {
   std::lock_guard lock(mu_);
   return InTx<Project>([&]() -> Result<Project> {
-    int64_t now = NowMs();
+    int64_t now = clock_.NowMs();
     SqliteStmt ins(h(),
-                   "INSERT INTO projects (organization_id, name, description, created_at) "
-                   "VALUES ((SELECT min(id) FROM organizations), ?, ?, ?)");
+                   "INSERT INTO projects (id, organization_id, name, description, created_at) "
+                   "VALUES (" +
+                       NextIdSql("projects") + ", (SELECT min(id) FROM organizations), ?, ?, ?)");
     Status st = ins.Bind(1, name).Bind(2, description).Bind(3, now).Run();
     if (st.code() == StatusCode::kConflict) {
-      return Status::Conflict("project '" + name + "' already exists");
+      return Status::Conflict("project '" + name + "' already exists")
+          .WithDetail(kReasonDetail, kReasonExists);
     }
     RETURN_IF_ERROR(st);
     Project p{db_->LastInsertId(), name, description, 0, now};
     SqliteStmt br(h(),
-                  "INSERT INTO branches (project_id, name, is_default, created_at) VALUES (?, "
-                  "'main', 1, ?)");
+                  "INSERT INTO branches (id, project_id, name, is_default, created_at) VALUES (" +
+                      NextIdSql("branches") + ", ?, 'main', 1, ?)");
     RETURN_IF_ERROR(br.Bind(1, p.id).Bind(2, now).Run());
     p.main_branch_id = db_->LastInsertId();
     return p;
@@ -119,11 +143,12 @@ Result<Bucket> SqliteCatalog::CreateBucket(const Bucket& b) {
   std::lock_guard lock(mu_);
   return InTx<Bucket>([&]() -> Result<Bucket> {
     Bucket out = b;
-    out.created_at = NowMs();
+    out.created_at = clock_.NowMs();
     SqliteStmt ins(
         h(),
-        "INSERT INTO buckets (project_id, branch_id, stage, name, description, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)");
+        "INSERT INTO buckets (id, project_id, branch_id, stage, name, description, created_at) "
+        "VALUES (" +
+            NextIdSql("buckets") + ", ?, ?, ?, ?, ?, ?)");
     Status st = ins.Bind(1, b.project_id)
                     .Bind(2, b.branch_id)
                     .Bind(3, b.stage)
@@ -132,7 +157,8 @@ Result<Bucket> SqliteCatalog::CreateBucket(const Bucket& b) {
                     .Bind(6, out.created_at)
                     .Run();
     if (st.code() == StatusCode::kConflict) {
-      return Status::Conflict("bucket '" + b.FullId() + "' already exists");
+      return Status::Conflict("bucket '" + b.FullId() + "' already exists")
+          .WithDetail(kReasonDetail, kReasonExists);
     }
     RETURN_IF_ERROR(st);
     out.id = db_->LastInsertId();
@@ -186,15 +212,17 @@ Result<Table> SqliteCatalog::CreateTable(int64_t bucket_id, const std::string& n
                                          const NewVersion& first) {
   std::lock_guard lock(mu_);
   return InTx<Table>([&]() -> Result<Table> {
-    SqliteStmt ins(
-        h(), "INSERT INTO tables (bucket_id, name, primary_key, created_at) VALUES (?, ?, ?, ?)");
+    SqliteStmt ins(h(),
+                   "INSERT INTO tables (id, bucket_id, name, primary_key, created_at) VALUES (" +
+                       NextIdSql("tables") + ", ?, ?, ?, ?)");
     Status st = ins.Bind(1, bucket_id)
                     .Bind(2, name)
                     .Bind(3, StringsToJson(primary_key))
-                    .Bind(4, NowMs())
+                    .Bind(4, clock_.NowMs())
                     .Run();
     if (st.code() == StatusCode::kConflict)
-      return Status::Conflict("table '" + name + "' already exists");
+      return Status::Conflict("table '" + name + "' already exists")
+          .WithDetail(kReasonDetail, kReasonExists);
     RETURN_IF_ERROR(st);
     int64_t table_id = db_->LastInsertId();
     ASSIGN_OR_RETURN(TableVersion v, CommitLocked(table_id, 0, first));
@@ -252,9 +280,9 @@ Status SqliteCatalog::DeleteTable(int64_t table_id) {
       .status();
 }
 
-Result<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path) {
+Result<std::unique_ptr<Catalog>> OpenSqliteCatalog(const std::string& path, Clock* clock) {
   ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path));
-  auto catalog = std::make_unique<SqliteCatalog>(std::move(db));
+  auto catalog = std::make_unique<SqliteCatalog>(std::move(db), clock ? *clock : Clock::System());
   RETURN_IF_ERROR(catalog->Migrate());
   return std::unique_ptr<Catalog>(std::move(catalog));
 }

@@ -48,9 +48,17 @@ inline std::vector<TokenScope> ScopesFromJson(const std::string& s) {
 
 }  // namespace sqlite_json
 
+// The id for a new row of `table`: above every id it holds and every id it ever held (deleted
+// rows' ids are recorded in retired_ids by triggers, migration 2), so no id is ever reused.
+inline std::string NextIdSql(const std::string& table) {
+  return "(SELECT max(coalesce((SELECT max(id) FROM " + table +
+         "), 0), coalesce((SELECT last_id FROM retired_ids WHERE entity = '" + table +
+         "'), 0)) + 1)";
+}
+
 class SqliteCatalog final : public Catalog {
  public:
-  explicit SqliteCatalog(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  SqliteCatalog(std::unique_ptr<SqliteDb> db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
   Status Migrate();
 
   // Organization, projects, buckets, tables: sqlite_catalog.cpp.
@@ -90,6 +98,8 @@ class SqliteCatalog final : public Catalog {
   Status RevokeToken(int64_t id) override;
   Status AppendEvent(const Event& e) override;
   Result<std::vector<Event>> ListEvents(std::optional<int64_t> project_id, int limit) override;
+
+  Status Transact(const std::function<Status(Catalog& tx)>& body) override;
 
  private:
   using json = nlohmann::json;
@@ -165,24 +175,35 @@ class SqliteCatalog final : public Catalog {
 
   sqlite3* h() { return db_->handle(); }
 
+  // One transaction around `body`; inside Transact (same thread, mutex held) it is a savepoint, so
+  // that a failed step undoes only itself and the outer body decides.
   template <typename T, typename F>
   Result<T> InTx(F&& body) {
-    RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+    const bool nested = tx_depth_ > 0;
+    RETURN_IF_ERROR(db_->Exec(nested ? "SAVEPOINT swan_step" : "BEGIN IMMEDIATE"));
     Result<T> r = body();
     if (!r.ok()) {
-      (void)db_->Exec("ROLLBACK");
+      if (nested) {
+        (void)db_->Exec("ROLLBACK TO swan_step");
+        (void)db_->Exec("RELEASE swan_step");
+      } else {
+        (void)db_->Exec("ROLLBACK");
+      }
       return r;
     }
-    Status st = db_->Exec("COMMIT");
+    Status st = db_->Exec(nested ? "RELEASE swan_step" : "COMMIT");
     if (!st.ok()) {
-      (void)db_->Exec("ROLLBACK");
+      (void)db_->Exec(nested ? "ROLLBACK TO swan_step" : "ROLLBACK");
       return st;
     }
     return r;
   }
 
-  std::mutex mu_;
+  // Recursive: the methods called by a Transact body on its thread lock it again.
+  std::recursive_mutex mu_;
+  int tx_depth_ = 0;  // > 0 while a Transact body runs (guarded by mu_)
   std::unique_ptr<SqliteDb> db_;
+  Clock& clock_;
 };
 
 }  // namespace swan::catalog

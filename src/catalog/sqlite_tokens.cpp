@@ -9,17 +9,17 @@ Result<Token> SqliteCatalog::CreateToken(const Token& token, const std::string& 
   std::lock_guard lock(mu_);
   return InTx<Token>([&]() -> Result<Token> {
     SqliteStmt ins(h(),
-                   "INSERT INTO tokens (organization_id, project_id, kind, description, "
-                   "secret_hash, scopes, "
-                   "expires_at, created_at) VALUES ((SELECT min(id) FROM organizations), ?, ?, "
-                   "?, ?, ?, ?, ?)");
+                   "INSERT INTO tokens (id, organization_id, project_id, kind, description, "
+                   "secret_hash, scopes, expires_at, created_at) VALUES (" +
+                       NextIdSql("tokens") +
+                       ", (SELECT min(id) FROM organizations), ?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(ins.Bind(1, token.project_id)
                         .Bind(2, token.kind)
                         .Bind(3, token.description)
                         .Bind(4, secret_hash)
                         .Bind(5, ScopesToJson(token.scopes))
                         .Bind(6, token.expires_at)
-                        .Bind(7, NowMs())
+                        .Bind(7, clock_.NowMs())
                         .Run());
     int64_t id = db_->LastInsertId();
     SqliteStmt q(h(), std::string(kTokenSelect) + "WHERE t.id = ?");
@@ -67,7 +67,7 @@ Status SqliteCatalog::RevokeToken(int64_t id) {
   return InTx<bool>([&]() -> Result<bool> {
            SqliteStmt up(h(),
                          "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
-           RETURN_IF_ERROR(up.Bind(1, NowMs()).Bind(2, id).Run());
+           RETURN_IF_ERROR(up.Bind(1, clock_.NowMs()).Bind(2, id).Run());
            if (db_->Changes() == 0)
              return Status::NotFound("token " + std::to_string(id) + " not found or revoked");
            return true;
@@ -87,7 +87,7 @@ Status SqliteCatalog::AppendEvent(const Event& e) {
       .Bind(4, e.object)
       .Bind(5, e.details_json)
       .Bind(6, e.client_address)
-      .Bind(7, e.created_at ? e.created_at : NowMs())
+      .Bind(7, e.created_at ? e.created_at : clock_.NowMs())
       .Run();
 }
 

@@ -15,7 +15,7 @@ Result<TableVersion> SqliteCatalog::CommitVersion(int64_t table_id, int64_t expe
 // compare-and-swap on head_version_id.
 Result<TableVersion> SqliteCatalog::CommitLocked(int64_t table_id, int64_t expected_head,
                                                  const NewVersion& v) {
-  int64_t now = NowMs();
+  int64_t now = clock_.NowMs();
   SqliteStmt num(h(), "SELECT coalesce(max(number), 0) + 1 FROM table_versions WHERE table_id = ?");
   num.Bind(1, table_id);
   ASSIGN_OR_RETURN(bool has, num.Step());
@@ -84,7 +84,8 @@ Result<TableVersion> SqliteCatalog::CommitLocked(int64_t table_id, int64_t expec
       "UPDATE tables SET head_version_id = ? WHERE id = ? AND coalesce(head_version_id, 0) = ?");
   RETURN_IF_ERROR(cas.Bind(1, out.id).Bind(2, table_id).Bind(3, expected_head).Run());
   if (db_->Changes() != 1) {
-    return Status::Conflict("table was changed by another writer meanwhile (head moved); retry");
+    return Status::Conflict("table was changed by another writer meanwhile; retry")
+        .WithDetail(kReasonDetail, kReasonHeadMoved);
   }
   return out;
 }

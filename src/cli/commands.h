@@ -12,13 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace swan::cli {
 
 inline constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
 // SQL read from stdin ("swan sql -") larger than this is refused.
-inline constexpr size_t kSqlTextBytesMax = size_t{16} << 20;
+inline constexpr size_t kSqlTextBytesMax = limits::kSqlTextBytesMax;
 
 // Options shared by every client command. Empty strings fall back to the environment.
 struct GlobalOptions {
@@ -31,14 +32,14 @@ struct GlobalOptions {
 // ---- server and demo ----------------------------------------------------------------------------
 
 struct ServerCommandOptions {
-  std::string data_dir = "swan-data";
+  std::string data_dir = limits::kDefaultDataDir;
   std::string listen = "127.0.0.1:8080";  // HOST:PORT
   bool quiet = false;
 };
 int RunServerCommand(const ServerCommandOptions& options);
 
 struct DemoCommandOptions {
-  std::string data_dir = "swan-data";
+  std::string data_dir = limits::kDefaultDataDir;
   std::string listen = "127.0.0.1:8080";
   int rows = 100000;
   bool exit_after = false;

@@ -82,9 +82,18 @@ Status TableImport(const GlobalOptions& global, const TableImportOptions& option
       session.api.Upload(session.TablePath(options.table_id, "/import") + query.str(), options.file,
                          [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); }));
   bar.Finish();
-  return PrintDone(
-      global, answer,
-      "Imported " + name + " into " + options.table_id + ": " + VersionSummary(answer) + ".");
+  // Say what was assumed: the format (and delimiter) the server read the file with.
+  std::string read;
+  if (answer.contains("import") && answer["import"].is_object()) {
+    const json& used = answer["import"];
+    read = " (read as " + used.value("format", std::string("?"));
+    if (used.value("delimiter", std::string()) == "\t") read += ", tab-separated";
+    if (used.value("format_from", std::string()) == "file name") read += ", from the file name";
+    read += ")";
+  }
+  return PrintDone(global, answer,
+                   "Imported " + name + read + " into " + options.table_id + ": " +
+                       VersionSummary(answer) + ".");
 }
 
 Result<WhereFilter> ParseWhere(const std::string& where) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/limits.h"
 #include "common/status.h"
 
 namespace {
@@ -213,7 +214,10 @@ int main(int argc, char** argv) {
   import->add_option("--primary-key", import_options.primary_key,
                      "primary key columns a,b (when this import creates the table; must match "
                      "otherwise)");
-  import->add_option("--format", import_options.format, "file format (default csv)")
+  import
+      ->add_option("--format", import_options.format,
+                   "file format (default: from the extension — .csv .tsv .parquet .jsonl "
+                   ".ndjson, each optionally .gz — else csv)")
       ->check(CLI::IsMember({"csv", "parquet", "jsonl"}));
   import->add_option("--delimiter", import_options.delimiter,
                      "CSV field delimiter, one character; 'tab' or '\\t' for a tab (default ,)");
@@ -273,8 +277,11 @@ int main(int argc, char** argv) {
       });
   preview->add_option("ID", preview_options.table_id, "table id, e.g. in.sales.orders")->required();
   preview_limit_opt =
-      preview->add_option("--limit", preview_limit, "rows to show, at most 1000 (default 100)")
-          ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+      preview
+          ->add_option("--limit", preview_limit,
+                       "rows to show, at most " + std::to_string(swan::limits::kPreviewRowsMax) +
+                           " (default " + std::to_string(swan::limits::kPreviewRowsDefault) + ")")
+          ->check(CLI::Range(int64_t{1}, swan::limits::kPreviewRowsMax));
   preview_version_opt = preview->add_option("--version", preview_version, "preview this version")
                             ->check(CLI::PositiveNumber);
   preview->add_option("--columns", preview_options.columns, "only these columns a,b");
@@ -317,10 +324,14 @@ int main(int argc, char** argv) {
   sql->add_option("--format", sql_options.format, "result format: json (shown as a table) or csv")
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "csv"}));
-  sql_limit_opt = sql->add_option("--limit", sql_limit, "at most N result rows (default 1000)")
+  sql_limit_opt = sql->add_option("--limit", sql_limit,
+                                  "at most N result rows (default " +
+                                      std::to_string(swan::limits::kSqlRowsDefault) + ", at most " +
+                                      std::to_string(swan::limits::kSqlRowsMax) + ")")
                       ->check(CLI::PositiveNumber);
   sql_timeout_opt = sql->add_option("--timeout-ms", sql_timeout_ms,
-                                    "cancel the query after this many ms (default 30000)")
+                                    "cancel the query after this many ms (default " +
+                                        std::to_string(swan::limits::kSqlTimeoutMsDefault) + ")")
                         ->check(CLI::PositiveNumber);
   sql->add_option("--output-table", sql_options.output_table,
                   "write the whole result to this table (e.g. out.reports.totals)");
@@ -367,7 +378,8 @@ int main(int argc, char** argv) {
       global, action, [&] { return Gc(global, IfGiven(gc_retention_opt, gc_retention)); });
   gc_retention_opt =
       gc->add_option("--retention", gc_retention,
-                     "keep versions younger than this many seconds (server default 604800)")
+                     "keep versions younger than this many seconds (server default " +
+                         std::to_string(swan::limits::kRetentionSecondsDefault) + ")")
           ->check(CLI::NonNegativeNumber);
 
   try {

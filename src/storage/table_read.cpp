@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "common/fs.h"
+#include "common/limits.h"
 #include "storage/read_plan.h"
 #include "storage/table_store.h"
 
@@ -11,8 +12,6 @@ using engine::QuoteIdent;
 using engine::QuoteLiteral;
 
 namespace {
-
-constexpr int64_t kPreviewRowsMax = 1000;
 
 bool HasColumn(const catalog::TableVersion& v, const std::string& name) {
   return std::any_of(v.columns.begin(), v.columns.end(),
@@ -83,9 +82,11 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
 
 Result<engine::Rows> TableStore::Preview(const catalog::Table& table, const ReadRequest& request) {
   ReadRequest r = request;
-  if (!r.limit) r.limit = 100;
-  if (*r.limit > kPreviewRowsMax) {
-    return Status::InvalidArgument("preview limit is at most " + std::to_string(kPreviewRowsMax))
+  if (!r.limit) r.limit = limits::kPreviewRowsDefault;
+  // One row past the maximum: the caller asks for it to learn whether there are more.
+  if (*r.limit > limits::kPreviewRowsMax + 1) {
+    return Status::InvalidArgument("preview limit is at most " +
+                                   std::to_string(limits::kPreviewRowsMax))
         .WithDetail("field", "limit");
   }
   ASSIGN_OR_RETURN(auto version, ResolveVersion(table, r.version));

@@ -59,13 +59,12 @@ Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog,
                                                      const std::string& data_dir,
                                                      const StoreOptions& options) {
   std::unique_ptr<TableStore> store(new TableStore(catalog, data_dir, options));
-  RETURN_IF_ERROR(fs::MakeDirs(data_dir + "/segments"));
-  RETURN_IF_ERROR(fs::MakeDirs(data_dir + "/tmp"));
+  Env& env = store->env_;
+  RETURN_IF_ERROR(env.MakeDirs(data_dir + "/segments"));
+  RETURN_IF_ERROR(env.MakeDirs(data_dir + "/tmp"));
   // Nothing is in flight at open: leftovers in tmp/ are from a previous process.
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(data_dir + "/tmp", ec)) {
-    std::filesystem::remove_all(e.path(), ec);
-  }
+  ASSIGN_OR_RETURN(auto leftovers, env.List(data_dir + "/tmp"));
+  for (const auto& e : leftovers) RETURN_IF_ERROR(env.RemoveAll(e.path));
   engine::DatabaseOptions db_options;
   db_options.memory_limit = options.memory_limit;
   db_options.threads = options.threads;
@@ -98,8 +97,8 @@ void TableStore::BeginWrite(const std::string& rel_path) {
 
 void TableStore::EndWrite(const std::string& rel_path, bool keep_file) {
   if (!keep_file) {
-    std::error_code ec;
-    std::filesystem::remove(data_dir_ + "/" + rel_path, ec);
+    Status removed = env_.RemoveFile(data_dir_ + "/" + rel_path);
+    if (!removed.ok()) spdlog::warn("cannot remove uncommitted segment: {}", removed.ToString());
   }
   std::lock_guard lock(inflight_mu_);
   inflight_.erase(rel_path);
@@ -111,11 +110,11 @@ Result<catalog::TableVersion> TableStore::ResolveVersion(const catalog::Table& t
   return catalog_.GetVersion(table.head_version_id);
 }
 
-Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket,
-                                               const std::string& name,
-                                               const std::vector<ColumnDef>& columns,
-                                               const std::vector<std::string>& primary_key,
-                                               std::optional<int64_t> token_id) {
+Result<WriteResult> TableStore::CreateEmpty(const catalog::Bucket& bucket, const std::string& name,
+                                            const std::vector<ColumnDef>& columns,
+                                            const std::vector<std::string>& primary_key,
+                                            std::optional<int64_t> token_id,
+                                            const CommitHook& hook) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
   if (columns.empty())
     return Status::InvalidArgument("a table needs at least one column")
@@ -136,15 +135,46 @@ Result<catalog::Table> TableStore::CreateEmpty(const catalog::Bucket& bucket,
   catalog::NewVersion first{"create", columns, 0, token_id, {}};
   auto lock = TableLock(bucket.id, name);
   std::lock_guard guard(*lock);
-  return catalog_.CreateTable(bucket.id, name, primary_key, first);
+  std::vector<WriteResult> results;
+  RETURN_IF_ERROR(catalog_.Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(auto table, tx.CreateTable(bucket.id, name, primary_key, first));
+    ASSIGN_OR_RETURN(auto version, tx.GetVersion(table.head_version_id));
+    results = {WriteResult{table, version}};
+    return hook ? hook(tx, results) : Status::Ok();
+  }));
+  return results[0];
+}
+
+StagedWrite::~StagedWrite() {
+  if (store_ != nullptr && !segment_.path.empty()) store_->EndWrite(segment_.path, committed_);
 }
 
 Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std::string& name,
-                                       const ImportRequest& request) {
+                                       const ImportRequest& request, const CommitHook& hook) {
+  std::vector<std::unique_ptr<StagedWrite>> writes;
+  {
+    // One writer of a table at a time in this process: a second would only lose the head race.
+    auto lock = TableLock(bucket.id, name);
+    std::lock_guard guard(*lock);
+    ASSIGN_OR_RETURN(auto staged, Stage(bucket, name, request));
+    writes.push_back(std::move(staged));
+  }
+  ASSIGN_OR_RETURN(auto results, CommitStaged(writes, hook));
+  WriteResult result = results[0];
+  if (result.version.segments.size() > options_.compaction_threshold_segments) {
+    auto compacted = Compact(result.table, request.token_id);
+    if (compacted.ok()) return compacted;
+    spdlog::warn("automatic compaction of {} failed: {}", result.table.FullId(),
+                 compacted.status().ToString());
+  }
+  return result;
+}
+
+Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bucket,
+                                                       const std::string& name,
+                                                       const ImportRequest& request) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
   SourceCheck source_check(request);  // a gzip source is checked to its end beside the load
-  auto lock = TableLock(bucket.id, name);
-  std::lock_guard guard(*lock);
 
   std::optional<catalog::Table> table;
   std::optional<catalog::TableVersion> head;
@@ -233,13 +263,13 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
                                      request.display_name));
     std::string projection = projected.first;
     input = projected.second;
-    int64_t now = catalog::NowMs();
+    int64_t now = clock_.NowMs();
     projection += ", " + TimestampLiteral(now) + " AS _swan_ts";
 
     double describe_ms = since_ms();
     std::string rel = NewSegmentPath(bucket.project_id);
     RETURN_IF_ERROR(
-        fs::MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
+        env_.MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
     BeginWrite(rel);
     std::string out = QuoteLiteral(data_dir_ + "/" + rel);
     Result<int64_t> rows = int64_t{0};
@@ -296,123 +326,176 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     }
     writeback.reset();
     double write_ms = since_ms();
-    Status synced = fs::SyncFileAndDir(data_dir_ + "/" + rel);
-    auto bytes = fs::FileSize(data_dir_ + "/" + rel);
-    if (!synced.ok() || !bytes.ok()) {
+    auto segment = FinishSegment(rel, *rows);
+    if (!segment.ok()) {
       EndWrite(rel, false);
-      return synced.ok() ? bytes.status() : synced;
+      return segment.status();
     }
-    double sync_ms = since_ms();
-    catalog::Segment segment;
-    segment.path = rel;
-    segment.row_count = *rows;
-    segment.bytes = *bytes;
-    segment.replaces_keys = request.incremental && !pk.empty();
-    segment.columns = input;
-    Status whole = source_check.Wait();
-    auto result = whole.ok() ? CommitWithRetry(bucket, name, table, request, input, segment, *rows)
-                             : Result<WriteResult>(whole);
-    EndWrite(rel, result.ok());
-    if (!result.ok()) return result.status();
-    spdlog::debug(
-        "import {}.{}: describe {:.1f} ms, write {:.1f} ms, fsync {:.1f} ms, commit {:.1f} ms",
-        bucket.FullId(), name, describe_ms, write_ms, sync_ms, since_ms());
-    if (result->version.segments.size() > options_.compaction_threshold_segments) {
-      auto compacted = Compact(result->table, request.token_id);
-      if (compacted.ok()) return compacted;
-      spdlog::warn("automatic compaction of {} failed: {}", result->table.FullId(),
-                   compacted.status().ToString());
+    if (Status whole = source_check.Wait(); !whole.ok()) {
+      EndWrite(rel, false);
+      return whole;
     }
-    return result;
+    segment->replaces_keys = request.incremental && !pk.empty();
+    segment->columns = input;
+    spdlog::debug("stage {}.{}: describe {:.1f} ms, write {:.1f} ms, fsync {:.1f} ms",
+                  bucket.FullId(), name, describe_ms, write_ms, since_ms());
+    std::unique_ptr<StagedWrite> staged(new StagedWrite());
+    staged->store_ = this;
+    staged->bucket_ = bucket;
+    staged->table_name_ = name;
+    staged->incremental_ = request.incremental;
+    staged->primary_key_ = request.primary_key;
+    staged->token_id_ = request.token_id;
+    staged->operation_ = request.operation.empty()
+                             ? (request.incremental ? "import_incremental" : "import_full")
+                             : request.operation;
+    staged->input_columns_ = input;
+    staged->segment_ = std::move(*segment);
+    staged->batch_rows_ = *rows;
+    return staged;
   }
   return Status::Internal("import retry loop exhausted");
 }
 
-Result<WriteResult> TableStore::CommitWithRetry(const catalog::Bucket& bucket,
-                                                const std::string& name,
-                                                std::optional<catalog::Table> table,
-                                                const ImportRequest& request,
-                                                const std::vector<ColumnDef>& input,
-                                                catalog::Segment segment, int64_t batch_rows) {
-  std::string operation = request.operation.empty()
-                              ? (request.incremental ? "import_incremental" : "import_full")
-                              : request.operation;
-  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
-    catalog::NewVersion next;
-    next.operation = operation;
-    next.token_id = request.token_id;
-    if (!table) {
-      next.columns = input;
-      next.row_count = batch_rows;
-      next.segments = {segment};
-      auto created = catalog_.CreateTable(bucket.id, name, request.primary_key, next);
-      if (created.ok()) {
-        ASSIGN_OR_RETURN(auto version, catalog_.GetVersion(created->head_version_id));
-        return WriteResult{*created, version};
-      }
-      if (created.status().code() != StatusCode::kConflict) return created.status();
-      ASSIGN_OR_RETURN(table,
-                       catalog_.GetTable(bucket.id, name));  // created meanwhile: append to it
-      continue;
-    }
-    ASSIGN_OR_RETURN(auto head, catalog_.GetVersion(table->head_version_id));
-    ASSIGN_OR_RETURN(next.columns, MergeColumns(head.columns, input));
-    if (!request.incremental) {
-      next.row_count = batch_rows;
-      next.segments = {segment};
-    } else {
-      next.segments = head.segments;
-      next.segments.push_back(segment);
-      next.row_count = head.row_count + batch_rows;
-      if (!table->primary_key.empty() && !head.segments.empty() && batch_rows > 0) {
-        // Rows of the batch whose key already exists replace a row instead of adding one.
-        ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
-        std::string on;
-        for (const auto& k : table->primary_key) {
-          on += (on.empty() ? "" : " AND ") +
-                ("b." + QuoteIdent(k) + " IS NOT DISTINCT FROM o." + QuoteIdent(k));
-        }
-        std::string old_files;
-        for (const auto& p : SegmentPaths(data_dir_, head))
-          old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
-        ASSIGN_OR_RETURN(
-            int64_t matched,
-            conn->QueryInt("SELECT count(*) FROM read_parquet(" +
-                           QuoteLiteral(data_dir_ + "/" + segment.path) +
-                           ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) +
-                           " FROM read_parquet([" + old_files +
-                           "], union_by_name = true)) AS o ON " + on));
-        next.row_count -= matched;
-      }
-    }
-    auto committed = catalog_.CommitVersion(table->id, head.id, next);
-    if (committed.ok()) {
-      ASSIGN_OR_RETURN(auto fresh, catalog_.GetTableById(table->id));
-      return WriteResult{fresh, *committed};
-    }
-    if (committed.status().code() != StatusCode::kConflict ||
-        committed.status().message().find("head moved") == std::string::npos) {
-      return committed.status();
-    }
-    spdlog::info("{}: head moved during the write, recomputing (attempt {})", table->FullId(),
-                 attempt + 1);
-    ASSIGN_OR_RETURN(table, catalog_.GetTableById(table->id));
+Result<catalog::Segment> TableStore::FinishSegment(const std::string& rel, int64_t rows) {
+  const std::string path = data_dir_ + "/" + rel;
+  RETURN_IF_ERROR(env_.SyncFileAndDir(path));
+  ASSIGN_OR_RETURN(int64_t bytes, env_.FileSize(path));
+  catalog::Segment segment;
+  segment.path = rel;
+  segment.row_count = rows;
+  segment.bytes = bytes;
+  segment.created_at = clock_.NowMs();
+  return segment;
+}
+
+struct TableStore::PlannedVersion {
+  std::optional<catalog::Table> table;  // empty: the commit creates it
+  int64_t expected_head = 0;
+  catalog::NewVersion next;
+};
+
+Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w) {
+  PlannedVersion plan;
+  plan.next.operation = w.operation_;
+  plan.next.token_id = w.token_id_;
+  auto table = catalog_.GetTable(w.bucket_.id, w.table_name_);
+  if (!table.ok()) {
+    if (table.status().code() != StatusCode::kNotFound) return table.status();
+    plan.next.columns = w.input_columns_;
+    plan.next.row_count = w.batch_rows_;
+    plan.next.segments = {w.segment_};
+    return plan;
   }
-  return Status::Conflict("table " + bucket.FullId() + "." + name +
-                          " is being written concurrently; gave up after " +
-                          std::to_string(kCommitRetries) + " attempts");
+  plan.table = *table;
+  ASSIGN_OR_RETURN(auto head, catalog_.GetVersion(table->head_version_id));
+  plan.expected_head = head.id;
+  ASSIGN_OR_RETURN(plan.next.columns, MergeColumns(head.columns, w.input_columns_));
+  if (!w.incremental_) {
+    plan.next.row_count = w.batch_rows_;
+    plan.next.segments = {w.segment_};
+    return plan;
+  }
+  plan.next.segments = head.segments;
+  plan.next.segments.push_back(w.segment_);
+  plan.next.row_count = head.row_count + w.batch_rows_;
+  if (!table->primary_key.empty() && !head.segments.empty() && w.batch_rows_ > 0) {
+    // Rows of the batch whose key already exists replace a row instead of adding one.
+    ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+    std::string on;
+    for (const auto& k : table->primary_key) {
+      on += (on.empty() ? "" : " AND ") +
+            ("b." + QuoteIdent(k) + " IS NOT DISTINCT FROM o." + QuoteIdent(k));
+    }
+    std::string old_files;
+    for (const auto& p : SegmentPaths(data_dir_, head))
+      old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
+    ASSIGN_OR_RETURN(int64_t matched,
+                     conn->QueryInt("SELECT count(*) FROM read_parquet(" +
+                                    QuoteLiteral(data_dir_ + "/" + w.segment_.path) +
+                                    ") AS b SEMI JOIN (SELECT " +
+                                    PrimaryKeyList(table->primary_key) + " FROM read_parquet([" +
+                                    old_files + "], union_by_name = true)) AS o ON " + on));
+    plan.next.row_count -= matched;
+  }
+  return plan;
+}
+
+Result<std::vector<WriteResult>> TableStore::CommitStaged(
+    std::vector<std::unique_ptr<StagedWrite>>& writes, const CommitHook& hook) {
+  // In-process writers of these tables wait; the lock order (sorted) rules out deadlocks.
+  std::set<std::pair<int64_t, std::string>> keys;
+  for (const auto& w : writes) {
+    if (!w || w->store_ != this || w->committed_)
+      return Status::InvalidArgument("not a pending staged write of this store");
+    if (!keys.insert({w->bucket_.id, w->table_name_}).second)
+      return Status::InvalidArgument("two staged writes of table " + w->bucket_.FullId() + "." +
+                                     w->table_name_ + " in one commit");
+  }
+  std::vector<std::shared_ptr<std::mutex>> mutexes;
+  for (const auto& [bucket_id, name] : keys) mutexes.push_back(TableLock(bucket_id, name));
+  std::vector<std::unique_lock<std::mutex>> held;
+  for (auto& m : mutexes) held.emplace_back(*m);
+
+  for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
+    std::vector<PlannedVersion> plans;
+    for (const auto& w : writes) {
+      ASSIGN_OR_RETURN(auto plan, PlanVersion(*w));
+      plans.push_back(std::move(plan));
+    }
+    if (options_.before_commit_for_test) options_.before_commit_for_test(attempt);
+    std::vector<WriteResult> results;
+    Status st = catalog_.Transact([&](catalog::Catalog& tx) -> Status {
+      results.clear();
+      for (size_t i = 0; i < writes.size(); ++i) {
+        const PlannedVersion& plan = plans[i];
+        if (!plan.table) {
+          ASSIGN_OR_RETURN(auto created,
+                           tx.CreateTable(writes[i]->bucket_.id, writes[i]->table_name_,
+                                          writes[i]->primary_key_, plan.next));
+          ASSIGN_OR_RETURN(auto version, tx.GetVersion(created.head_version_id));
+          results.push_back({created, version});
+          continue;
+        }
+        ASSIGN_OR_RETURN(auto version,
+                         tx.CommitVersion(plan.table->id, plan.expected_head, plan.next));
+        ASSIGN_OR_RETURN(auto fresh, tx.GetTableById(plan.table->id));
+        results.push_back({fresh, version});
+      }
+      return hook ? hook(tx, results) : Status::Ok();
+    });
+    if (st.ok()) {
+      for (auto& w : writes) w->committed_ = true;
+      return results;
+    }
+    const bool exists = st.code() == StatusCode::kConflict && [&] {
+      auto it = st.details().find(catalog::kReasonDetail);
+      return it != st.details().end() && it->second == catalog::kReasonExists;
+    }();
+    if (!catalog::IsHeadMoved(st) && !exists) return st;
+    spdlog::info("a table head moved during a commit of {} table(s), recomputing (attempt {})",
+                 writes.size(), attempt + 1);
+  }
+  return Status::Conflict("tables are being written concurrently; gave up after " +
+                          std::to_string(kCommitRetries) + " attempts")
+      .WithDetail(catalog::kReasonDetail, catalog::kReasonHeadMoved);
 }
 
 Result<WriteResult> TableStore::Restore(const catalog::Table& table, int64_t number,
-                                        std::optional<int64_t> token_id) {
+                                        std::optional<int64_t> token_id, const CommitHook& hook) {
   auto lock = TableLock(table.bucket_id, table.name);
   std::lock_guard guard(*lock);
   ASSIGN_OR_RETURN(auto old, catalog_.GetVersionByNumber(table.id, number));
-  ASSIGN_OR_RETURN(auto current, catalog_.GetTableById(table.id));
   catalog::NewVersion next{"restore", old.columns, old.row_count, token_id, old.segments};
-  ASSIGN_OR_RETURN(auto version, catalog_.CommitVersion(table.id, current.head_version_id, next));
-  ASSIGN_OR_RETURN(auto fresh, catalog_.GetTableById(table.id));
-  return WriteResult{fresh, version};
+  std::vector<WriteResult> results;
+  RETURN_IF_ERROR(catalog_.Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(auto current, tx.GetTableById(table.id));
+    ASSIGN_OR_RETURN(auto version, tx.CommitVersion(table.id, current.head_version_id, next));
+    ASSIGN_OR_RETURN(auto fresh, tx.GetTableById(table.id));
+    results = {WriteResult{fresh, version}};
+    return hook ? hook(tx, results) : Status::Ok();
+  }));
+  return results[0];
 }
 
 }  // namespace swan::storage

@@ -1,8 +1,8 @@
-#include "api/auth.h"
+#include "service/access.h"
 
 #include "common/fs.h"
 
-namespace swan::api {
+namespace swan::service {
 
 Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& spec) {
   IssuedToken out;
@@ -11,7 +11,8 @@ Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& 
   return out;
 }
 
-Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const std::string& header) {
+Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const Clock& clock,
+                                    const std::string& header) {
   static const std::string kBearer = "Bearer ";
   if (header.empty()) return Status::Unauthorized("missing Authorization: Bearer <token> header");
   if (header.rfind(kBearer, 0) != 0)
@@ -24,7 +25,7 @@ Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const std::string
     return token.status();
   }
   if (token->revoked) return Status::Unauthorized("token has been revoked");
-  if (token->expires_at && *token->expires_at <= catalog::NowMs())
+  if (token->expires_at && *token->expires_at <= clock.NowMs())
     return Status::Unauthorized("token has expired");
   return token;
 }
@@ -74,4 +75,4 @@ Status RequireWrite(const catalog::Token& t, const std::string& bucket) {
   return Status::Forbidden("token cannot write bucket " + bucket);
 }
 
-}  // namespace swan::api
+}  // namespace swan::service

@@ -1,13 +1,14 @@
 // Tokens and rights: issuing (secret shown once, only its hash stored), authenticating a
-// request's bearer token, and the checks each route makes.
+// caller's bearer token, and the rights checks every service makes.
 #pragma once
 
 #include <string>
 
 #include "catalog/catalog.h"
+#include "common/clock.h"
 #include "common/status.h"
 
-namespace swan::api {
+namespace swan::service {
 
 struct IssuedToken {
   catalog::Token token;
@@ -15,8 +16,9 @@ struct IssuedToken {
 };
 
 Result<IssuedToken> IssueToken(catalog::Catalog& catalog, const catalog::Token& spec);
-// Resolves "Bearer <secret>"; Unauthorized when missing, unknown, revoked or expired.
-Result<catalog::Token> Authenticate(catalog::Catalog& catalog,
+// Resolves "Bearer <secret>"; Unauthorized when missing, unknown, revoked or expired (at `clock`'s
+// now).
+Result<catalog::Token> Authenticate(catalog::Catalog& catalog, const Clock& clock,
                                     const std::string& authorization_header);
 
 bool IsAdmin(const catalog::Token& t);
@@ -31,4 +33,4 @@ bool CanWrite(const catalog::Token& t, const std::string& bucket_full_id);
 Status RequireRead(const catalog::Token& t, const std::string& bucket_full_id);
 Status RequireWrite(const catalog::Token& t, const std::string& bucket_full_id);
 
-}  // namespace swan::api
+}  // namespace swan::service

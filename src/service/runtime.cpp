@@ -1,0 +1,45 @@
+#include "service/runtime.h"
+
+#include <cstdlib>
+
+#include "common/limits.h"
+
+namespace swan::service {
+
+std::string EffectiveMemoryLimit(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("SWAN_MEMORY_LIMIT"); env && *env) return env;
+  return limits::kDefaultMemoryLimit;
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bool* created) {
+  Env& env = options.env ? *options.env : Env::Posix();
+  Clock& clock = options.clock ? *options.clock : Clock::System();
+  std::unique_ptr<Runtime> rt(new Runtime(env, clock));
+  rt->data_dir_ = options.data_dir.empty() ? limits::kDefaultDataDir : options.data_dir;
+  rt->memory_limit_ = EffectiveMemoryLimit(options.memory_limit);
+  RETURN_IF_ERROR(env.MakeDirs(rt->data_dir_));
+  ASSIGN_OR_RETURN(rt->catalog_, catalog::OpenSqliteCatalog(rt->data_dir_ + "/catalog.db", &clock));
+  if (options.wrap_catalog_for_test)
+    rt->catalog_ = options.wrap_catalog_for_test(std::move(rt->catalog_));
+  bool made = false;
+  ASSIGN_OR_RETURN(int64_t org, rt->catalog_->EnsureOrganization("default", &made));
+  (void)org;
+  if (created) *created = made;
+  storage::StoreOptions store_options = options.store;
+  store_options.memory_limit = rt->memory_limit_;
+  store_options.env = &env;
+  store_options.clock = &clock;
+  ASSIGN_OR_RETURN(rt->store_,
+                   storage::TableStore::Open(*rt->catalog_, rt->data_dir_, store_options));
+  rt->sql_ = std::make_unique<query::SqlRunner>(rt->memory_limit_, 0);
+  return rt;
+}
+
+Runtime::~Runtime() {
+  sql_.reset();
+  store_.reset();
+  catalog_.reset();
+}
+
+}  // namespace swan::service
