@@ -115,7 +115,10 @@ TEST_F(SqlApiTest, BusySandboxesAnswer503WithRetryAfter) {
     }));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // all of them admitted
-  HttpResponse busy = Sql("sql-busy", token, {{"sql", "SELECT 1"}});
+  // Sandboxes are bounded server-wide; another project's token meets the bound (the first
+  // token would meet its own heavy-request bound first, a 429).
+  const std::string other = CreateProject("sql-busy-other");
+  HttpResponse busy = Sql("sql-busy-other", other, {{"sql", "SELECT 1"}});
   ExpectError(busy, 503, "unavailable", "one query past the sandbox bound");
   EXPECT_EQ(busy.headers["retry-after"], std::to_string(limits::kRetryAfterSecondsDefault))
       << Describe(busy);

@@ -68,5 +68,12 @@ TEST(StatusTest, ExitCodeSeparatesTheUsersInputFromTheServer) {
   }
 }
 
+TEST(StatusTest, TooManyRequestsIsBusyNotTheUsersInput) {
+  // 429 is the per-token bound on heavy requests: the CLI must say "retry", exit 2, like 503.
+  EXPECT_EQ(StatusCodeFromHttp(429), StatusCode::kUnavailable);
+  EXPECT_EQ(ExitCodeFor(StatusCodeFromHttp(429)), 2);
+  EXPECT_EQ(StatusCodeFromHttp(418), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace swan

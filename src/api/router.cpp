@@ -9,13 +9,22 @@
 #include <regex>
 
 #include "api/buffered_http_server.h"
+#include "api/request_head.h"
 #include "common/background_writer.h"
+#include "common/gzip_check.h"
 #include "service/access.h"
 #include "service/runtime.h"
 
 namespace swan::api {
 
 using nlohmann::json;
+
+namespace {
+
+// Bytes received per read of a gzip body (then inflated in 256 KiB pieces).
+constexpr size_t kGzipReceiveBytes = 1 << 20;
+
+}  // namespace
 
 json ErrorBody(const Status& status) {
   json details = json::object();
@@ -67,25 +76,73 @@ Result<json> RequestContext::JsonBody() {
 
 Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
   // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
-  // does the socket ones, and a body with a Content-Length is received straight into the writer's
-  // buffers (docs/architecture.md, "HTTP transport").
+  // does the socket ones, and a plain body with a Content-Length is received straight into the
+  // writer's buffers (docs/architecture.md, "HTTP transport").
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  const bool gzip = encoding == "gzip" || encoding == "x-gzip";
+  if (!gzip && !encoding.empty() && encoding != "identity") {
+    return Status::InvalidArgument("Content-Encoding " + encoding.substr(0, 40) +
+                                   " is not supported (gzip or none)")
+        .WithDetail("field", "Content-Encoding");
+  }
   ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path));
   uint64_t written = 0;
   bool failed = false, too_large = false;
+  // A gzip body is decoded here, not by httplib (which decodes without bounds or end checks).
+  std::unique_ptr<gzip::Inflater> inflater;
+  Status decoded;
+  if (gzip) {
+    gzip::Limits bounds;
+    bounds.expanded_bytes_max = kUploadBytesMax;
+    bounds.ratio_max = limits::kGzipBodyRatioMax;
+    bounds.ratio_free_bytes = limits::kGzipBodyRatioFreeBytes;
+    ASSIGN_OR_RETURN(inflater, gzip::Inflater::Create("request body (Content-Encoding: gzip)",
+                                                      bounds, [&](const char* data, size_t n) {
+                                                        written += n;
+                                                        return writer->Append(data, n);
+                                                      }));
+    const_cast<httplib::Request&>(req).headers.erase("Content-Encoding");
+  }
+  // Takes received bytes; false stops receiving.
+  auto take = [&](const char* data, size_t n) {
+    if (inflater) {
+      decoded = inflater->Update(data, n);
+      return decoded.ok();
+    }
+    if (written + n > kUploadBytesMax) {
+      too_large = true;
+      return false;
+    }
+    if (!writer->Append(data, n)) {
+      failed = true;
+      return false;
+    }
+    written += n;
+    return true;
+  };
   bool ok = true;
   RequestBody* direct = nullptr;
   uint64_t length = 0;
-  // Straight from the connection only for a plain body of known length: chunked or compressed
-  // bodies (Content-Encoding gzip/br/deflate) go through httplib, which decodes them.
-  const std::string encoding = req.get_header_value("Content-Encoding");
-  if (reader && req.get_header_value("Transfer-Encoding").empty() &&
-      (encoding.empty() || encoding == "identity")) {
+  // Straight from the connection for a body of known length; chunked bodies go through httplib.
+  if (reader && req.get_header_value("Transfer-Encoding").empty()) {
     const std::string header = req.get_header_value("Content-Length");
     auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), length);
     if (!header.empty() && ec == std::errc() && end == header.data() + header.size())
       direct = RequestBody::Current();
   }
-  if (direct != nullptr) {
+  if (direct != nullptr && inflater) {
+    std::vector<char> buffer(std::min<uint64_t>(length, kGzipReceiveBytes));
+    for (uint64_t received = 0; received < length;) {
+      ssize_t n =
+          direct->ReadSome(buffer.data(), std::min<uint64_t>(buffer.size(), length - received));
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      received += static_cast<uint64_t>(n);
+      if (!take(buffer.data(), static_cast<size_t>(n))) break;
+    }
+  } else if (direct != nullptr) {
     too_large = length > kUploadBytesMax;
     while (!too_large && written < length) {
       auto [space, room] = writer->Space();
@@ -101,28 +158,18 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
       }
     }
   } else if (reader) {
-    ok = (*reader)([&](const char* data, size_t n) {
-      if (written + n > kUploadBytesMax) {
-        too_large = true;
-        return false;
-      }
-      if (!writer->Append(data, n)) {
-        failed = true;
-        return false;
-      }
-      written += n;
-      return true;
-    });
+    ok = (*reader)(take);
   } else {
-    failed = !writer->Append(req.body.data(), req.body.size());
-    written = req.body.size();
+    ok = take(req.body.data(), req.body.size());
   }
+  if (inflater && ok && decoded.ok()) decoded = inflater->Finish();
   Status closed = writer->Close();
-  body_read = ok && !too_large && !failed;
+  body_read = ok && !too_large && !failed && decoded.ok();
+  if (!decoded.ok() && decoded.code() != StatusCode::kInternal) return decoded;
   if (too_large)
     return Status::PayloadTooLarge("upload larger than the limit of " +
                                    std::to_string(kUploadBytesMax) + " bytes");
-  if (failed || !closed.ok())
+  if (failed || !decoded.ok() || !closed.ok())
     return Status::Internal("cannot write upload (disk full?): " + closed.message());
   if (!ok) return Status::InvalidArgument("upload was interrupted");
   return written;
@@ -205,8 +252,20 @@ bool RequestHasBody(const httplib::Request& req) {
   return !req.get_header_value("Transfer-Encoding").empty() || (!length.empty() && length != "0");
 }
 
+// The body arrives while the handler runs (the transport did not read it ahead): the sender's
+// pace decides how long the request holds its worker.
+bool BodyStreamsIn(const httplib::Request& req) {
+  if (!req.get_header_value("Transfer-Encoding").empty()) return true;
+  const std::string header = req.get_header_value("Content-Length");
+  uint64_t length = 0;
+  std::from_chars(header.data(), header.data() + header.size(), length);
+  return length > kPrereadBodyBytesMax ||
+         (length > 0 && req.has_header("Expect"));  // not pre-read: see RequestHead
+}
+
 void Dispatch(const Route& route, const std::vector<std::string>& names, const Router& router,
-              service::Runtime& runtime, const httplib::Request& req, httplib::Response& res,
+              service::Runtime& runtime, HeavyRequestLimiter& heavy_requests,
+              const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader* reader) {
   RequestContext ctx{req, res, reader, runtime, router};
   ctx.received_at = std::chrono::steady_clock::now();
@@ -225,6 +284,18 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, const R
       st = token.status();
     }
   }
+  // Long work is bounded per token and in all, so that it cannot hold every worker.
+  HeavyRequestLimiter::Slot heavy_slot;
+  int refused_status = 0;
+  if (st.ok() && authed && (route.heavy || BodyStreamsIn(req))) {
+    HeavyRequestLimiter::Refusal refusal;
+    heavy_slot = heavy_requests.TryAcquire(ctx.token.id, &refusal);
+    if (!heavy_slot.ok()) {
+      st = Status::Unavailable(refusal.message);
+      refused_status = refusal.http_status;
+      ctx.Header("Retry-After", std::to_string(kHeavyRetryAfterSeconds));
+    }
+  }
   if (st.ok()) {
     try {
       st = route.handler(ctx);
@@ -241,7 +312,7 @@ void Dispatch(const Route& route, const std::vector<std::string>& names, const R
       spdlog::error("{} {}: {}", req.method, req.path, st.message());
     if (auto it = st.details().find(kRetryAfterSecondsDetail); it != st.details().end())
       res.set_header("Retry-After", it->second);
-    ctx.Json(HttpStatusFor(st.code()), ErrorBody(st));
+    ctx.Json(refused_status != 0 ? refused_status : HttpStatusFor(st.code()), ErrorBody(st));
   }
   // A successful mutation was audited by its service, with the change; a refused or failed one
   // is audited here.
@@ -262,23 +333,35 @@ void Router::Install(httplib::Server& server, service::Runtime& runtime) {
     std::string pattern = PathRegex(route.path, &names);
     const Route* r = &route;
     service::Runtime* rt = &runtime;
+    HeavyRequestLimiter* h = &heavy_requests_;
     if (route.method == "GET") {
       server.Get(pattern,
-                 [this, r, names, rt](const httplib::Request& req, httplib::Response& res) {
-                   Dispatch(*r, names, *this, *rt, req, res, nullptr);
+                 [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res) {
+                   Dispatch(*r, names, *this, *rt, *h, req, res, nullptr);
                  });
     } else if (route.method == "POST") {
-      server.Post(pattern, [this, r, names, rt](const httplib::Request& req, httplib::Response& res,
-                                                const httplib::ContentReader& reader) {
-        Dispatch(*r, names, *this, *rt, req, res, &reader);
-      });
+      server.Post(pattern,
+                  [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
+                    Dispatch(*r, names, *this, *rt, *h, req, res, &reader);
+                  });
     } else if (route.method == "DELETE") {
       server.Delete(pattern,
-                    [this, r, names, rt](const httplib::Request& req, httplib::Response& res) {
-                      Dispatch(*r, names, *this, *rt, req, res, nullptr);
+                    [this, r, names, rt, h](const httplib::Request& req, httplib::Response& res) {
+                      Dispatch(*r, names, *this, *rt, *h, req, res, nullptr);
                     });
     }
   }
+  // A POST no route matches: httplib would read its whole body into memory (any size, from
+  // anyone) before answering 404. Answered at once instead, the body left unread.
+  server.Post(
+      ".*", [](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+        res.status = 404;  // the server's error handler writes the body
+        if (RequestHasBody(req)) {
+          res.set_header("Connection", "close");
+          if (RequestBody* body = RequestBody::Current()) body->CloseAfterAnswer();
+        }
+      });
 }
 
 json Router::OpenApiDocument() const {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/request_limits.h"
 #include "catalog/model.h"
 #include "common/limits.h"
 #include "common/status.h"
@@ -56,7 +57,8 @@ struct RequestContext {
   std::optional<std::string> Query(const std::string& name) const;
   // Reads the request body as JSON (at most kJsonBodyBytesMax); empty body = {}.
   Result<nlohmann::json> JsonBody();
-  // Streams the request body to a file (at most kUploadBytesMax); returns bytes written.
+  // Streams the request body to a file (at most kUploadBytesMax); returns bytes written. A body
+  // with Content-Encoding gzip is decoded within the bounds above; other encodings are refused.
   Result<uint64_t> BodyToFile(const std::string& path);
 
   void Json(int status, const nlohmann::json& body);
@@ -83,6 +85,9 @@ struct Route {
   nlohmann::json request_body;                            // OpenAPI requestBody (or null)
   int success_status = 200;
   RouteHandler handler;
+  // Long-running (SQL, imports): bounded per token and in all (api/request_limits.h), answered
+  // 429 or 503 with Retry-After past the bound.
+  bool heavy = false;
 };
 
 class Router {
@@ -94,6 +99,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  HeavyRequestLimiter heavy_requests_;
 };
 
 // Route registration, one function per resource family.

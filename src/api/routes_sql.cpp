@@ -47,7 +47,8 @@ void AddSqlRoutes(Router& router) {
                         {"output_table", {{"type", "string"}}},
                         {"mode", {{"type", "string"}, {"enum", {"full", "incremental"}}}}},
                        {"sql"}),
-       200, [](RequestContext& ctx) -> Status {
+       200,
+       [](RequestContext& ctx) -> Status {
          ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
          ASSIGN_OR_RETURN(json body, ctx.JsonBody());
          if (!body.contains("sql") || !body["sql"].is_string()) {
@@ -95,7 +96,8 @@ void AddSqlRoutes(Router& router) {
          out["elapsed_ms"] = result.elapsed_ms;
          ctx.Json(200, out);
          return Status::Ok();
-       }});
+       },
+       /*heavy=*/true});
 }
 
 }  // namespace swan::api

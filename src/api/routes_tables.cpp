@@ -260,7 +260,8 @@ void AddTableRoutes(Router& router) {
                         {"version", VersionJson(written.version)},
                         {"import", read}});
          return Status::Ok();
-       }});
+       },
+       /*heavy=*/true});
   router.Add({"GET", "/v1/projects/{project}/tables/{table}/export",
               "Download a table or version as CSV or Parquet", "", true,
               QueryParams({{"format", "csv | parquet"},

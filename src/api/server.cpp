@@ -68,6 +68,7 @@ class HttpServer final : public Server {
     }
     http_.set_read_timeout(300, 0);
     http_.set_write_timeout(300, 0);
+    http_.set_body_bytes_max(kUploadBytesMax);
 
     if (options.port == 0) {
       port_ = http_.bind_to_any_port(options.host);

@@ -47,5 +47,18 @@ inline constexpr int64_t kRetentionSecondsDefault = 7 * 24 * 3600;
 // Request bodies.
 inline constexpr size_t kJsonBodyBytesMax = size_t{8} << 20;
 inline constexpr uint64_t kUploadBytesMax = uint64_t{1} << 40;  // 1 TiB
+// A "Content-Encoding: gzip" upload, decoded while it arrives: past its first
+// kGzipBodyRatioFreeBytes, at most kGzipBodyRatioMax times the compressed bytes received so far
+// (CSV compresses 3-15x, a decompression bomb ~1000x), and at most kUploadBytesMax in all; past
+// either bound the answer is 413 at once.
+inline constexpr uint64_t kGzipBodyRatioMax = 100;
+inline constexpr uint64_t kGzipBodyRatioFreeBytes = uint64_t{1} << 20;
+
+// Heavy requests (SQL, imports, and any request whose body streams in after its head) running at
+// once: per token (past it 429) and in the whole server (past it 503), both with Retry-After. The
+// server bound stays well below the HTTP worker threads (api/buffered_http_server.h), so that
+// light requests always find one.
+inline constexpr int kHeavyRequestsPerTokenMax = 4;
+inline constexpr int kHeavyRequestsMax = 32;
 
 }  // namespace swan::limits

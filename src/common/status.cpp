@@ -82,6 +82,7 @@ StatusCode StatusCodeFromHttp(long http_status) {
       return StatusCode::kPayloadTooLarge;
     case 499:
       return StatusCode::kCancelled;
+    case 429:  // too many heavy requests of one token at once: busy, worth a retry
     case 502:
     case 503:
     case 504:

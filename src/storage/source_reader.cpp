@@ -92,6 +92,11 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r,
   return sql.str();
 }
 
+bool ReadsGzip(const ImportRequest& r) {
+  if (r.format == FileFormat::kParquet) return false;
+  return r.csv.compression == "gzip" || (r.csv.compression == "auto" && IsGzip(r.file_path));
+}
+
 bool IsSniffError(const std::string& raw) {
   return raw.find("Error when sniffing file") != std::string::npos;
 }

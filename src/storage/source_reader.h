@@ -17,6 +17,10 @@ Result<std::string> SourceFunctionSql(const ImportRequest& request,
                                       const std::map<std::string, std::string>& types,
                                       bool sample_all);
 
+// True when the load reads `request.file_path` as gzip (a CSV or JSON source with compression
+// gzip, or auto and the gzip magic bytes).
+bool ReadsGzip(const ImportRequest& request);
+
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);

@@ -11,6 +11,7 @@
 #include "common/names.h"
 #include "storage/read_plan.h"
 #include "storage/schema.h"
+#include "storage/source_check.h"
 #include "storage/source_reader.h"
 
 namespace swan::storage {
@@ -174,6 +175,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
                                                        const std::string& name,
                                                        const ImportRequest& request) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
+  SourceCheck source_check(request);  // a gzip source is checked to its end beside the load
 
   std::optional<catalog::Table> table;
   std::optional<catalog::TableVersion> head;
@@ -329,6 +331,10 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     if (!segment.ok()) {
       EndWrite(rel, false);
       return segment.status();
+    }
+    if (Status whole = source_check.Wait(); !whole.ok()) {
+      EndWrite(rel, false);
+      return whole;
     }
     segment->replaces_keys = request.incremental && !pk.empty();
     segment->columns = input;
