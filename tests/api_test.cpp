@@ -849,6 +849,26 @@ TEST_F(ApiTest, FailedImportLeavesTheTableAtItsVersion) {
               "table of a failed first import");
 }
 
+// Upload files are kept between imports and written over (storage/upload_spool.h): a short
+// upload right after a long one, from another project, gets exactly its own rows; nothing of the
+// long one's bytes reaches it.
+TEST_F(ApiTest, AKeptUploadFileCarriesNothingIntoTheNextImport) {
+  Project a = CreateProject("spool-a");
+  Project b = CreateProject("spool-b");
+  std::string long_csv = "id,name\n";
+  for (int i = 0; i < 20000; ++i)
+    long_csv += std::to_string(i) + ",secret-of-a-" + std::to_string(i) + "\n";
+  ImportOk(a, a.token, "in.x.long", long_csv);
+  json imported = ImportOk(b, b.token, "in.x.short", "id,name\n1,b\n2,c\n");
+  EXPECT_EQ(imported["table"].value("row_count", 0), 2) << imported.dump();
+  HttpResponse exported = Call("GET", T(b, "in.x.short") + "/export", b.token);
+  EXPECT_EQ(exported.status, 200) << Describe(exported);
+  EXPECT_EQ(SortedLines(exported.body), SortedLines("id,name\n1,b\n2,c\n"));
+  // And back: a's next, shorter import over the file b's upload used.
+  json again = ImportOk(a, a.token, "in.x.long", "id,name\n7,z\n");
+  EXPECT_EQ(again["table"].value("row_count", 0), 1) << again.dump();
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQL.
 
@@ -1319,10 +1339,22 @@ TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {
   auto count = api.Post("/v1/projects/big/sql", {{"sql", "SELECT count(*) FROM \"in.big.t\""}});
   ASSERT_TRUE(count.ok()) << count.status().ToString();
   EXPECT_EQ((*count)["rows"][0][0], rows);
-  // The upload's temporary file is gone.
-  for (const auto& e : std::filesystem::directory_iterator(server.data_dir() + "/tmp")) {
-    EXPECT_NE(e.path().extension(), ".upload") << e.path();
+  // The upload's file is kept for the next import (storage/upload_spool.h), readable by the
+  // server's user only, and deleted when the server stops.
+  auto uploads = [&] {
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(server.data_dir() + "/tmp"))
+      if (e.path().extension() == ".upload") found.push_back(e.path());
+    return found;
+  };
+  EXPECT_LE(uploads().size(), limits::kUploadSpoolFilesKept);
+  for (const auto& path : uploads()) {
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << path;
   }
+  server.Kill();
+  EXPECT_TRUE(uploads().empty()) << uploads().front();
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ Result<json> RequestContext::JsonBody() {
   return parsed;
 }
 
-Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
+Result<uint64_t> RequestContext::BodyToFile(const std::string& path,
+                                            fs::BackgroundWriter::Mode mode) {
   // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
   // does the socket ones, and a plain body with a Content-Length is received straight into the
   // writer's buffers (docs/architecture.md, "HTTP transport").
@@ -85,7 +86,7 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path) {
                                    " is not supported (gzip or none)")
         .WithDetail("field", "Content-Encoding");
   }
-  ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path));
+  ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path, mode));
   uint64_t written = 0;
   bool failed = false, too_large = false;
   // A gzip body is decoded here, not by httplib (which decodes without bounds or end checks).

@@ -13,6 +13,7 @@
 
 #include "api/request_limits.h"
 #include "catalog/model.h"
+#include "common/background_writer.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "service/caller.h"
@@ -59,7 +60,8 @@ struct RequestContext {
   Result<nlohmann::json> JsonBody();
   // Streams the request body to a file (at most kUploadBytesMax); returns bytes written. A body
   // with Content-Encoding gzip is decoded within the bounds above; other encodings are refused.
-  Result<uint64_t> BodyToFile(const std::string& path);
+  Result<uint64_t> BodyToFile(const std::string& path, fs::BackgroundWriter::Mode mode =
+                                                           fs::BackgroundWriter::Mode::kTruncate);
 
   void Json(int status, const nlohmann::json& body);
   void NoContent();

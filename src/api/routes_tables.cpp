@@ -243,16 +243,20 @@ void AddTableRoutes(Router& router) {
          RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, &table_name));
          ImportFormat used;
          ASSIGN_OR_RETURN(auto request, ImportRequestFromQuery(ctx, table_name, &used));
-         TempFile upload{ctx.runtime.store().NewTempPath(".upload")};
+         storage::UploadSpool::Lease upload = ctx.runtime.store().uploads().Acquire();
          const auto started = std::chrono::steady_clock::now();
-         ASSIGN_OR_RETURN(uint64_t bytes, ctx.BodyToFile(upload.path));
+         ASSIGN_OR_RETURN(uint64_t bytes,
+                          ctx.BodyToFile(upload.path(),
+                                         upload.reused() ? fs::BackgroundWriter::Mode::kOverwrite
+                                                         : fs::BackgroundWriter::Mode::kTruncate));
          const auto received = std::chrono::steady_clock::now();
-         request.file_path = upload.path;
+         request.file_path = upload.path();
          ASSIGN_OR_RETURN(auto written,
                           service::ImportTable(ctx.runtime, ctx.Caller(), project, table_id,
                                                request, {{"bytes", bytes}}));
-         spdlog::debug("import {}: received {} bytes in {} ms, loaded in {} ms", table_id, bytes,
-                       MsBetween(started, received),
+         upload.Finished();
+         spdlog::debug("import {}: received {} bytes in {} ms{}, loaded in {} ms", table_id, bytes,
+                       MsBetween(started, received), upload.reused() ? " (kept file)" : "",
                        MsBetween(received, std::chrono::steady_clock::now()));
          json read = {{"format", used.format}, {"format_from", used.source}};
          if (!used.delimiter.empty()) read["delimiter"] = used.delimiter;

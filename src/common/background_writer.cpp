@@ -9,18 +9,20 @@
 
 namespace swan::fs {
 
-Result<std::unique_ptr<BackgroundWriter>> BackgroundWriter::Create(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+Result<std::unique_ptr<BackgroundWriter>> BackgroundWriter::Create(const std::string& path,
+                                                                   Mode mode) {
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Mode::kTruncate ? O_TRUNC : 0);
+  int fd = ::open(path.c_str(), flags, 0600);
   if (fd < 0) return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
-  return std::unique_ptr<BackgroundWriter>(new BackgroundWriter(path, fd));
+  return std::unique_ptr<BackgroundWriter>(new BackgroundWriter(path, fd, mode));
 }
 
 BackgroundWriter::Buffer BackgroundWriter::NewBuffer() {
   return Buffer{std::unique_ptr<char[]>(new char[kBufferBytes]), 0};
 }
 
-BackgroundWriter::BackgroundWriter(std::string path, int fd)
-    : path_(std::move(path)), fd_(fd), current_(NewBuffer()) {
+BackgroundWriter::BackgroundWriter(std::string path, int fd, Mode mode)
+    : path_(std::move(path)), fd_(fd), mode_(mode), current_(NewBuffer()) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -101,6 +103,7 @@ void BackgroundWriter::Run() {
         break;
       }
       off += static_cast<size_t>(w);
+      written_ += static_cast<uint64_t>(w);
     }
     lock.lock();
     if (error != 0 && !failed_) {
@@ -118,10 +121,15 @@ Status BackgroundWriter::Close() {
   Push(true);
   thread_.join();
   closed_ = true;
+  int truncate_errno = 0;
+  if (mode_ == Mode::kOverwrite && ::ftruncate(fd_, static_cast<off_t>(written_)) != 0)
+    truncate_errno = errno;
   int close_rc = ::close(fd_);
   int close_errno = errno;
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return Status::Internal("cannot write " + path_ + ": " + std::strerror(error_));
+  if (truncate_errno != 0)
+    return Status::Internal("cannot cut " + path_ + ": " + std::strerror(truncate_errno));
   if (close_rc != 0)
     return Status::Internal("cannot close " + path_ + ": " + std::strerror(close_errno));
   return Status::Ok();

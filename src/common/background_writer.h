@@ -27,8 +27,14 @@ class BackgroundWriter {
   static constexpr size_t kBufferBytes = 1 << 20;
   static constexpr size_t kBuffersMax = 8;
 
-  // Creates (truncates) `path` and starts the writer thread.
-  static Result<std::unique_ptr<BackgroundWriter>> Create(const std::string& path);
+  enum class Mode {
+    kTruncate,   // the file starts empty
+    kOverwrite,  // writes over the file's bytes from its start (reusing its page-cache pages) and
+                 // cuts it to what was written at Close()
+  };
+  // Creates or opens `path` (mode 0600) and starts the writer thread.
+  static Result<std::unique_ptr<BackgroundWriter>> Create(const std::string& path,
+                                                          Mode mode = Mode::kTruncate);
   ~BackgroundWriter();  // abandons unflushed data; call Close() to keep it
 
   BackgroundWriter(const BackgroundWriter&) = delete;
@@ -46,7 +52,7 @@ class BackgroundWriter {
   Status Close();
 
  private:
-  BackgroundWriter(std::string path, int fd);
+  BackgroundWriter(std::string path, int fd, Mode mode);
   void Run();
   void Push(bool last);
 
@@ -58,6 +64,8 @@ class BackgroundWriter {
 
   const std::string path_;
   int fd_;
+  const Mode mode_;
+  uint64_t written_ = 0;  // by the writer thread; read after it joined
   Buffer current_;
   std::mutex mu_;
   std::condition_variable changed_;

@@ -54,6 +54,12 @@ inline constexpr uint64_t kUploadBytesMax = uint64_t{1} << 40;  // 1 TiB
 inline constexpr uint64_t kGzipBodyRatioMax = 100;
 inline constexpr uint64_t kGzipBodyRatioFreeBytes = uint64_t{1} << 20;
 
+// Upload files kept between imports (storage/upload_spool.h): at most this many, each at most
+// this large, and only while the disk has this many times the file's size free.
+inline constexpr size_t kUploadSpoolFilesKept = 2;
+inline constexpr uint64_t kUploadSpoolFileBytesMax = uint64_t{2} << 30;  // 2 GiB
+inline constexpr uint64_t kUploadSpoolFreeDiskFactor = 8;
+
 // Heavy requests (SQL, imports, and any request whose body streams in after its head) running at
 // once: per token (past it 429) and in the whole server (past it 503), both with Retry-After. The
 // server bound stays well below the HTTP worker threads (api/buffered_http_server.h), so that

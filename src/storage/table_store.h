@@ -23,6 +23,7 @@
 #include "common/env.h"
 #include "engine/duckdb.h"
 #include "storage/load_options.h"
+#include "storage/upload_spool.h"
 
 namespace swan::storage {
 
@@ -135,6 +136,8 @@ class TableStore {
 
   // A fresh path under the data directory's tmp/ (the caller deletes it).
   std::string NewTempPath(const std::string& extension);
+  // The files import uploads are received into.
+  UploadSpool& uploads() { return uploads_; }
   const std::string& data_dir() const { return data_dir_; }
 
  private:
@@ -145,7 +148,8 @@ class TableStore {
         data_dir_(std::move(data_dir)),
         options_(options),
         env_(options.env ? *options.env : Env::Posix()),
-        clock_(options.clock ? *options.clock : Clock::System()) {}
+        clock_(options.clock ? *options.clock : Clock::System()),
+        uploads_(env_, data_dir_ + "/tmp") {}
 
   std::shared_ptr<std::mutex> TableLock(int64_t bucket_id, const std::string& name);
   std::string NewSegmentPath(int64_t project_id);  // relative to data_dir_
@@ -166,6 +170,8 @@ class TableStore {
   // CSV to Parquet without buffering out-of-order chunks (half the memory, measured).
   std::unique_ptr<engine::Database> db_;
   std::unique_ptr<engine::Database> unordered_db_;
+
+  UploadSpool uploads_;
 
   std::mutex locks_mu_;
   std::map<std::pair<int64_t, std::string>, std::shared_ptr<std::mutex>> table_locks_;
