@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -1293,6 +1295,41 @@ INSTANTIATE_TEST_SUITE_P(Transports, UploadTransportTest, ::testing::Values(fals
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? std::string("Libcurl") : std::string("Sendfile");
                          });
+
+// An upload the server cannot store (its files limited to 8 MB by RLIMIT_FSIZE, inherited from
+// this process with SIGXFSZ ignored) is the server's failure: 500, a message with no server path,
+// the table at its version, and the server still answering.
+TEST(ApiStreamingTest, AnUploadTheServerCannotStoreIsItsOwnError) {
+  struct rlimit saved {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const struct rlimit limited = {8u << 20, saved.rlim_max};
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  ServerProcess server;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_TRUE(server.ok()) << server.error();
+  TempDir dir;
+  const std::string csv = dir.path() + "/big.csv";
+  ASSERT_GT(WriteLargeCsv(csv, 20ull << 20), 0);
+  WriteFile(dir.path() + "/s.csv", "id,name\n1,a\n");
+  client::ApiClient admin(server.url(), server.admin_token());
+  auto project = admin.Post("/v1/projects", {{"name", "capped"}});
+  ASSERT_TRUE(project.ok()) << project.status().ToString();
+  client::ApiClient api(server.url(), (*project)["token"]["secret"].get<std::string>());
+  const std::string import = "/v1/projects/capped/tables/in.w.t/import";
+  ASSERT_TRUE(api.Upload(import, dir.path() + "/s.csv", {}).ok());
+  auto big = api.Upload(import, csv, {});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), StatusCode::kInternal) << big.status().ToString();
+  EXPECT_EQ(big.status().message().find(server.data_dir()), std::string::npos)
+      << big.status().ToString();
+  EXPECT_EQ(big.status().message().find(".upload"), std::string::npos) << big.status().ToString();
+  auto table = api.Get("/v1/projects/capped/tables/in.w.t");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  EXPECT_EQ((*table)["table"].value("version", 0), 1) << table->dump();
+  EXPECT_EQ((*table)["table"].value("row_count", 0), 1) << table->dump();
+}
 
 TEST(ApiStreamingTest, LargeUploadKeepsServerMemoryFlat) {
   // Under ASan, freed memory waits in a quarantine (256 MB by default) and counts as the server's

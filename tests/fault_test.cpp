@@ -284,6 +284,7 @@ constexpr int kChildSetupFailed = 10;
 constexpr int kChildFirstImportFailed = 11;
 constexpr int kChildSecondImportReturned = 12;
 constexpr int kChildSecondImportFailed = 13;
+constexpr int kChildSecondImportBlamedTheInput = 14;
 // The file size limit of the child that fails inside DuckDB: below the ~2 MB segment of its
 // second import, above everything written before it (version 1, the catalog).
 constexpr rlim_t kFileSizeLimitBytes = 512 * 1024;
@@ -378,8 +379,7 @@ TEST_F(FaultCrashTest, CrashBetweenSegmentWriteAndCommitLeavesAnOrphanThatGcRemo
 // A write that fails inside DuckDB itself, which no Env fault can reach: a forked child imports
 // version 1, then runs under RLIMIT_FSIZE (SIGXFSZ ignored) so that DuckDB's write(2) of the next
 // segment fails with EFBIG halfway through the file. The partial file is deleted and the table
-// keeps version 1. (The code is not checked here: the failed COPY goes through LoadError, which
-// reports it as the input's fault, `invalid_argument`; see the report of issue 8.5.)
+// keeps version 1, and the error is the server's (EFBIG: `internal`), never the input's.
 TEST_F(FaultCrashTest, WriteFailingInsideDuckDbLeavesNoPartialSegment) {
   const std::string first = WriteInput("id,s\n1,a\n2,b\n");
   std::string csv = "id,s\n";
@@ -407,13 +407,16 @@ TEST_F(FaultCrashTest, WriteFailingInsideDuckDbLeavesNoPartialSegment) {
     const struct rlimit limit = {kFileSizeLimitBytes, kFileSizeLimitBytes};
     if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(kChildSetupFailed);
     auto w = (*store)->Import(bucket, "t", CsvRequest(second, false));
-    _exit(w.ok() ? kChildSecondImportReturned : kChildSecondImportFailed);
+    if (w.ok()) _exit(kChildSecondImportReturned);
+    _exit(w.status().code() == StatusCode::kInvalidArgument ? kChildSecondImportBlamedTheInput
+                                                            : kChildSecondImportFailed);
   }
   int wstatus = 0;
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
   ASSERT_TRUE(WIFEXITED(wstatus)) << "child killed by signal " << WTERMSIG(wstatus);
   ASSERT_EQ(WEXITSTATUS(wstatus), kChildSecondImportFailed)
-      << "10 = set-up failed, 11 = first import failed, 12 = the limited import succeeded";
+      << "10 = set-up failed, 11 = first import failed, 12 = the limited import succeeded, "
+         "14 = it failed as the input's fault (invalid_argument)";
 
   ASSERT_NO_FATAL_FAILURE(Open());
   ExpectAt("t", 1, {"1|a", "2|b"});

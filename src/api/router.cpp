@@ -74,6 +74,17 @@ Result<json> RequestContext::JsonBody() {
   return parsed;
 }
 
+namespace {
+// The server's own failure to store an upload, never the request's; the message names no server
+// path (the log has it).
+Status UploadStoreError(const Status& st) {
+  spdlog::error("cannot store an upload: {}", st.message());
+  if (st.code() == StatusCode::kUnavailable)
+    return Status::Unavailable("cannot store the upload: the server's disk is full");
+  return Status::Internal("cannot store the upload (see the server's log)");
+}
+}  // namespace
+
 Result<uint64_t> RequestContext::BodyToFile(const std::string& path,
                                             fs::BackgroundWriter::Mode mode) {
   // Receiving and writing overlap: the writer thread does the page-cache copies while this thread
@@ -86,7 +97,9 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path,
                                    " is not supported (gzip or none)")
         .WithDetail("field", "Content-Encoding");
   }
-  ASSIGN_OR_RETURN(auto writer, fs::BackgroundWriter::Create(path, mode));
+  auto created = fs::BackgroundWriter::Create(path, mode);
+  if (!created.ok()) return UploadStoreError(created.status());
+  std::unique_ptr<fs::BackgroundWriter> writer = std::move(*created);
   uint64_t written = 0;
   bool failed = false, too_large = false;
   // A gzip body is decoded here, not by httplib (which decodes without bounds or end checks).
@@ -170,8 +183,7 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path,
   if (too_large)
     return Status::PayloadTooLarge("upload larger than the limit of " +
                                    std::to_string(kUploadBytesMax) + " bytes");
-  if (failed || !decoded.ok() || !closed.ok())
-    return Status::Internal("cannot write upload (disk full?): " + closed.message());
+  if (failed || !decoded.ok() || !closed.ok()) return UploadStoreError(closed);
   if (!ok) return Status::InvalidArgument("upload was interrupted");
   return written;
 }

@@ -7,13 +7,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/env.h"
+
 namespace swan::fs {
 
 Result<std::unique_ptr<BackgroundWriter>> BackgroundWriter::Create(const std::string& path,
                                                                    Mode mode) {
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Mode::kTruncate ? O_TRUNC : 0);
   int fd = ::open(path.c_str(), flags, 0600);
-  if (fd < 0) return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
+  if (fd < 0) return ErrnoStatus("cannot create " + path, errno);
   return std::unique_ptr<BackgroundWriter>(new BackgroundWriter(path, fd, mode));
 }
 
@@ -127,11 +129,9 @@ Status BackgroundWriter::Close() {
   int close_rc = ::close(fd_);
   int close_errno = errno;
   std::lock_guard<std::mutex> lock(mu_);
-  if (failed_) return Status::Internal("cannot write " + path_ + ": " + std::strerror(error_));
-  if (truncate_errno != 0)
-    return Status::Internal("cannot cut " + path_ + ": " + std::strerror(truncate_errno));
-  if (close_rc != 0)
-    return Status::Internal("cannot close " + path_ + ": " + std::strerror(close_errno));
+  if (failed_) return ErrnoStatus("cannot write " + path_, error_);
+  if (truncate_errno != 0) return ErrnoStatus("cannot cut " + path_, truncate_errno);
+  if (close_rc != 0) return ErrnoStatus("cannot close " + path_, close_errno);
   return Status::Ok();
 }
 

@@ -186,7 +186,7 @@ Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r,
                  ", escape = " + QuoteLiteral(o.escape.value_or(o.enclosure)) +
                  ", strict_mode = true, null_padding = false" +
                  ", compression = " + QuoteLiteral(compression) + ", columns = {" + columns + "})");
-  if (!check.ok()) return LoadError(r.display_name, check.status().message());
+  if (!check.ok()) return LoadError(r.display_name, check.status());
   return LoadError(r.display_name, sniff_error);
 }
 
@@ -194,6 +194,11 @@ bool IsInferredCastError(const std::string& raw) {
   return raw.find("Could not convert") != std::string::npos &&
          (raw.find("sniff") != std::string::npos || raw.find("auto-detect") != std::string::npos ||
           raw.find("sample_size") != std::string::npos);
+}
+
+Status LoadError(const std::string& display_name, const Status& engine_error) {
+  if (engine_error.code() != StatusCode::kInvalidArgument) return engine_error.Prefix(display_name);
+  return LoadError(display_name, engine_error.message());
 }
 
 Status LoadError(const std::string& display_name, const std::string& raw) {

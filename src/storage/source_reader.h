@@ -24,6 +24,10 @@ bool ReadsGzip(const ImportRequest& request);
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);
+// The same for an engine error, which is the input's fault only when its code says so: a full
+// disk, out of memory, an interrupt or a server fault passes through with its own code (never
+// "your file is bad", HTTP 400), prefixed with the file's name.
+Status LoadError(const std::string& display_name, const Status& engine_error);
 
 // A CSV read with no detection at all: the dialect as given and exactly these columns, in file
 // order (the table's types). For loads into an existing table whose columns the file's header

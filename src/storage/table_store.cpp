@@ -239,7 +239,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
           IsSniffError(described.status().message())) {
         return DiagnoseCsv(*conn, request, described.status().message());
       }
-      if (!described.ok()) return LoadError(request.display_name, described.status().message());
+      if (!described.ok()) return LoadError(request.display_name, described.status());
       if (request.format == FileFormat::kCsv) {
         // Declare the known types of the columns the file has (DuckDB rejects unknown names).
         std::map<std::string, std::string> used_types;
@@ -250,7 +250,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
           ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
           described = conn->Describe("SELECT * FROM " + source);
           if (!described.ok()) {
-            return LoadError(request.display_name, described.status().message());
+            return LoadError(request.display_name, described.status());
           }
         }
       }
@@ -323,7 +323,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
                      request.display_name);
         continue;
       }
-      return LoadError(request.display_name, raw);
+      return LoadError(request.display_name, rows.status());
     }
     writeback.reset();
     double write_ms = since_ms();
