@@ -206,23 +206,22 @@ void RequestContext::Header(const std::string& name, const std::string& value) {
 
 void RequestContext::SendFile(const std::string& path, const std::string& content_type,
                               const std::string& download_name) {
-  std::error_code ec;
-  uint64_t size = std::filesystem::file_size(path, ec);
+  Env& env = runtime.env();
+  Result<int64_t> size = env.FileSize(path);
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (ec || !f) {
+  if (!size.ok() || !f) {
     if (f) std::fclose(f);
     Json(500, ErrorBody(Status::Internal("export file vanished")));
     return;
   }
   res.status = 200;
   res.set_header("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
-  auto file = std::shared_ptr<FILE>(f, [path](FILE* p) {
+  auto file = std::shared_ptr<FILE>(f, [path, &env](FILE* p) {
     std::fclose(p);
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
+    (void)env.RemoveFile(path);
   });
   res.set_content_provider(
-      size, content_type,
+      static_cast<size_t>(*size), content_type,
       [file](size_t offset, size_t length, httplib::DataSink& sink) {
         static constexpr size_t kChunk = 1 << 20;
         std::vector<char> buf(std::min(length, kChunk));

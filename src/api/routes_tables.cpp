@@ -28,12 +28,11 @@ int64_t MsBetween(std::chrono::steady_clock::time_point from,
 }
 
 // Deletes a temporary file when it goes out of scope.
+// Deletes a file of the data directory's tmp/ when it goes out of scope.
 struct TempFile {
+  Env& env;
   std::string path;
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
+  ~TempFile() { (void)env.RemoveFile(path); }
 };
 
 Result<storage::ReadRequest> ReadRequestFromQuery(RequestContext& ctx) {
@@ -294,7 +293,7 @@ void AddTableRoutes(Router& router) {
                                         : storage::ExportFormat::kCsv,
                     gzip, path);
                 if (!table.ok()) {
-                  TempFile cleanup{path};
+                  TempFile cleanup{ctx.runtime.env(), path};
                   return table.status();
                 }
                 std::string type = format == "parquet" ? "application/vnd.apache.parquet"

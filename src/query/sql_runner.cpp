@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 
 #include "common/fs.h"
 
@@ -15,12 +14,11 @@ using engine::QuoteLiteral;
 // A DuckDB instance and its private spill folder; closing the instance removes the folder.
 class SqlRunner::Sandbox {
  public:
-  Sandbox(std::unique_ptr<engine::Database> db, std::string spill_dir)
-      : db_(std::move(db)), spill_dir_(std::move(spill_dir)) {}
+  Sandbox(Env& env, std::unique_ptr<engine::Database> db, std::string spill_dir)
+      : env_(env), db_(std::move(db)), spill_dir_(std::move(spill_dir)) {}
   ~Sandbox() {
     db_.reset();  // DuckDB deletes its spill files on close; the folder is ours
-    std::error_code ec;
-    std::filesystem::remove_all(spill_dir_, ec);
+    (void)env_.RemoveAll(spill_dir_);
   }
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
@@ -28,6 +26,7 @@ class SqlRunner::Sandbox {
   engine::Database& db() { return *db_; }
 
  private:
+  Env& env_;
   std::unique_ptr<engine::Database> db_;
   std::string spill_dir_;
 };
@@ -150,23 +149,20 @@ size_t RenderedBytes(const engine::Row& row) {
   return n;
 }
 
-void RemoveFiles(const std::vector<std::string>& paths) {
-  for (const auto& p : paths) {
-    std::error_code ec;
-    std::filesystem::remove(p, ec);
-  }
+void RemoveFiles(Env& env, const std::vector<std::string>& paths) {
+  for (const auto& p : paths) (void)env.RemoveFile(p);
 }
 
 }  // namespace
 
 SqlRunner::SqlRunner(SqlRunnerOptions options)
     : options_(std::move(options)),
+      env_(options_.env != nullptr ? *options_.env : Env::Posix()),
       spill_root_(options_.data_dir.empty() ? "" : options_.data_dir + "/sql-spill") {
   // Nothing runs yet: spill folders here are a previous process's.
-  std::error_code ec;
   if (!spill_root_.empty()) {
-    for (const auto& e : std::filesystem::directory_iterator(spill_root_, ec)) {
-      std::filesystem::remove_all(e.path(), ec);
+    if (auto leftovers = env_.List(spill_root_); leftovers.ok()) {
+      for (const auto& e : *leftovers) (void)env_.RemoveAll(e.path);
     }
   }
   refill_ = std::thread([this] { RefillLoop(); });
@@ -194,8 +190,7 @@ SqlRunner::~SqlRunner() {
   refill_.join();
   spares_.clear();
   retired_.clear();
-  std::error_code ec;
-  if (!spill_root_.empty()) std::filesystem::remove(spill_root_, ec);  // only when empty
+  if (!spill_root_.empty()) (void)env_.RemoveAll(spill_root_);  // every sandbox has closed
 }
 
 int SqlRunner::running_sandboxes() const {
@@ -208,7 +203,7 @@ Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::OpenSandbox() const {
   // A folder of its own: DuckDB lets a locked-down instance read its temp_directory, so a shared
   // one would let one query read another's spilled rows.
   std::string spill_dir = spill_root_ + "/" + fs::RandomHex(8);
-  RETURN_IF_ERROR(fs::MakeDirs(spill_dir));
+  RETURN_IF_ERROR(env_.MakeDirs(spill_dir));
   engine::DatabaseOptions options;
   options.memory_limit = options_.memory_limit;
   options.threads = options_.threads;
@@ -216,11 +211,10 @@ Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::OpenSandbox() const {
   options.private_paths = {options_.data_dir};
   auto db = engine::Database::Open(options);
   if (!db.ok()) {
-    std::error_code ec;
-    std::filesystem::remove_all(spill_dir, ec);
+    (void)env_.RemoveAll(spill_dir);
     return db.status();
   }
-  return std::make_unique<Sandbox>(std::move(*db), std::move(spill_dir));
+  return std::make_unique<Sandbox>(env_, std::move(*db), std::move(spill_dir));
 }
 
 void SqlRunner::Retire(std::unique_ptr<Sandbox> sandbox) {
@@ -369,7 +363,7 @@ void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
     abandoned = job->abandoned;
   }
   job->cv.notify_all();
-  if (abandoned || !st.ok()) RemoveFiles(job->writable_paths);
+  if (abandoned || !st.ok()) RemoveFiles(env_, job->writable_paths);
 }
 
 Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/env.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "engine/duckdb.h"
@@ -67,6 +68,7 @@ struct SqlRunnerOptions {
   int threads = 0;           // DuckDB threads of each sandbox; 0 = DuckDB's default
   int sandboxes_max = limits::kSqlSandboxesMax;
   int64_t sandbox_wait_ms = limits::kSqlSandboxWaitMs;
+  Env* env = nullptr;  // the file system of spill folders and output files; null = Env::Posix()
 };
 
 class SqlRunner {
@@ -116,6 +118,7 @@ class SqlRunner {
 
   static constexpr size_t kSpareSandboxes = 2;
   const SqlRunnerOptions options_;
+  Env& env_;
   const std::string spill_root_;
 
   std::mutex pool_mu_;

@@ -32,8 +32,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   store_options.clock = &clock;
   ASSIGN_OR_RETURN(rt->store_,
                    storage::TableStore::Open(*rt->catalog_, rt->data_dir_, store_options));
-  rt->sql_ =
-      std::make_unique<query::SqlRunner>(query::SqlRunnerOptions{rt->data_dir_, rt->memory_limit_});
+  query::SqlRunnerOptions sql_options;
+  sql_options.data_dir = rt->data_dir_;
+  sql_options.memory_limit = rt->memory_limit_;
+  sql_options.env = &env;
+  rt->sql_ = std::make_unique<query::SqlRunner>(sql_options);
   return rt;
 }
 
