@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -869,6 +870,69 @@ TEST_F(ApiTest, AKeptUploadFileCarriesNothingIntoTheNextImport) {
   // And back: a's next, shorter import over the file b's upload used.
   json again = ImportOk(a, a.token, "in.x.long", "id,name\n7,z\n");
   EXPECT_EQ(again["table"].value("row_count", 0), 1) << again.dump();
+}
+
+// JSON files (issue 9.7): an array of objects, pretty-printed or on one line, and objects one per
+// line, with `format=json` or a `.json` name; nested objects become STRUCT columns, arrays LIST.
+// A document that is not records is a clear error, never a one-row table.
+TEST_F(ApiTest, JsonArraysAndObjectsImportAsRecords) {
+  Project p = CreateProject("json-files");
+  const std::string movies =
+      "[\n  {\"title\": \"Alien\", \"year\": 1979, \"cast\": [\"Weaver\", \"Hurt\"],\n"
+      "   \"studio\": {\"name\": \"Fox\", \"city\": \"LA\"}},\n"
+      "  {\"title\": \"Heat\", \"year\": 1995, \"cast\": [\"Pacino\"],\n"
+      "   \"studio\": {\"name\": \"WB\", \"city\": \"Burbank\"}},\n"
+      "  {\"title\": \"Up\", \"year\": 2009, \"cast\": [],\n"
+      "   \"studio\": {\"name\": \"Pixar\", \"city\": \"Emeryville\"}}\n]\n";
+  json m = ImportOk(p, p.token, "in.j.movies", movies, "name=movies.json");
+  EXPECT_EQ(m["table"].value("row_count", 0), 3) << m.dump();
+  EXPECT_EQ(m["import"].value("format", ""), "json") << m.dump();
+  EXPECT_EQ(m["import"].value("format_from", ""), "file name") << m.dump();
+  std::map<std::string, std::string> types;
+  for (const auto& c : m["table"]["columns"]) types[c.value("name", "")] = c.value("type", "");
+  EXPECT_EQ(types["year"], "BIGINT") << m.dump();
+  EXPECT_EQ(types["cast"], "VARCHAR[]") << m.dump();
+  EXPECT_EQ(types["studio"].rfind("STRUCT(", 0), 0u) << m.dump();
+  json cities =
+      SqlOk(p, p.token, {{"sql", "SELECT studio.city FROM \"in.j.movies\" ORDER BY year"}});
+  EXPECT_EQ(cities["rows"], json::parse(R"([["LA"],["Burbank"],["Emeryville"]])")) << cities.dump();
+
+  // One line holding an array of 2,000 objects: 2,000 rows (read as lines, it was 1).
+  std::string flights = "[";
+  for (int i = 0; i < 2000; ++i)
+    flights += (i ? "," : "") + std::string("{\"id\":") + std::to_string(i) +
+               ",\"delay\":" + std::to_string(i % 60) + "}";
+  flights += "]";
+  json f = ImportOk(p, p.token, "in.j.flights", flights, "format=json");
+  EXPECT_EQ(f["table"].value("row_count", 0), 2000) << f.dump();
+  ExpectError(Import(p, p.token, "in.j.flights_lines", flights, "format=jsonl"), 400,
+              "invalid_argument", "an array read as JSON Lines");
+  HttpResponse as_lines = Import(p, p.token, "in.j.flights_lines", flights, "format=jsonl");
+  EXPECT_NE(as_lines.body.find("format json"), std::string::npos) << Describe(as_lines);
+
+  // Objects one per line, as json.
+  json nd = ImportOk(p, p.token, "in.j.events", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n", "format=json");
+  EXPECT_EQ(nd["table"].value("row_count", 0), 3) << nd.dump();
+
+  // Not records: a bare scalar, an object of columns, an array of numbers, a cut document.
+  HttpResponse scalar = Import(p, p.token, "in.j.bad", "42\n", "name=n.json");
+  ExpectError(scalar, 400, "invalid_argument", "a bare number");
+  EXPECT_NE(scalar.body.find("a number"), std::string::npos) << Describe(scalar);
+  HttpResponse columns =
+      Import(p, p.token, "in.j.bad", "{\"a\": [1, 2, 3], \"b\": [4, 5, 6]}", "name=c.json");
+  ExpectError(columns, 400, "invalid_argument", "an object of columns");
+  EXPECT_NE(columns.body.find("object of columns"), std::string::npos) << Describe(columns);
+  HttpResponse numbers = Import(p, p.token, "in.j.bad", "[1, 2, 3]", "name=a.json");
+  ExpectError(numbers, 400, "invalid_argument", "an array of numbers");
+  EXPECT_NE(numbers.body.find("not an object"), std::string::npos) << Describe(numbers);
+  EXPECT_EQ(numbers.body.find("records="), std::string::npos) << Describe(numbers);
+  HttpResponse cut = Import(p, p.token, "in.j.bad", "[{\"a\": 1}, {\"a\": ", "name=cut.json");
+  ExpectError(cut, 400, "invalid_argument", "a cut JSON array");
+  EXPECT_EQ(cut.body.find(".upload"), std::string::npos) << Describe(cut);
+  EXPECT_EQ(cut.body.find("/tmp/"), std::string::npos) << Describe(cut);
+  EXPECT_NE(cut.body.find("malformed JSON at byte"), std::string::npos) << Describe(cut);
+  ExpectError(Call("GET", T(p, "in.j.bad"), p.token), 404, "not_found",
+              "a table no failed JSON import created");
 }
 
 // ---------------------------------------------------------------------------------------------

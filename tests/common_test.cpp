@@ -92,14 +92,16 @@ TEST(FileFormatTest, FormatFollowsTheExtension) {
                                          {"flights.parquet", "parquet", "", false},
                                          {"in.a.f.pq", "parquet", "", false},
                                          {"events.jsonl", "jsonl", "", false},
-                                         {"events.ndjson.gz", "jsonl", "", true}}) {
+                                         {"events.ndjson.gz", "jsonl", "", true},
+                                         {"movies.json", "json", "", false},
+                                         {"Flights.JSON.gz", "json", "", true}}) {
     auto f = FormatFromFileName(c.name);
     ASSERT_TRUE(f.has_value()) << c.name;
     EXPECT_EQ(f->format, c.format) << c.name;
     EXPECT_EQ(f->delimiter, c.delimiter) << c.name;
     EXPECT_EQ(f->gzip, c.gzip) << c.name;
   }
-  for (const char* unknown : {"data.txt", "data", "", ".gz", "x.json", "csv"})
+  for (const char* unknown : {"data.txt", "data", "", ".gz", "x.jsonx", "csv"})
     EXPECT_FALSE(FormatFromFileName(unknown).has_value()) << unknown;
 }
 

@@ -79,11 +79,13 @@ Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
     r.format = storage::FileFormat::kCsv;
   } else if (format == "parquet") {
     r.format = storage::FileFormat::kParquet;
-  } else if (format == "jsonl" || format == "json") {
+  } else if (format == "jsonl" || format == "ndjson") {
     format = "jsonl";
     r.format = storage::FileFormat::kJsonLines;
+  } else if (format == "json") {
+    r.format = storage::FileFormat::kJson;
   } else {
-    return Status::InvalidArgument("format must be csv, parquet or jsonl")
+    return Status::InvalidArgument("format must be csv, parquet, json or jsonl")
         .WithDetail("field", "format");
   }
   used->format = format;
@@ -216,18 +218,18 @@ void AddTableRoutes(Router& router) {
        "key",
        "table.import",
        true,
-       QueryParams(
-           {{"format", "csv | parquet | jsonl (default: from the name's extension, else csv)"},
-            {"mode", "full | incremental"},
-            {"primary_key", "comma-separated key columns"},
-            {"delimiter", "CSV delimiter"},
-            {"enclosure", "CSV quote character"},
-            {"escape", "CSV escape character"},
-            {"header", "true | false"},
-            {"columns", "column names when there is no header"},
-            {"types", "declared types: col:TYPE,..."},
-            {"compression", "auto | none | gzip"},
-            {"name", "file name for error messages"}}),
+       QueryParams({{"format",
+                     "csv | parquet | json | jsonl (default: from the name's extension, else csv)"},
+                    {"mode", "full | incremental"},
+                    {"primary_key", "comma-separated key columns"},
+                    {"delimiter", "CSV delimiter"},
+                    {"enclosure", "CSV quote character"},
+                    {"escape", "CSV escape character"},
+                    {"header", "true | false"},
+                    {"columns", "column names when there is no header"},
+                    {"types", "declared types: col:TYPE,..."},
+                    {"compression", "auto | none | gzip"},
+                    {"name", "file name for error messages"}}),
        {{"required", true},
         {"content",
          {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}},

@@ -216,9 +216,10 @@ int main(int argc, char** argv) {
                      "otherwise)");
   import
       ->add_option("--format", import_options.format,
-                   "file format (default: from the extension — .csv .tsv .parquet .jsonl "
-                   ".ndjson, each optionally .gz — else csv)")
-      ->check(CLI::IsMember({"csv", "parquet", "jsonl"}));
+                   "file format: json is an array of objects or objects one after another, "
+                   "jsonl one object per line (default: from the extension — .csv .tsv .parquet "
+                   ".json .jsonl .ndjson, each optionally .gz — else csv)")
+      ->check(CLI::IsMember({"csv", "parquet", "json", "jsonl"}));
   import->add_option("--delimiter", import_options.delimiter,
                      "CSV field delimiter, one character; 'tab' or '\\t' for a tab (default ,)");
   import->add_option("--enclosure", import_options.enclosure, "CSV quote character (default \")");

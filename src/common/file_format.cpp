@@ -30,6 +30,8 @@ std::optional<FileNameFormat> FormatFromFileName(const std::string& file_name) {
     out.format = "parquet";
   } else if (EndsWith(name, ".jsonl") || EndsWith(name, ".ndjson")) {
     out.format = "jsonl";
+  } else if (EndsWith(name, ".json")) {
+    out.format = "json";
   } else {
     return std::nullopt;
   }

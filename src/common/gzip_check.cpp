@@ -147,4 +147,15 @@ Status CheckFile(const std::string& path, const std::string& name, const Limits&
   return st;
 }
 
+Result<std::string> ReadDecodedPrefix(const std::string& path, size_t max_bytes) {
+  gzFile f = gzopen(path.c_str(), "rb");  // reads a plain file as it is
+  if (f == nullptr) return Status::Internal("cannot open " + path);
+  std::string out(max_bytes, '\0');
+  int n = gzread(f, out.data(), static_cast<unsigned>(max_bytes));
+  gzclose(f);
+  if (n < 0) return Status::InvalidArgument("cannot read the start of the file (broken gzip?)");
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
 }  // namespace swan::gzip

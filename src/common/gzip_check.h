@@ -72,4 +72,8 @@ class Inflater {
 Status CheckFile(const std::string& path, const std::string& name, const Limits& limits,
                  const std::atomic<bool>* cancel = nullptr);
 
+// The first `max_bytes` bytes of a file as a reader sees them: decompressed when it is gzip,
+// as they are otherwise. Fewer when the file is shorter; an error when it cannot be read.
+Result<std::string> ReadDecodedPrefix(const std::string& path, size_t max_bytes);
+
 }  // namespace swan::gzip

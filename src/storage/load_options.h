@@ -11,7 +11,9 @@
 
 namespace swan::storage {
 
-enum class FileFormat { kCsv, kParquet, kJsonLines };
+// kJson: a JSON array of objects, or objects one after another (newline-delimited or not),
+// told apart by the first character. kJsonLines: one object per line, nothing else.
+enum class FileFormat { kCsv, kParquet, kJsonLines, kJson };
 
 struct CsvOptions {
   std::string delimiter = ",";

@@ -4,6 +4,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/gzip_check.h"
 #include "common/names.h"
 #include "engine/duckdb.h"
 
@@ -26,6 +27,25 @@ bool IsGzip(const std::string& path) {
   return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
+// The first character of a JSON document after a UTF-8 BOM and white space; 0 when there is none.
+Result<char> FirstJsonChar(const ImportRequest& r) {
+  ASSIGN_OR_RETURN(std::string head, gzip::ReadDecodedPrefix(r.file_path, 64 * 1024));
+  size_t i = head.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' || head[i] == '\r'))
+    ++i;
+  return i < head.size() ? head[i] : '\0';
+}
+
+std::string DescribeJsonStart(char c) {
+  if (c == '\0') return "nothing (it is empty)";
+  if (c == '"') return "a string";
+  if (c == '-' || (c >= '0' && c <= '9')) return "a number";
+  if (c == 't' || c == 'f') return "a boolean";
+  if (c == 'n') return "null";
+  return std::string("'") + c + "', which is not JSON";
+}
+
 Status CheckSingleChar(const std::string& value, const char* what, bool allow_empty) {
   if ((allow_empty && value.empty()) || value.size() == 1) return Status::Ok();
   return Status::InvalidArgument(std::string(what) + " must be a single character, got '" +
@@ -42,10 +62,33 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r,
   switch (r.format) {
     case FileFormat::kParquet:
       return "read_parquet(" + path + ")";
-    case FileFormat::kJsonLines: {
+    case FileFormat::kJsonLines:
+    case FileFormat::kJson: {
       std::string compression =
           r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
-      return "read_json(" + path + ", format = 'newline_delimited', compression = " +
+      ASSIGN_OR_RETURN(char first, FirstJsonChar(r));
+      std::string layout;
+      if (first == '[') {
+        if (r.format == FileFormat::kJsonLines) {
+          // Read as lines, the whole array would be one row.
+          return Status::InvalidArgument(
+                     r.display_name +
+                     ": the file is one JSON array, not JSON Lines (one object per line); "
+                     "import it with format json")
+              .WithDetail("file", r.display_name)
+              .WithDetail("field", "format");
+        }
+        layout = "array";
+      } else if (first == '{') {
+        layout = r.format == FileFormat::kJsonLines ? "newline_delimited" : "auto";
+      } else {
+        return Status::InvalidArgument(
+                   r.display_name + ": the file starts with " + DescribeJsonStart(first) +
+                   "; a JSON import needs an array of objects or objects one per line")
+            .WithDetail("file", r.display_name);
+      }
+      return "read_json(" + path + ", format = " + QuoteLiteral(layout) +
+             ", records = true, compression = " +
              QuoteLiteral(compression == "gzip" ? "gzip" : "uncompressed") + ")";
     }
     case FileFormat::kCsv:
@@ -190,6 +233,23 @@ Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r,
   return LoadError(r.display_name, sniff_error);
 }
 
+Status CheckJsonRecords(engine::Connection& conn, const std::string& source,
+                        const std::vector<std::string>& types, const std::string& display_name) {
+  if (types.empty()) return Status::Ok();
+  for (const auto& t : types) {
+    if (t.size() < 2 || t.compare(t.size() - 2, 2, "[]") != 0) return Status::Ok();
+  }
+  // Every column is a list: one row means one object of columns (a cheap check: two rows at most).
+  auto rows = conn.QueryInt("SELECT count(*) FROM (SELECT 1 FROM " + source + " LIMIT 2)");
+  if (!rows.ok()) return LoadError(display_name, rows.status());
+  if (*rows != 1) return Status::Ok();
+  return Status::InvalidArgument(display_name +
+                                 ": the file is one JSON object whose values are all lists (an "
+                                 "object of columns), not records; a JSON import needs an array "
+                                 "of objects or objects one per line, one per row")
+      .WithDetail("file", display_name);
+}
+
 bool IsInferredCastError(const std::string& raw) {
   return raw.find("Could not convert") != std::string::npos &&
          (raw.find("sniff") != std::string::npos || raw.find("auto-detect") != std::string::npos ||
@@ -246,6 +306,16 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
     if (what.size() > 400) break;
   }
   if (what.empty()) what = raw.substr(0, 400);
+  // DuckDB's JSON reader, in the words of the import (its hints name read_json's options).
+  if (what.find("expected records, but got non-record JSON") != std::string::npos) {
+    what =
+        "found a value that is not an object, or an empty array; a JSON import needs objects, one "
+        "per row (an array of objects, or objects one after another)";
+  }
+  static const std::regex json_file_re(
+      "Malformed JSON in file \"[^\"]*\", at byte ([0-9]+) in "
+      "record/value ([0-9]+): ");
+  what = std::regex_replace(what, json_file_re, "malformed JSON at byte $1 of value $2: ");
   std::string where = display_name;
   if (!line.empty()) where += ": line " + line;
   if (!column.empty()) where += ", column " + column;

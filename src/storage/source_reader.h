@@ -21,6 +21,12 @@ Result<std::string> SourceFunctionSql(const ImportRequest& request,
 // gzip, or auto and the gzip magic bytes).
 bool ReadsGzip(const ImportRequest& request);
 
+// A JSON import must be records: one object whose every value is a list (an "object of
+// columns", {"a": [1, 2], "b": [3, 4]}) would load as one row of lists; it is refused instead.
+// `types` are the described column types of `source`.
+Status CheckJsonRecords(engine::Connection& conn, const std::string& source,
+                        const std::vector<std::string>& types, const std::string& display_name);
+
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);

@@ -257,6 +257,11 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     }
     input.clear();
     for (const auto& c : *described) input.push_back({c.name, c.type});
+    if (request.format == FileFormat::kJson || request.format == FileFormat::kJsonLines) {
+      std::vector<std::string> types_seen;
+      for (const auto& c : input) types_seen.push_back(c.type);
+      RETURN_IF_ERROR(CheckJsonRecords(*conn, source, types_seen, request.display_name));
+    }
     RETURN_IF_ERROR(ValidateInputColumns(input, request.display_name));
     if (!pk.empty()) RETURN_IF_ERROR(CheckPrimaryKey(pk, input).Prefix(request.display_name));
     ASSIGN_OR_RETURN(auto projected,
