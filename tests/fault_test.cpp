@@ -31,6 +31,7 @@
 #include "service/tables.h"
 #include "service/tokens.h"
 #include "storage/table_store.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -198,18 +199,7 @@ class FaultTest : public ::testing::Test {
   V Rows(const std::string& table, std::optional<int64_t> version = std::nullopt) {
     storage::ReadRequest r;
     r.version = version;
-    r.limit = 1000;
-    auto rows = store_->Preview(Table(table), r);
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    V out;
-    if (!rows.ok()) return out;
-    for (const auto& row : rows->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return SortedRows(*store_, Table(table), r);
   }
 
   // The table's head is version `number` (and no later version exists), with exactly `rows`.

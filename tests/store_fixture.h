@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -11,6 +12,23 @@
 #include "test_util.h"
 
 namespace swan::testing {
+
+// A table version's rows as "a|b|c" lines, sorted (the tables of these tests are small).
+inline std::vector<std::string> SortedRows(storage::TableStore& store, const catalog::Table& table,
+                                           storage::ReadRequest r) {
+  r.limit = 1000;
+  auto rows = store.Preview(table, r);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  std::vector<std::string> out;
+  if (!rows.ok()) return out;
+  for (const auto& row : rows->rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
+    out.push_back(line);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -71,18 +89,7 @@ class StoreTest : public ::testing::Test {
     storage::ReadRequest r;
     r.version = version;
     r.columns = std::move(columns);
-    r.limit = 1000;
-    auto rows = store_->Preview(Table(table), r);
-    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
-    std::vector<std::string> out;
-    if (!rows.ok()) return out;
-    for (const auto& row : rows->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return SortedRows(*store_, Table(table), r);
   }
 
   TempDir dir_;

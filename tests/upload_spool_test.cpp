@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "common/background_writer.h"
@@ -20,13 +18,6 @@ namespace {
 
 using storage::UploadSpool;
 using Mode = fs::BackgroundWriter::Mode;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void Write(const UploadSpool::Lease& lease, const std::string& bytes) {
   auto writer = fs::BackgroundWriter::Create(lease.path(),
@@ -68,7 +59,7 @@ TEST(UploadSpoolTest, AKeptFileIsWrittenOverAndCutToTheNewUpload) {
     EXPECT_EQ(spool.kept_count(), 0u);
     Write(b, "id,name\n1,x\n");
     // Nothing of the longer first upload is left after the new one.
-    EXPECT_EQ(ReadAll(b.path()), "id,name\n1,x\n");
+    EXPECT_EQ(ReadFile(b.path()), "id,name\n1,x\n");
     b.Finished();
   }
   EXPECT_EQ(spool.kept_count(), 1u);
