@@ -55,8 +55,64 @@ Result<storage::ReadRequest> ReadRequestFromQuery(RequestContext& ctx) {
 struct ImportFormat {
   std::string format;
   std::string source;
-  std::string delimiter;
 };
+
+Result<std::optional<bool>> OptionalBool(RequestContext& ctx, const std::string& name) {
+  auto v = ctx.Query(name);
+  if (!v) return std::optional<bool>();
+  if (*v != "true" && *v != "false")
+    return Status::InvalidArgument(name + " must be true or false").WithDetail("field", name);
+  return std::optional<bool>(*v == "true");
+}
+
+// The import's answer: how the file was read (every assumption visible), what was renamed and
+// which rows were skipped.
+json ImportJson(const ImportFormat& used, const storage::ImportRequest& request,
+                const storage::ImportReport& report) {
+  json read = {{"format", used.format}, {"format_from", used.source}};
+  if (report.dialect) {
+    const auto& d = *report.dialect;
+    const auto& g = request.csv.given;
+    auto from = [](bool given) { return given ? "given" : "detected"; };
+    read["delimiter"] = d.delimiter;
+    read["enclosure"] = d.quote;
+    read["escape"] = d.escape;
+    read["header"] = d.header;
+    read["header_rows"] = d.header ? d.header_rows : 0;
+    read["skip_lines"] = d.skip_lines;
+    read["comment"] = d.comment;
+    read["line_ending"] = d.newline == "\r\n" ? "crlf" : d.newline == "\r" ? "cr" : "lf";
+    read["bom"] = d.bom;
+    read["encoding"] = report.encoding;
+    read["given"] = json::array();
+    read["detected"] = json::array();
+    for (const auto& [name, given] :
+         std::vector<std::pair<std::string, bool>>{{"delimiter", g.delimiter.has_value()},
+                                                   {"enclosure", g.quote.has_value()},
+                                                   {"escape", g.escape.has_value()},
+                                                   {"header", g.header.has_value()},
+                                                   {"skip_lines", g.skip_lines.has_value()},
+                                                   {"header_rows", g.header_rows.has_value()},
+                                                   {"comment", g.comment.has_value()},
+                                                   {"encoding", !request.csv.encoding.empty()}})
+      read[from(given)].push_back(name);
+  }
+  json renamed = json::array();
+  for (const auto& [from, to] : report.renamed) renamed.push_back({{"from", from}, {"to", to}});
+  read["renamed"] = renamed;
+  if (request.format == storage::FileFormat::kCsv) {
+    read["on_bad_rows"] = request.csv.on_bad_rows == storage::BadRows::kFail   ? "fail"
+                          : request.csv.on_bad_rows == storage::BadRows::kSkip ? "skip"
+                                                                               : "quarantine";
+    read["bad_rows"] = report.bad_rows;
+    json samples = json::array();
+    for (const auto& b : report.bad_row_samples)
+      samples.push_back({{"line", b.line}, {"reason", b.reason}, {"raw", b.raw}});
+    read["bad_row_samples"] = samples;
+    if (!report.quarantine_table.empty()) read["quarantine_table"] = report.quarantine_table;
+  }
+  return read;
+}
 
 Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
                                                       const std::string& table_name,
@@ -91,7 +147,7 @@ Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
   used->format = format;
   if (r.format == storage::FileFormat::kCsv && from_name && !from_name->delimiter.empty() &&
       used->source == "file name")
-    r.csv.delimiter = from_name->delimiter;
+    r.csv.given.delimiter = from_name->delimiter;
   std::string mode = ctx.Query("mode").value_or("full");
   if (mode != "full" && mode != "incremental") {
     return Status::InvalidArgument("mode must be full or incremental").WithDetail("field", "mode");
@@ -101,14 +157,40 @@ Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
     r.primary_key = SplitList(*pk);
     for (const auto& k : r.primary_key) RETURN_IF_ERROR(names::ValidateColumn(k));
   }
-  if (auto v = ctx.Query("delimiter")) r.csv.delimiter = *v == "\\t" ? "\t" : *v;
-  if (auto v = ctx.Query("enclosure")) r.csv.enclosure = *v;
-  if (auto v = ctx.Query("escape")) r.csv.escape = *v;
-  if (auto v = ctx.Query("header")) {
-    if (*v != "true" && *v != "false")
-      return Status::InvalidArgument("header must be true or false").WithDetail("field", "header");
-    r.csv.header = *v == "true";
+  if (auto v = ctx.Query("delimiter")) r.csv.given.delimiter = *v == "\\t" ? "\t" : *v;
+  if (auto v = ctx.Query("enclosure")) r.csv.given.quote = *v;
+  if (auto v = ctx.Query("escape")) r.csv.given.escape = *v;
+  if (auto v = ctx.Query("comment")) r.csv.given.comment = *v;
+  ASSIGN_OR_RETURN(r.csv.given.header, OptionalBool(ctx, "header"));
+  ASSIGN_OR_RETURN(r.csv.given.skip_lines, OptionalInt(ctx.Query("skip_lines"), "skip_lines"));
+  ASSIGN_OR_RETURN(r.csv.given.header_rows, OptionalInt(ctx.Query("header_rows"), "header_rows"));
+  if ((r.csv.given.skip_lines && *r.csv.given.skip_lines < 0) ||
+      (r.csv.given.header_rows && (*r.csv.given.header_rows < 1 || *r.csv.given.header_rows > 10)))
+    return Status::InvalidArgument("skip_lines must be 0 or more, header_rows 1 to 10")
+        .WithDetail("field", "skip_lines");
+  if (auto v = ctx.Query("encoding")) r.csv.encoding = *v;
+  if (auto v = ctx.Query("on_bad_rows")) {
+    if (*v == "fail") {
+      r.csv.on_bad_rows = storage::BadRows::kFail;
+    } else if (*v == "skip") {
+      r.csv.on_bad_rows = storage::BadRows::kSkip;
+    } else if (*v == "quarantine") {
+      r.csv.on_bad_rows = storage::BadRows::kQuarantine;
+    } else {
+      return Status::InvalidArgument("on_bad_rows must be fail, skip or quarantine")
+          .WithDetail("field", "on_bad_rows");
+    }
   }
+  ASSIGN_OR_RETURN(auto max_bad, OptionalInt(ctx.Query("max_bad_rows"), "max_bad_rows"));
+  if (max_bad) {
+    if (*max_bad < 0 || *max_bad > limits::kMaxBadRowsMax)
+      return Status::InvalidArgument("max_bad_rows must be 0 to " +
+                                     std::to_string(limits::kMaxBadRowsMax))
+          .WithDetail("field", "max_bad_rows");
+    r.csv.max_bad_rows = *max_bad;
+  }
+  ASSIGN_OR_RETURN(auto pad, OptionalBool(ctx, "pad_missing_trailing"));
+  r.csv.pad_missing_trailing = pad.value_or(false);
   if (auto v = ctx.Query("columns")) r.csv.column_names = SplitList(*v);
   if (auto v = ctx.Query("types")) {
     for (const auto& item : SplitList(*v)) {
@@ -122,7 +204,6 @@ Result<storage::ImportRequest> ImportRequestFromQuery(RequestContext& ctx,
     }
   }
   if (auto v = ctx.Query("compression")) r.csv.compression = *v;
-  if (r.format == storage::FileFormat::kCsv) used->delimiter = r.csv.delimiter;
   r.display_name = name.empty() ? table_name + "." + format : name;
   return r;
 }
@@ -222,11 +303,18 @@ void AddTableRoutes(Router& router) {
                      "csv | parquet | json | jsonl (default: from the name's extension, else csv)"},
                     {"mode", "full | incremental"},
                     {"primary_key", "comma-separated key columns"},
-                    {"delimiter", "CSV delimiter"},
-                    {"enclosure", "CSV quote character"},
-                    {"escape", "CSV escape character"},
-                    {"header", "true | false"},
-                    {"columns", "column names when there is no header"},
+                    {"delimiter", "CSV delimiter (1-4 characters); detected when absent"},
+                    {"enclosure", "CSV quote character, empty for none; detected when absent"},
+                    {"escape", "CSV escape character; detected when absent"},
+                    {"header", "true | false; detected when absent"},
+                    {"skip_lines", "lines before the header (titles, notes); detected"},
+                    {"header_rows", "rows the header spans (1-10); detected"},
+                    {"comment", "lines starting with this character are skipped"},
+                    {"encoding", "utf-8 | utf-16 | latin-1 | windows-1250 | windows-1252"},
+                    {"on_bad_rows", "fail (default) | skip | quarantine"},
+                    {"max_bad_rows", "with skip/quarantine: more bad rows fail (default 1000)"},
+                    {"pad_missing_trailing", "true: rows lacking trailing fields get NULLs"},
+                    {"columns", "column names instead of the header's"},
                     {"types", "declared types: col:TYPE,..."},
                     {"compression", "auto | none | gzip"},
                     {"name", "file name for error messages"}}),
@@ -259,11 +347,9 @@ void AddTableRoutes(Router& router) {
          spdlog::debug("import {}: received {} bytes in {} ms{}, loaded in {} ms", table_id, bytes,
                        MsBetween(started, received), upload.reused() ? " (kept file)" : "",
                        MsBetween(received, std::chrono::steady_clock::now()));
-         json read = {{"format", used.format}, {"format_from", used.source}};
-         if (!used.delimiter.empty()) read["delimiter"] = used.delimiter;
          ctx.Json(200, {{"table", TableJson(written.table, written.version)},
                         {"version", VersionJson(written.version)},
-                        {"import", read}});
+                        {"import", ImportJson(used, request, written.report)}});
          return Status::Ok();
        },
        /*heavy=*/true});

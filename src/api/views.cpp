@@ -29,7 +29,11 @@ json BucketJson(const catalog::Bucket& b) {
 
 json ColumnsJson(const std::vector<catalog::ColumnDef>& columns) {
   json out = json::array();
-  for (const auto& c : columns) out.push_back({{"name", c.name}, {"type", c.type}});
+  for (const auto& c : columns) {
+    json col = {{"name", c.name}, {"type", c.type}};
+    if (!c.label.empty()) col["label"] = c.label;
+    out.push_back(std::move(col));
+  }
   return out;
 }
 

@@ -29,7 +29,8 @@ struct Bucket {
 
 struct ColumnDef {
   std::string name;
-  std::string type;  // DuckDB type name
+  std::string type;     // DuckDB type name
+  std::string label{};  // the source's own text for the column ("Product Name"); empty = name
   bool operator==(const ColumnDef&) const = default;
 };
 

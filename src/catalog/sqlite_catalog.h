@@ -23,12 +23,17 @@ using nlohmann::json;
 
 inline std::string ColumnsToJson(const std::vector<ColumnDef>& cols) {
   json j = json::array();
-  for (const auto& c : cols) j.push_back({{"name", c.name}, {"type", c.type}});
+  for (const auto& c : cols) {
+    json col = {{"name", c.name}, {"type", c.type}};
+    if (!c.label.empty()) col["label"] = c.label;
+    j.push_back(std::move(col));
+  }
   return j.dump();
 }
 inline std::vector<ColumnDef> ColumnsFromJson(const std::string& s) {
   std::vector<ColumnDef> out;
-  for (const auto& c : json::parse(s)) out.push_back({c.at("name"), c.at("type")});
+  for (const auto& c : json::parse(s))
+    out.push_back({c.at("name"), c.at("type"), c.value("label", std::string())});
   return out;
 }
 inline std::string StringsToJson(const std::vector<std::string>& v) { return json(v).dump(); }

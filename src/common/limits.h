@@ -17,6 +17,9 @@ inline constexpr const char* kDefaultMemoryLimit = "512MB";
 // Table preview: rows per answer.
 inline constexpr int64_t kPreviewRowsDefault = 100;
 inline constexpr int64_t kPreviewRowsMax = 1000;
+// max_bad_rows of an import at most: bad rows are kept in memory (1 KiB of text each) until they
+// are written to the quarantine table.
+inline constexpr int64_t kMaxBadRowsMax = 100000;
 
 // Read-only SQL: rows per answer, time per query (counted from the request's start), SQL text.
 inline constexpr int64_t kSqlRowsDefault = 1000;

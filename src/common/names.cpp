@@ -33,8 +33,10 @@ Status ValidateTableName(const std::string& name) {
   return Check(name, re, "table name", "[A-Za-z0-9_-]{1,64}");
 }
 Status ValidateColumn(const std::string& name) {
-  static const std::regex re("[A-Za-z_][A-Za-z0-9_]{0,63}");
-  RETURN_IF_ERROR(Check(name, re, "column name", "[A-Za-z_][A-Za-z0-9_]{0,63}"));
+  // Leading digits are allowed ("2024_Sales"): Keboola's names allow them, and Swan quotes every
+  // identifier it writes.
+  static const std::regex re("[A-Za-z0-9_]{1,64}");
+  RETURN_IF_ERROR(Check(name, re, "column name", "[A-Za-z0-9_]{1,64}"));
   if (name.rfind("_swan", 0) == 0) {
     return Status::InvalidArgument("column name '" + name + "' is reserved (prefix _swan)")
         .WithDetail("field", "column name");

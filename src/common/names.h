@@ -11,7 +11,7 @@ Status ValidateProject(const std::string& name);     // [a-z0-9][a-z0-9_-]{0,62}
 Status ValidateStage(const std::string& stage);      // in | out
 Status ValidateBucketName(const std::string& name);  // [A-Za-z0-9_-]{1,64}
 Status ValidateTableName(const std::string& name);   // [A-Za-z0-9_-]{1,64}
-Status ValidateColumn(const std::string& name);      // [A-Za-z_][A-Za-z0-9_]{0,63}, not _swan*
+Status ValidateColumn(const std::string& name);      // [A-Za-z0-9_]{1,64}, not _swan*
 // A DuckDB type name such as BIGINT, VARCHAR, DECIMAL(18,3), TIMESTAMP WITH TIME ZONE.
 Status ValidateTypeName(const std::string& type);
 

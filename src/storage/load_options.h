@@ -5,9 +5,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catalog/model.h"
+#include "storage/csv_dialect.h"
+#include "storage/csv_row_check.h"
 
 namespace swan::storage {
 
@@ -15,14 +18,28 @@ namespace swan::storage {
 // told apart by the first character. kJsonLines: one object per line, nothing else.
 enum class FileFormat { kCsv, kParquet, kJsonLines, kJson };
 
+// What happens to rows that cannot be read (wrong field count, a value that does not convert).
+enum class BadRows { kFail, kSkip, kQuarantine };
+
 struct CsvOptions {
-  std::string delimiter = ",";
-  std::string enclosure = "\"";
-  std::optional<std::string> escape;  // default: the enclosure (doubled quotes)
-  bool header = true;
-  std::vector<std::string> column_names;              // names when there is no header
+  CsvDialectHints given;  // delimiter, enclosure, escape, comment, header, skip_lines, header_rows
+  std::vector<std::string> column_names;              // names to use instead of the header's
   std::map<std::string, std::string> declared_types;  // column -> DuckDB type
   std::string compression = "auto";                   // auto | none | gzip
+  std::string encoding;  // empty: UTF-8, or UTF-16 when the file starts with its byte-order mark
+  BadRows on_bad_rows = BadRows::kFail;
+  int64_t max_bad_rows = 1000;        // with kSkip / kQuarantine: more bad rows fail the import
+  bool pad_missing_trailing = false;  // rows lacking trailing fields get NULLs
+};
+
+// What an import assumed and did, for its answer.
+struct ImportReport {
+  std::optional<CsvDialect> dialect;  // CSV only
+  std::string encoding;
+  std::vector<std::pair<std::string, std::string>> renamed;  // header text -> column name
+  int64_t bad_rows = 0;
+  std::vector<BadRow> bad_row_samples;  // the first few
+  std::string quarantine_table;         // with BadRows::kQuarantine and bad rows
 };
 
 struct ImportRequest {

@@ -12,6 +12,13 @@ SourceCheck::SourceCheck(const ImportRequest& request) {
   });
 }
 
+SourceCheck::SourceCheck(const std::string& path, bool gzip, CsvRowCheck* rows,
+                         const std::string& display_name) {
+  thread_ = std::thread([this, path, gzip, rows, display_name] {
+    verdict_ = CheckCsvRows(path, gzip, *rows, display_name, &cancel_);
+  });
+}
+
 SourceCheck::~SourceCheck() {
   cancel_ = true;
   if (thread_.joinable()) thread_.join();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "storage/csv_row_check.h"
 #include "storage/load_options.h"
 
 namespace swan::storage {
@@ -19,6 +20,10 @@ class SourceCheck {
  public:
   // Starts checking `request.file_path` when DuckDB will read it as gzip.
   explicit SourceCheck(const ImportRequest& request);
+  // Feeds the file at `path` (inflated and checked to its end when `gzip`) to `rows`, which must
+  // outlive this check; read rows' verdict after Wait().
+  SourceCheck(const std::string& path, bool gzip, CsvRowCheck* rows,
+              const std::string& display_name);
   ~SourceCheck();  // stops an unfinished check and waits for its thread
   SourceCheck(const SourceCheck&) = delete;
   SourceCheck& operator=(const SourceCheck&) = delete;

@@ -14,10 +14,6 @@ using engine::QuoteLiteral;
 
 namespace {
 
-// DuckDB's default CSV buffer makes a load's memory grow with the file (222 MB peak for a 200 MB
-// CSV); 4 MiB keeps it flat (110 MB) at the same speed. It must stay above max_line_size (2 MB).
-constexpr int64_t kCsvBufferBytes = 4 << 20;
-
 bool IsGzip(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return false;
@@ -46,18 +42,9 @@ std::string DescribeJsonStart(char c) {
   return std::string("'") + c + "', which is not JSON";
 }
 
-Status CheckSingleChar(const std::string& value, const char* what, bool allow_empty) {
-  if ((allow_empty && value.empty()) || value.size() == 1) return Status::Ok();
-  return Status::InvalidArgument(std::string(what) + " must be a single character, got '" +
-                                 value.substr(0, 10) + "'")
-      .WithDetail("field", what);
-}
-
 }  // namespace
 
-Result<std::string> SourceFunctionSql(const ImportRequest& r,
-                                      const std::map<std::string, std::string>& types,
-                                      bool sample_all) {
+Result<std::string> SourceFunctionSql(const ImportRequest& r) {
   std::string path = QuoteLiteral(r.file_path);
   switch (r.format) {
     case FileFormat::kParquet:
@@ -94,143 +81,12 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r,
     case FileFormat::kCsv:
       break;
   }
-  const CsvOptions& o = r.csv;
-  RETURN_IF_ERROR(CheckSingleChar(o.delimiter, "delimiter", false));
-  RETURN_IF_ERROR(CheckSingleChar(o.enclosure, "enclosure", true));
-  if (o.escape) RETURN_IF_ERROR(CheckSingleChar(*o.escape, "escape", true));
-  std::string compression = o.compression;
-  if (compression == "auto") compression = IsGzip(r.file_path) ? "gzip" : "none";
-  if (compression != "gzip" && compression != "none") {
-    return Status::InvalidArgument("compression must be auto, none or gzip")
-        .WithDetail("field", "compression");
-  }
-  std::ostringstream sql;
-  sql << "read_csv(" << path << ", delim = " << QuoteLiteral(o.delimiter)
-      << ", quote = " << QuoteLiteral(o.enclosure)
-      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure))
-      << ", header = " << (o.header ? "true" : "false")
-      << ", compression = " << QuoteLiteral(compression)
-      << ", skip = 0, strict_mode = true, null_padding = false, buffer_size = " << kCsvBufferBytes
-      << ", auto_detect = true";
-  if (sample_all) sql << ", sample_size = -1";
-  if (!o.column_names.empty()) {
-    sql << ", names = [";
-    for (size_t i = 0; i < o.column_names.size(); ++i) {
-      RETURN_IF_ERROR(names::ValidateColumn(o.column_names[i]));
-      sql << (i ? ", " : "") << QuoteLiteral(o.column_names[i]);
-    }
-    sql << "]";
-  }
-  if (!types.empty()) {
-    sql << ", types = {";
-    bool first = true;
-    for (const auto& [name, type] : types) {
-      RETURN_IF_ERROR(names::ValidateTypeName(type));
-      sql << (first ? "" : ", ") << QuoteLiteral(name) << ": " << QuoteLiteral(type);
-      first = false;
-    }
-    sql << "}";
-  }
-  sql << ")";
-  return sql.str();
+  return Status::Internal("CSV sources are read by CsvReadSql");
 }
 
 bool ReadsGzip(const ImportRequest& r) {
   if (r.format == FileFormat::kParquet) return false;
   return r.csv.compression == "gzip" || (r.csv.compression == "auto" && IsGzip(r.file_path));
-}
-
-bool IsSniffError(const std::string& raw) {
-  return raw.find("Error when sniffing file") != std::string::npos;
-}
-
-std::string CsvCompression(const ImportRequest& r) {
-  return r.csv.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : r.csv.compression;
-}
-
-std::vector<std::string> CsvHeaderNames(engine::Connection& conn, const ImportRequest& r) {
-  const CsvOptions& o = r.csv;
-  if (!o.column_names.empty()) return o.column_names;
-  // The first line, whole, as one value: the delimiter is the 4-character text \x1f (DuckDB
-  // literals have no escapes), which a header line does not contain; no quoting.
-  auto first =
-      conn.Query("SELECT * FROM read_csv(" + QuoteLiteral(r.file_path) +
-                 ", auto_detect = false, header = false, delim = '\\x1f', quote = '', "
-                 "escape = '', strict_mode = false, compression = " +
-                 QuoteLiteral(CsvCompression(r)) + ", columns = {'line': 'VARCHAR'}) LIMIT 1");
-  if (!first.ok() || first->rows.empty() || !first->rows[0][0]) return {};
-  std::string line = *first->rows[0][0];
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  std::vector<std::string> names;
-  std::string field;
-  bool quoted = false;
-  for (char c : line) {
-    if (!o.enclosure.empty() && c == o.enclosure[0]) {
-      quoted = !quoted;
-    } else if (c == o.delimiter[0] && !quoted) {
-      names.push_back(field);
-      field.clear();
-    } else {
-      field += c;
-    }
-  }
-  names.push_back(field);
-  if (!o.header) {
-    for (size_t i = 0; i < names.size(); ++i) names[i] = "column" + std::to_string(i);
-  }
-  return names;
-}
-
-Result<std::string> ExactCsvFunctionSql(const ImportRequest& r,
-                                        const std::vector<catalog::ColumnDef>& columns) {
-  const CsvOptions& o = r.csv;
-  RETURN_IF_ERROR(CheckSingleChar(o.delimiter, "delimiter", false));
-  RETURN_IF_ERROR(CheckSingleChar(o.enclosure, "enclosure", true));
-  if (o.escape) RETURN_IF_ERROR(CheckSingleChar(*o.escape, "escape", true));
-  std::string compression = CsvCompression(r);
-  if (compression != "gzip" && compression != "none") {
-    return Status::InvalidArgument("compression must be auto, none or gzip")
-        .WithDetail("field", "compression");
-  }
-  std::ostringstream sql;
-  sql << "read_csv(" << QuoteLiteral(r.file_path) << ", auto_detect = false"
-      << ", delim = " << QuoteLiteral(o.delimiter) << ", quote = " << QuoteLiteral(o.enclosure)
-      << ", escape = " << QuoteLiteral(o.escape.value_or(o.enclosure))
-      << ", header = " << (o.header ? "true" : "false")
-      << ", compression = " << QuoteLiteral(compression)
-      << ", skip = 0, strict_mode = true, null_padding = false, buffer_size = " << kCsvBufferBytes
-      << ", columns = {";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    RETURN_IF_ERROR(names::ValidateColumn(columns[i].name));
-    RETURN_IF_ERROR(names::ValidateTypeName(columns[i].type));
-    sql << (i ? ", " : "") << QuoteLiteral(columns[i].name) << ": "
-        << QuoteLiteral(columns[i].type);
-  }
-  sql << "})";
-  return sql.str();
-}
-
-Status DiagnoseCsv(engine::Connection& conn, const ImportRequest& r,
-                   const std::string& sniff_error) {
-  const CsvOptions& o = r.csv;
-  std::string compression =
-      o.compression == "auto" ? (IsGzip(r.file_path) ? "gzip" : "none") : o.compression;
-  std::string path = QuoteLiteral(r.file_path);
-  std::vector<std::string> names = CsvHeaderNames(conn, r);
-  if (names.empty()) return LoadError(r.display_name, sniff_error);
-  std::string columns;
-  for (size_t i = 0; i < names.size(); ++i) {
-    columns += (i ? ", " : "") + QuoteLiteral(names[i]) + ": 'VARCHAR'";
-  }
-  auto check =
-      conn.Query("SELECT count(*) FROM read_csv(" + path + ", auto_detect = false, header = " +
-                 (o.header ? "true" : "false") + ", delim = " + QuoteLiteral(o.delimiter) +
-                 ", quote = " + QuoteLiteral(o.enclosure) +
-                 ", escape = " + QuoteLiteral(o.escape.value_or(o.enclosure)) +
-                 ", strict_mode = true, null_padding = false" +
-                 ", compression = " + QuoteLiteral(compression) + ", columns = {" + columns + "})");
-  if (!check.ok()) return LoadError(r.display_name, check.status());
-  return LoadError(r.display_name, sniff_error);
 }
 
 Status CheckJsonRecords(engine::Connection& conn, const std::string& source,
@@ -316,6 +172,13 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
       "Malformed JSON in file \"[^\"]*\", at byte ([0-9]+) in "
       "record/value ([0-9]+): ");
   what = std::regex_replace(what, json_file_re, "malformed JSON at byte $1 of value $2: ");
+  if (what.find("nvalid unicode") != std::string::npos ||
+      what.find("not valid UTF-8") != std::string::npos) {
+    what =
+        "bytes that are not UTF-8; if the file is in another encoding, import it with "
+        "encoding=windows-1252 (Western Europe), windows-1250 (Central Europe), latin-1 or "
+        "utf-16";
+  }
   std::string where = display_name;
   if (!line.empty()) where += ": line " + line;
   if (!column.empty()) where += ", column " + column;

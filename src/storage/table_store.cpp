@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <set>
 
+#include "common/column_names.h"
 #include "common/fs.h"
 #include "common/names.h"
+#include "storage/csv_source.h"
 #include "storage/read_plan.h"
 #include "storage/schema.h"
 #include "storage/source_check.h"
@@ -23,6 +25,69 @@ using engine::QuoteLiteral;
 namespace {
 
 constexpr int kCommitRetries = 5;
+constexpr const char* kQuarantineSuffix = "_bad_rows";  // the companion table of bad rows
+constexpr size_t kBadRowSamples = 20;                   // bad rows an import's answer shows
+
+Status CheckBadRowLimit(const ImportRequest& r, int64_t bad) {
+  if (bad <= r.csv.max_bad_rows) return Status::Ok();
+  return Status::InvalidArgument(r.display_name + ": " + std::to_string(bad) +
+                                 (bad > r.csv.max_bad_rows + 1 ? "" : " or more") +
+                                 " bad rows, more than max_bad_rows=" +
+                                 std::to_string(r.csv.max_bad_rows) + "; nothing was loaded")
+      .WithDetail("file", r.display_name)
+      .WithDetail("field", "max_bad_rows");
+}
+
+Status BadRowError(const ImportRequest& r, const BadRow& row) {
+  return Status::InvalidArgument(r.display_name + ": line " + std::to_string(row.line) + ": " +
+                                 row.reason +
+                                 "; to load the other rows, import with on_bad_rows=skip (or "
+                                 "quarantine, which keeps the bad rows in a table)")
+      .WithDetail("file", r.display_name)
+      .WithDetail("line", std::to_string(row.line));
+}
+
+// A load error of a CSV: the row check's first bad row when it found one (DuckDB's reader may
+// stop on a later symptom of it), else DuckDB's error in Swan's words.
+Status CsvLoadError(const ImportRequest& r, const Status& engine_error,
+                    std::optional<SourceCheck>& check, const CsvRowCheck* rows) {
+  Status st = LoadError(r.display_name, engine_error);
+  if (st.code() != StatusCode::kInvalidArgument) return st;
+  if (check && rows && check->Wait().ok() && rows->bad_count() > 0)
+    return BadRowError(r, rows->bad_rows().front());
+  if (st.message().find("line ") != std::string::npos && r.csv.on_bad_rows == BadRows::kFail) {
+    Status hinted = Status::InvalidArgument(
+        st.message() + "; to load the other rows, import with on_bad_rows=skip");
+    for (const auto& [key, value] : st.details()) hinted = hinted.WithDetail(key, value);
+    return hinted;
+  }
+  return st;
+}
+
+// The rows DuckDB skipped (values that do not convert) in this connection's last read.
+Result<std::vector<BadRow>> RejectedRows(engine::Connection& conn, const ImportRequest& r) {
+  auto rows = conn.Query(std::string("SELECT line, any_value(csv_line), string_agg(") +
+                         "coalesce('column ' || column_name || ': ', '') || error_message, '; ') " +
+                         "FROM " + kCsvRejectsTable + " GROUP BY line ORDER BY line LIMIT " +
+                         std::to_string(r.csv.max_bad_rows + 1));
+  if (!rows.ok()) {
+    // No table: nothing was rejected.
+    if (rows.status().message().find("does not exist") != std::string::npos)
+      return std::vector<BadRow>{};
+    return rows.status();
+  }
+  std::vector<BadRow> out;
+  for (const auto& row : rows->rows) {
+    BadRow b;
+    b.line = row[0] ? std::stoll(*row[0]) : 0;
+    b.raw = row[1].value_or("").substr(0, CsvRowCheck::kBadRowTextMax);
+    b.reason = LoadError(r.display_name, row[2].value_or("")).message();
+    std::string prefix = r.display_name + ": ";
+    if (b.reason.rfind(prefix, 0) == 0) b.reason = b.reason.substr(prefix.size());
+    out.push_back(std::move(b));
+  }
+  return out;
+}
 
 std::string TimestampLiteral(int64_t ms) {
   std::string iso = fs::IsoTime(ms);  // 2026-11-25T12:00:00.123Z
@@ -160,11 +225,26 @@ Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std:
     ASSIGN_OR_RETURN(auto staged, Stage(bucket, name, request));
     writes.push_back(std::move(staged));
   }
+  ImportReport report = writes[0]->report_;
+  if (request.csv.on_bad_rows == BadRows::kQuarantine && !writes[0]->bad_rows_.empty()) {
+    // The bad rows go to a companion table, committed with the load or not at all.
+    std::string quarantine =
+        name.substr(0, 64 - std::string(kQuarantineSuffix).size()) + kQuarantineSuffix;
+    auto lock = TableLock(bucket.id, quarantine);
+    std::lock_guard guard(*lock);
+    ASSIGN_OR_RETURN(auto staged, StageBadRows(bucket, quarantine, request, writes[0]->bad_rows_));
+    writes.push_back(std::move(staged));
+    report.quarantine_table = bucket.FullId() + "." + quarantine;
+  }
   ASSIGN_OR_RETURN(auto results, CommitStaged(writes, hook));
   WriteResult result = results[0];
+  result.report = report;
   if (result.version.segments.size() > options_.compaction_threshold_segments) {
     auto compacted = Compact(result.table, request.token_id);
-    if (compacted.ok()) return compacted;
+    if (compacted.ok()) {
+      compacted->report = std::move(report);
+      return compacted;
+    }
     spdlog::warn("automatic compaction of {} failed: {}", result.table.FullId(),
                  compacted.status().ToString());
   }
@@ -175,7 +255,42 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
                                                        const std::string& name,
                                                        const ImportRequest& request) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
-  SourceCheck source_check(request);  // a gzip source is checked to its end beside the load
+  ImportReport report;
+  std::unique_ptr<CsvSource> csv;
+  std::unique_ptr<CsvRowCheck> row_check;
+  const bool tolerant = request.csv.on_bad_rows != BadRows::kFail;
+  std::optional<SourceCheck> source_check;
+  if (request.format == FileFormat::kCsv) {
+    ASSIGN_OR_RETURN(csv, PrepareCsv(request));
+    report.dialect = csv->dialect;
+    report.encoding = csv->encoding;
+    for (size_t i = 0; i < csv->names.size(); ++i) {
+      if (!csv->labels[i].empty() && csv->labels[i] != csv->names[i])
+        report.renamed.emplace_back(csv->labels[i], csv->names[i]);
+    }
+    row_check = std::make_unique<CsvRowCheck>(
+        csv->dialect, csv->names.size(), request.csv.pad_missing_trailing,
+        tolerant ? static_cast<size_t>(request.csv.max_bad_rows) + 1 : 20);
+    if (tolerant) {
+      // Bad rows are found first and emptied in a copy, so that DuckDB never reads them (it
+      // would take a row with one extra empty field as a good one).
+      RETURN_IF_ERROR(CheckCsvRows(csv->path, csv->gzip, *row_check, request.display_name));
+      RETURN_IF_ERROR(CheckBadRowLimit(request, row_check->bad_count()));
+      if (row_check->bad_count() > 0) {
+        std::string clean = csv->TempPath(".clean");
+        RETURN_IF_ERROR(CopyWithoutLines(csv->path, csv->gzip, row_check->bad_lines(),
+                                         csv->dialect.newline == "\r" ? '\r' : '\n', clean,
+                                         request.display_name));
+        csv->path = clean;
+        csv->gzip = false;
+      }
+    } else {
+      // Strict: the rows are checked beside the load (and a gzip source to its end).
+      source_check.emplace(csv->path, csv->gzip, row_check.get(), request.display_name);
+    }
+  } else {
+    source_check.emplace(request);  // a gzip source is checked to its end beside the load
+  }
 
   std::optional<catalog::Table> table;
   std::optional<catalog::TableVersion> head;
@@ -227,36 +342,45 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
   for (int attempt = 0; attempt < 2; ++attempt) {
     Result<std::vector<engine::Column>> described = std::vector<engine::Column>{};
     std::vector<ColumnDef> exact;
-    if (request.format == FileFormat::kCsv && head && attempt == 0 &&
-        ExactColumns(CsvHeaderNames(*conn, request), head->columns, &exact)) {
+    const CsvReadMode mode{attempt > 0, tolerant};
+    if (csv && head && attempt == 0 && ExactColumns(csv->names, head->columns, &exact)) {
       // Every column of the file is a table column: read with the table's types, no sniffing.
-      ASSIGN_OR_RETURN(source, ExactCsvFunctionSql(request, exact));
+      ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, {}, mode, &exact));
       for (const auto& c : exact) described->push_back({c.name, c.type});
-    } else {
-      ASSIGN_OR_RETURN(source, SourceFunctionSql(request, {}, attempt > 0));
+    } else if (csv) {
+      ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, types, mode));
       described = conn->Describe("SELECT * FROM " + source);
-      if (!described.ok() && request.format == FileFormat::kCsv &&
-          IsSniffError(described.status().message())) {
-        return DiagnoseCsv(*conn, request, described.status().message());
-      }
+      if (!described.ok())
+        return CsvLoadError(request, described.status(), source_check, row_check.get());
+    } else {
+      ASSIGN_OR_RETURN(source, SourceFunctionSql(request));
+      described = conn->Describe("SELECT * FROM " + source);
       if (!described.ok()) return LoadError(request.display_name, described.status());
-      if (request.format == FileFormat::kCsv) {
-        // Declare the known types of the columns the file has (DuckDB rejects unknown names).
-        std::map<std::string, std::string> used_types;
-        for (const auto& c : *described) {
-          if (types.count(c.name)) used_types[c.name] = types[c.name];
+      // Keys and column names that are not SQL-friendly ("Product Name") are renamed by the
+      // rule of CSV headers, the original kept as the label.
+      std::vector<std::string> labels;
+      for (const auto& c : *described) labels.push_back(c.name);
+      std::vector<std::string> renamed = names::SqlFriendlyColumns(labels);
+      if (renamed != labels) {
+        std::string select;
+        for (size_t i = 0; i < labels.size(); ++i) {
+          select += (i ? ", " : "") + QuoteIdent(labels[i]) + " AS " + QuoteIdent(renamed[i]);
+          if (renamed[i] != labels[i]) report.renamed.emplace_back(labels[i], renamed[i]);
+          (*described)[i].name = renamed[i];
         }
-        if (!used_types.empty()) {
-          ASSIGN_OR_RETURN(source, SourceFunctionSql(request, used_types, attempt > 0));
-          described = conn->Describe("SELECT * FROM " + source);
-          if (!described.ok()) {
-            return LoadError(request.display_name, described.status());
-          }
-        }
+        source = "(SELECT " + select + " FROM " + source + ")";
       }
     }
     input.clear();
-    for (const auto& c : *described) input.push_back({c.name, c.type});
+    for (size_t i = 0; i < described->size(); ++i) {
+      const auto& c = (*described)[i];
+      std::string label;
+      if (csv && i < csv->labels.size() && csv->labels[i] != c.name) label = csv->labels[i];
+      for (const auto& [from, to] : report.renamed) {
+        if (!csv && to == c.name) label = from;
+      }
+      input.push_back({c.name, c.type, label});
+    }
     if (request.format == FileFormat::kJson || request.format == FileFormat::kJsonLines) {
       std::vector<std::string> types_seen;
       for (const auto& c : input) types_seen.push_back(c.type);
@@ -323,11 +447,12 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     if (!rows.ok()) {
       EndWrite(rel, false);
       const std::string& raw = rows.status().message();
-      if (attempt == 0 && request.format == FileFormat::kCsv && IsInferredCastError(raw)) {
+      if (attempt == 0 && csv && IsInferredCastError(raw)) {
         spdlog::info("{}: sampled type detection was wrong, retrying with whole-file detection",
                      request.display_name);
         continue;
       }
+      if (csv) return CsvLoadError(request, rows.status(), source_check, row_check.get());
       return LoadError(request.display_name, rows.status());
     }
     writeback.reset();
@@ -337,9 +462,35 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
       EndWrite(rel, false);
       return segment.status();
     }
-    if (Status whole = source_check.Wait(); !whole.ok()) {
+    if (source_check) {
+      if (Status whole = source_check->Wait(); !whole.ok()) {
+        EndWrite(rel, false);
+        return whole;
+      }
+    }
+    if (csv && !tolerant && row_check->bad_count() > 0) {
       EndWrite(rel, false);
-      return whole;
+      return BadRowError(request, row_check->bad_rows().front());
+    }
+    std::vector<BadRow> bad_rows;
+    if (csv && tolerant) {
+      bad_rows = row_check->bad_rows();
+      auto rejected = RejectedRows(*conn, request);
+      if (!rejected.ok()) {
+        EndWrite(rel, false);
+        return rejected.status();
+      }
+      bad_rows.insert(bad_rows.end(), rejected->begin(), rejected->end());
+      std::sort(bad_rows.begin(), bad_rows.end(),
+                [](const BadRow& a, const BadRow& b) { return a.line < b.line; });
+      if (Status limit = CheckBadRowLimit(request, static_cast<int64_t>(bad_rows.size()));
+          !limit.ok()) {
+        EndWrite(rel, false);
+        return limit;
+      }
+      report.bad_rows = static_cast<int64_t>(bad_rows.size());
+      for (size_t i = 0; i < bad_rows.size() && i < kBadRowSamples; ++i)
+        report.bad_row_samples.push_back(bad_rows[i]);
     }
     segment->replaces_keys = request.incremental && !pk.empty();
     segment->columns = input;
@@ -358,9 +509,43 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     staged->input_columns_ = input;
     staged->segment_ = std::move(*segment);
     staged->batch_rows_ = *rows;
+    staged->report_ = std::move(report);
+    staged->bad_rows_ = std::move(bad_rows);
     return staged;
   }
   return Status::Internal("import retry loop exhausted");
+}
+
+Result<std::unique_ptr<StagedWrite>> TableStore::StageBadRows(const catalog::Bucket& bucket,
+                                                              const std::string& name,
+                                                              const ImportRequest& request,
+                                                              const std::vector<BadRow>& rows) {
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+  RETURN_IF_ERROR(conn->Execute(
+      "CREATE TEMP TABLE bad_rows (file VARCHAR, line BIGINT, reason VARCHAR, raw_line VARCHAR)"));
+  constexpr size_t kBatch = 500;
+  for (size_t i = 0; i < rows.size(); i += kBatch) {
+    std::string values;
+    for (size_t k = i; k < rows.size() && k < i + kBatch; ++k) {
+      values += (values.empty() ? "" : ", ") + std::string("(") +
+                QuoteLiteral(request.display_name) + ", " + std::to_string(rows[k].line) + ", " +
+                QuoteLiteral(rows[k].reason) + ", " + QuoteLiteral(rows[k].raw) + ")";
+    }
+    RETURN_IF_ERROR(conn->Execute("INSERT INTO bad_rows VALUES " + values));
+  }
+  ImportRequest r;
+  r.file_path = request.file_path + ".bad_rows.parquet";
+  r.display_name = name;
+  r.format = FileFormat::kParquet;
+  r.incremental = true;
+  r.token_id = request.token_id;
+  r.operation = "import_bad_rows";
+  RETURN_IF_ERROR(
+      conn->Execute("COPY bad_rows TO " + QuoteLiteral(r.file_path) + " (FORMAT parquet)"));
+  auto staged = Stage(bucket, name, r);
+  std::error_code ec;
+  std::filesystem::remove(r.file_path, ec);
+  return staged;
 }
 
 Result<catalog::Segment> TableStore::FinishSegment(const std::string& rel, int64_t rows) {

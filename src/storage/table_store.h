@@ -42,6 +42,7 @@ struct StoreOptions {
 struct WriteResult {
   catalog::Table table;
   catalog::TableVersion version;
+  ImportReport report{};  // Import: what the load assumed (dialect, renames) and skipped
 };
 
 class TableStore;
@@ -56,6 +57,7 @@ class StagedWrite {
   const catalog::Bucket& bucket() const { return bucket_; }
   const std::string& table_name() const { return table_name_; }
   int64_t rows() const { return batch_rows_; }
+  const ImportReport& report() const { return report_; }
 
  private:
   friend class TableStore;
@@ -70,6 +72,8 @@ class StagedWrite {
   std::vector<catalog::ColumnDef> input_columns_;
   catalog::Segment segment_;
   int64_t batch_rows_ = 0;
+  ImportReport report_;
+  std::vector<BadRow> bad_rows_;  // every skipped row (kQuarantine keeps them in a table)
   bool committed_ = false;
 };
 
@@ -158,6 +162,11 @@ class TableStore {
   // The version a staged write proposes on top of the table's current head.
   Result<PlannedVersion> PlanVersion(const StagedWrite& write);
   // Fsyncs and sizes a segment DuckDB wrote at `rel` (relative to the data directory).
+  // Stages `rows` as an incremental load of table `name` (file, line, reason, raw_line).
+  Result<std::unique_ptr<StagedWrite>> StageBadRows(const catalog::Bucket& bucket,
+                                                    const std::string& name,
+                                                    const ImportRequest& request,
+                                                    const std::vector<BadRow>& rows);
   Result<catalog::Segment> FinishSegment(const std::string& rel, int64_t rows);
 
   catalog::Catalog& catalog_;

@@ -1,0 +1,428 @@
+#include "storage/csv_dialect.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <tuple>
+
+namespace swan::storage {
+namespace {
+
+constexpr size_t kMaxSampleRecords = 1000;
+
+struct Record {
+  std::vector<std::string> fields;
+  int64_t line = 0;      // 0-based physical line of its first character
+  int64_t end_line = 0;  // the physical line after it
+  size_t begin = 0;      // offset of its first byte
+  bool blank = false;
+  bool comment = false;
+  bool broken = false;  // a closing quote followed by something other than a delimiter
+};
+
+struct Parsed {
+  std::vector<Record> records;
+  bool unterminated = false;  // a quote that never closes (in the whole file) or spans too much
+  int64_t unterminated_line = 0;
+  std::string newline;  // the first record terminator seen
+};
+
+struct Candidate {
+  std::string delimiter, quote, escape;
+};
+
+bool At(std::string_view s, size_t i, std::string_view token) {
+  return !token.empty() && s.compare(i, token.size(), token) == 0;
+}
+
+// Parses records the way DuckDB's reader does: a quote is special only at the start of a value;
+// inside quotes, the escape (or a doubled quote) makes a quote literal; \n, \r\n and \r end a
+// record.
+Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment, bool whole,
+             size_t max_records) {
+  Parsed out;
+  size_t i = 0;
+  int64_t line = 0;
+  const std::string& d = c.delimiter;
+  auto newline_at = [&](size_t k) -> size_t {  // length of a line end at k, 0 if none
+    if (s[k] == '\n') return 1;
+    if (s[k] == '\r') return k + 1 < s.size() && s[k + 1] == '\n' ? 2 : 1;
+    return 0;
+  };
+  while (i < s.size() && out.records.size() < max_records) {
+    Record r;
+    r.line = line;
+    r.begin = i;
+    if (size_t nl = newline_at(i)) {  // an empty line: DuckDB skips it
+      if (out.newline.empty()) out.newline = std::string(s.substr(i, nl));
+      r.blank = true;
+      i += nl;
+      ++line;
+      r.end_line = line;
+      out.records.push_back(std::move(r));
+      continue;
+    }
+    if (!comment.empty() && At(s, i, comment)) r.comment = true;
+    std::string field;
+    bool ended = false;  // the record's line end was read
+    while (i < s.size()) {
+      if (!c.quote.empty() && field.empty() && At(s, i, c.quote)) {
+        // A quoted value.
+        int64_t opened_line = line;
+        i += c.quote.size();
+        bool closed = false;
+        while (i < s.size()) {
+          if (!c.escape.empty() && c.escape != c.quote && At(s, i, c.escape) &&
+              i + c.escape.size() < s.size()) {
+            i += c.escape.size();
+            field += s[i++];
+            continue;
+          }
+          if (At(s, i, c.quote)) {
+            if (c.escape == c.quote && At(s, i + c.quote.size(), c.quote)) {
+              field += c.quote;
+              i += 2 * c.quote.size();
+              continue;
+            }
+            i += c.quote.size();
+            closed = true;
+            break;
+          }
+          if (size_t nl = newline_at(i)) {
+            ++line;
+            if (line - opened_line > kMaxQuotedLines) break;
+            field += std::string(s.substr(i, nl));
+            i += nl;
+            continue;
+          }
+          field += s[i++];
+        }
+        if (!closed) {
+          if (!whole && line - opened_line <= kMaxQuotedLines) return out;  // cut by the sample
+          // A quote that never closes: its line is a broken record, reading goes on at the next
+          // line (as the row check does).
+          if (!out.unterminated) {
+            out.unterminated = true;
+            out.unterminated_line = opened_line;
+          }
+          i = s.find_first_of("\r\n", r.begin);
+          if (i == std::string_view::npos) {
+            i = s.size();
+            line = r.line + 1;
+          } else {
+            i += newline_at(i);
+            line = r.line + 1;
+          }
+          ended = true;
+          break;
+        }
+        // After a closing quote: a delimiter, a line end or the end of the data.
+        if (i < s.size() && !At(s, i, d) && !newline_at(i)) {
+          r.broken = true;
+          while (i < s.size() && !At(s, i, d) && !newline_at(i)) field += s[i++];
+        }
+        if (field.empty()) field = std::string();  // a quoted empty value
+        continue;
+      }
+      if (At(s, i, d)) {
+        r.fields.push_back(std::move(field));
+        field.clear();
+        i += d.size();
+        continue;
+      }
+      if (size_t nl = newline_at(i)) {
+        if (out.newline.empty()) out.newline = std::string(s.substr(i, nl));
+        i += nl;
+        ++line;
+        ended = true;
+        break;
+      }
+      field += s[i++];
+    }
+    r.fields.push_back(std::move(field));
+    if (!ended && !whole) break;  // the sample cut this record
+    r.end_line = ended ? line : line + 1;
+    out.records.push_back(std::move(r));
+  }
+  return out;
+}
+
+enum class Kind { kEmpty, kInt, kNumber, kDate, kBool, kText };
+
+Kind Classify(const std::string& v) {
+  if (v.empty()) return Kind::kEmpty;
+  size_t i = v[0] == '-' || v[0] == '+' ? 1 : 0;
+  size_t digits = 0, dots = 0;
+  bool other = false;
+  for (size_t k = i; k < v.size(); ++k) {
+    if (v[k] >= '0' && v[k] <= '9') {
+      ++digits;
+    } else if (v[k] == '.') {
+      ++dots;
+    } else {
+      other = true;
+      break;
+    }
+  }
+  if (!other && digits > 0 && dots == 0) return Kind::kInt;
+  if (!other && digits > 0 && dots == 1) return Kind::kNumber;
+  if (v.size() >= 10 && v[4] == '-' && v[7] == '-' && std::isdigit((unsigned char)v[0]) &&
+      std::isdigit((unsigned char)v[5]) && std::isdigit((unsigned char)v[8]))
+    return Kind::kDate;
+  std::string lower = v;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (lower == "true" || lower == "false") return Kind::kBool;
+  return Kind::kText;
+}
+
+// The column's kind from its values: kText when they disagree.
+Kind ColumnKind(const std::vector<const Record*>& rows, size_t col) {
+  Kind kind = Kind::kEmpty;
+  for (const Record* r : rows) {
+    if (col >= r->fields.size()) continue;
+    Kind k = Classify(r->fields[col]);
+    if (k == Kind::kEmpty) continue;
+    if (kind == Kind::kEmpty) {
+      kind = k;
+    } else if ((kind == Kind::kInt && k == Kind::kNumber) ||
+               (kind == Kind::kNumber && k == Kind::kInt)) {
+      kind = Kind::kNumber;
+    } else if (kind != k) {
+      return Kind::kText;
+    }
+  }
+  return kind;
+}
+
+bool Fits(Kind value, Kind column) {
+  if (value == Kind::kEmpty || column == Kind::kText || column == Kind::kEmpty) return true;
+  if (column == Kind::kNumber) return value == Kind::kInt || value == Kind::kNumber;
+  return value == column;
+}
+
+struct Shape {
+  std::vector<const Record*> rows;  // non-blank, non-comment records
+  size_t columns = 0;               // the most common field count
+  size_t start = 0;                 // index in rows of the first record with that count
+  size_t agreeing = 0;              // records from start with that count
+};
+
+Shape ShapeOf(const Parsed& p, int64_t skip_lines) {
+  Shape shape;
+  for (const auto& r : p.records) {
+    if (r.blank || r.comment || r.line < skip_lines) continue;
+    shape.rows.push_back(&r);
+  }
+  if (shape.rows.empty()) return shape;
+  std::map<size_t, size_t> counts;
+  for (const Record* r : shape.rows) ++counts[r->fields.size()];
+  size_t best = 0;
+  for (const auto& [n, count] : counts) {
+    if (count >= best) {  // ties: the larger field count
+      best = count;
+      shape.columns = n;
+    }
+  }
+  if (skip_lines > 0) {
+    shape.start = 0;
+  } else {
+    while (shape.start < shape.rows.size() &&
+           shape.rows[shape.start]->fields.size() != shape.columns)
+      ++shape.start;
+  }
+  for (size_t k = shape.start; k < shape.rows.size(); ++k) {
+    if (shape.rows[k]->fields.size() == shape.columns) ++shape.agreeing;
+  }
+  return shape;
+}
+
+std::string Shown(const std::string& token) {
+  if (token == "\t") return "tab";
+  if (token.empty()) return "none";
+  return "'" + token + "'";
+}
+
+Status DialectError(const std::string& display_name, int64_t line, const std::string& what) {
+  return Status::InvalidArgument(display_name + ": line " + std::to_string(line) + ": " + what)
+      .WithDetail("file", display_name)
+      .WithDetail("line", std::to_string(line));
+}
+
+}  // namespace
+
+std::vector<std::string> SplitCsvRecord(std::string_view text, const CsvDialect& dialect) {
+  Parsed p = Parse(text, {dialect.delimiter, dialect.quote, dialect.escape}, "", true, 1);
+  return p.records.empty() ? std::vector<std::string>{""} : p.records[0].fields;
+}
+
+Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
+                                    const CsvDialectHints& given, const std::string& display_name) {
+  CsvDialect d;
+  if (sample.substr(0, 3) == "\xEF\xBB\xBF") {
+    d.bom = true;
+    sample.remove_prefix(3);
+  }
+  std::vector<std::string> delimiters = {",", ";", "\t", "|", " ", ", ", "; ", "| "};
+  std::vector<std::string> quotes = {"\"", "'", ""};
+  if (given.delimiter) delimiters = {*given.delimiter};
+  if (given.quote) quotes = {*given.quote};
+  std::vector<Candidate> candidates;
+  for (const auto& delim : delimiters) {
+    for (const auto& q : quotes) {
+      if (!q.empty() && delim.find(q) != std::string::npos) continue;
+      std::vector<std::string> escapes;
+      if (given.escape) {
+        escapes = {*given.escape};
+      } else if (q.empty()) {
+        escapes = {""};
+      } else {
+        escapes = {q, "\\"};
+      }
+      for (const auto& e : escapes) candidates.push_back({delim, q, e});
+    }
+  }
+  std::string comment = given.comment.value_or("");
+  const int64_t skip = given.skip_lines.value_or(0);
+
+  // Scores each reading: (more than one column, records agreeing on the field count, fewer broken
+  // quotes, field count, longer delimiter, candidate order).
+  using Score = std::tuple<bool, size_t, int64_t, size_t, size_t, int64_t>;
+  std::optional<Score> best_score;
+  Candidate best;
+  Parsed best_parsed;
+  std::string best_comment;
+  for (size_t ci = 0; ci < candidates.size(); ++ci) {
+    const Candidate& c = candidates[ci];
+    Parsed p = Parse(sample, c, comment, whole, kMaxSampleRecords);
+    std::string used_comment = comment;
+    if (!given.comment) {
+      // Lines starting with '#' that do not have the row's shape are comments.
+      Shape plain = ShapeOf(p, skip);
+      bool has_comments = false;
+      for (size_t k = plain.start; k < plain.rows.size(); ++k) {
+        const Record* r = plain.rows[k];
+        if (!r->fields.empty() && !r->fields[0].empty() && r->fields[0][0] == '#' &&
+            r->fields.size() != plain.columns)
+          has_comments = true;
+      }
+      if (has_comments) {
+        used_comment = "#";
+        p = Parse(sample, c, used_comment, whole, kMaxSampleRecords);
+      }
+    }
+    Shape shape = ShapeOf(p, skip);
+    int64_t broken = 0;
+    for (const Record* r : shape.rows) broken += r->broken ? 1 : 0;
+    Score score{shape.columns > 1, shape.agreeing,     -broken,
+                shape.columns,     c.delimiter.size(), -static_cast<int64_t>(ci)};
+    if (!best_score || score > *best_score) {
+      best_score = score;
+      best = c;
+      best_parsed = std::move(p);
+      best_comment = used_comment;
+    }
+  }
+  d.delimiter = best.delimiter;
+  d.quote = best.quote;
+  d.escape = best.escape;
+  if (!best_parsed.newline.empty()) d.newline = best_parsed.newline;
+  d.comment = best_comment;
+  // A quote that never closes is not an error here: the row check reports its row (a bad row
+  // that on_bad_rows=skip can leave out).
+  Shape shape = ShapeOf(best_parsed, skip);
+  if (shape.rows.empty()) {
+    return Status::InvalidArgument(display_name + ": the file has no rows" +
+                                   (skip > 0 ? " after the skipped lines" : ""))
+        .WithDetail("file", display_name);
+  }
+  // Records before the first one of the common shape are a preamble (titles, notes), unless the
+  // one right above it has a delimiter: then it is a header with a different field count.
+  if (!given.skip_lines && shape.start > 0) {
+    const Record* above = shape.rows[shape.start - 1];
+    const Record* first = shape.rows[shape.start];
+    if (above->fields.size() > 1) {
+      return DialectError(
+          display_name, above->line + 1,
+          "this line has " + std::to_string(above->fields.size()) + " fields (split on " +
+              Shown(d.delimiter) + ") but the rows below it have " + std::to_string(shape.columns) +
+              ": if it is the header, it lacks or adds a column name; if it is a title line, "
+              "import with skip_lines=" +
+              std::to_string(first->line));
+    }
+    d.skip_lines = first->line;
+  } else {
+    d.skip_lines = skip;
+  }
+  std::vector<const Record*> rows(shape.rows.begin() + shape.start, shape.rows.end());
+
+  // Header: a first row whose values do not fit the types of the rows below it; with no types
+  // to tell (all text), a header is assumed, as most files have one.
+  auto kinds_below = [&](size_t from) {
+    std::vector<const Record*> below(rows.begin() + std::min(from, rows.size()), rows.end());
+    std::vector<Kind> kinds;
+    for (size_t col = 0; col < shape.columns; ++col) kinds.push_back(ColumnKind(below, col));
+    return kinds;
+  };
+  if (given.header) {
+    d.header = *given.header;
+  } else {
+    std::vector<Kind> kinds = kinds_below(1);
+    bool typed = false, misfit = false;
+    for (size_t col = 0; col < shape.columns; ++col) {
+      if (kinds[col] == Kind::kText || kinds[col] == Kind::kEmpty) continue;
+      typed = true;
+      if (col < rows[0]->fields.size() && !Fits(Classify(rows[0]->fields[col]), kinds[col]))
+        misfit = true;
+    }
+    d.header = rows.size() == 1 || !typed || misfit;
+  }
+  d.header_rows = d.header ? given.header_rows.value_or(1) : 0;
+  if (d.header && !given.header_rows) {
+    // More header rows: rows right below the header none of whose values fits a typed column
+    // (a dirty data row has other values that fit, and stays data).
+    std::vector<Kind> kinds = kinds_below(4);
+    for (size_t k = 1; k < rows.size() && k <= 3 && rows.size() > k + 1; ++k) {
+      bool misfit = false, fits = false;
+      for (size_t col = 0; col < shape.columns && col < rows[k]->fields.size(); ++col) {
+        if (kinds[col] == Kind::kText || kinds[col] == Kind::kEmpty) continue;
+        Kind v = Classify(rows[k]->fields[col]);
+        if (v == Kind::kEmpty) continue;
+        (Fits(v, kinds[col]) ? fits : misfit) = true;
+      }
+      if (!misfit || fits) break;
+      d.header_rows = static_cast<int64_t>(k) + 1;
+    }
+  }
+  if (d.header && d.header_rows > static_cast<int64_t>(rows.size())) {
+    return Status::InvalidArgument(display_name + ": the file has fewer rows than header rows")
+        .WithDetail("file", display_name);
+  }
+  d.labels.assign(shape.columns, "");
+  if (d.header) {
+    for (int64_t h = 0; h < d.header_rows; ++h) {
+      const Record* r = rows[static_cast<size_t>(h)];
+      if (r->fields.size() != shape.columns) {
+        return DialectError(display_name, r->line + 1,
+                            "the header has " + std::to_string(r->fields.size()) +
+                                " fields but the rows below it have " +
+                                std::to_string(shape.columns));
+      }
+      std::string left;  // an upper row's empty cell belongs to the merged cell on its left
+      for (size_t col = 0; col < shape.columns; ++col) {
+        std::string cell = r->fields[col];
+        bool upper = h + 1 < d.header_rows;
+        if (upper && cell.empty()) cell = left;
+        if (upper) left = cell;
+        if (cell.empty()) continue;
+        d.labels[col] += (d.labels[col].empty() ? "" : " ") + cell;
+      }
+    }
+    // The physical lines the header rows take, whatever quoted line breaks they hold.
+    d.data_line = rows[static_cast<size_t>(d.header_rows - 1)]->end_line;
+  } else {
+    d.data_line = d.skip_lines;
+  }
+  return d;
+}
+
+}  // namespace swan::storage
