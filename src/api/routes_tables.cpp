@@ -35,6 +35,14 @@ struct TempFile {
   ~TempFile() { (void)env.RemoveFile(path); }
 };
 
+Result<std::optional<bool>> OptionalBool(RequestContext& ctx, const std::string& name) {
+  auto v = ctx.Query(name);
+  if (!v) return std::optional<bool>();
+  if (*v != "true" && *v != "false")
+    return Status::InvalidArgument(name + " must be true or false").WithDetail("field", name);
+  return std::optional<bool>(*v == "true");
+}
+
 Result<storage::ReadRequest> ReadRequestFromQuery(RequestContext& ctx) {
   storage::ReadRequest r;
   ASSIGN_OR_RETURN(r.version, OptionalInt(ctx.Query("version"), "version"));
@@ -43,6 +51,8 @@ Result<storage::ReadRequest> ReadRequestFromQuery(RequestContext& ctx) {
   if (auto w = ctx.Query("where_column")) r.where_column = *w;
   if (auto w = ctx.Query("where_values")) r.where_values = SplitList(*w);
   if (auto w = ctx.Query("where_operator")) r.where_operator = *w;
+  ASSIGN_OR_RETURN(auto original, OptionalBool(ctx, "original_names"));
+  r.original_names = original.value_or(false);
   if (auto t = ctx.Query("changed_since"); t && !t->empty()) {
     ASSIGN_OR_RETURN(int64_t ms, fs::ParseTimeMs(*t));
     r.changed_since_ms = ms;
@@ -56,14 +66,6 @@ struct ImportFormat {
   std::string format;
   std::string source;
 };
-
-Result<std::optional<bool>> OptionalBool(RequestContext& ctx, const std::string& name) {
-  auto v = ctx.Query(name);
-  if (!v) return std::optional<bool>();
-  if (*v != "true" && *v != "false")
-    return Status::InvalidArgument(name + " must be true or false").WithDetail("field", name);
-  return std::optional<bool>(*v == "true");
-}
 
 // The import's answer: how the file was read (every assumption visible), what was renamed and
 // which rows were skipped.
@@ -357,6 +359,7 @@ void AddTableRoutes(Router& router) {
               "Download a table or version as CSV or Parquet", "", true,
               QueryParams({{"format", "csv | parquet"},
                            {"gzip", "true to gzip CSV"},
+                           {"original_names", "true: columns under their source header text"},
                            {"columns", "comma-separated columns"},
                            {"version", "version number (time travel)"},
                            {"where_column", "filter column"},
@@ -407,6 +410,10 @@ void AddTableRoutes(Router& router) {
                                  service::PreviewTable(ctx.runtime, ctx.Caller(), project,
                                                        ctx.Param("table"), request));
                 json out = RowsJson(preview.rows, preview.rows.rows.size());
+                for (auto& c : out["columns"]) {
+                  auto label = preview.labels.find(c.value("name", std::string()));
+                  if (label != preview.labels.end()) c["label"] = label->second;
+                }
                 out["truncated"] = preview.truncated;
                 ctx.Json(200, out);
                 return Status::Ok();

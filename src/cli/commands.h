@@ -76,10 +76,18 @@ struct TableImportOptions {
   bool incremental = false;
   std::string primary_key;  // "a,b"
   std::string format;       // csv | parquet | jsonl; empty: server default (csv)
-  std::string delimiter;    // one character; "\t" or "tab" mean a tab
-  std::string enclosure;
+  std::string delimiter;    // 1-4 characters; "\t" or "tab" mean a tab; empty: detected
+  std::string enclosure;    // "none": no quoting; empty: detected
   std::string escape;
   bool no_header = false;
+  bool header = false;
+  std::string skip_lines;
+  std::string header_rows;
+  std::string comment;
+  std::string encoding;
+  std::string on_bad_rows;  // fail | skip | quarantine
+  std::string max_bad_rows;
+  bool pad_missing_trailing = false;
   std::string columns;      // "a,b" names when there is no header
   std::string types;        // "a:BIGINT,b:VARCHAR"
   std::string compression;  // auto | none | gzip
@@ -95,6 +103,7 @@ struct TableExportOptions {
   std::string where;  // "col=v1,v2" or "col!=v1"
   std::string changed_since;
   std::optional<int64_t> limit;
+  bool original_names = false;
 };
 
 struct TablePreviewOptions {

@@ -53,27 +53,80 @@ Status TableShow(const GlobalOptions& global, const std::string& table_id) {
   return Status::Ok();
 }
 
+// "delimiter ';', 2 lines skipped; detected": how the server read a CSV.
+std::string DialectSummary(const json& used) {
+  auto token = [](const std::string& t) {
+    if (t == "\t") return std::string("tab");
+    if (t.empty()) return std::string("none");
+    return "'" + t + "'";
+  };
+  std::string out = "delimiter " + token(used.value("delimiter", std::string()));
+  if (used.value("enclosure", std::string("\"")) != "\"") {
+    out += ", enclosure " + token(used.value("enclosure", std::string()));
+  }
+  if (used.value("escape", std::string("\"")) != used.value("enclosure", std::string("\"")))
+    out += ", escape " + token(used.value("escape", std::string()));
+  if (!used.value("header", true)) {
+    out += ", no header";
+  } else if (int64_t rows = used.value("header_rows", int64_t{1}); rows > 1) {
+    out += ", " + std::to_string(rows) + " header rows";
+  }
+  if (int64_t skip = used.value("skip_lines", int64_t{0}); skip > 0)
+    out += ", " + std::to_string(skip) + " line" + (skip == 1 ? "" : "s") + " skipped";
+  if (!used.value("comment", std::string()).empty())
+    out += ", comments " + token(used.value("comment", std::string()));
+  if (used.value("encoding", std::string("utf-8")) != "utf-8")
+    out += ", " + used.value("encoding", std::string());
+  if (used.value("line_ending", std::string("lf")) != "lf")
+    out += ", " + used.value("line_ending", std::string()) + " line ends";
+  const json given = used.value("given", json::array());
+  out += given.empty() ? " (detected)" : " (given: " + JoinStrings(given) + "; the rest detected)";
+  return out;
+}
+
 Status TableImport(const GlobalOptions& global, const TableImportOptions& options) {
   std::error_code ec;
   if (!std::filesystem::exists(options.file, ec)) {
     return Status::InvalidArgument("cannot import " + options.file + ": no such file");
   }
-  ASSIGN_OR_RETURN(std::string delimiter, CharOption("delimiter", options.delimiter));
-  ASSIGN_OR_RETURN(std::string enclosure, CharOption("enclosure", options.enclosure));
+  std::string delimiter = options.delimiter;
+  if (delimiter == "\\t" || delimiter == "tab") delimiter = "\t";
+  if (delimiter.size() > 4)
+    return Status::InvalidArgument("--delimiter must be 1 to 4 characters, got '" + delimiter +
+                                   "'");
+  std::string enclosure;
+  if (options.enclosure != "none") {
+    ASSIGN_OR_RETURN(enclosure, CharOption("enclosure", options.enclosure));
+  }
   ASSIGN_OR_RETURN(std::string escape, CharOption("escape", options.escape));
+  if (options.header && options.no_header)
+    return Status::InvalidArgument("--header and --no-header contradict each other");
   const std::string name = std::filesystem::path(options.file).filename().string();
   Query query;
   query.Add("format", options.format)
       .Add("mode", options.incremental ? "incremental" : "full")
       .Add("primary_key", options.primary_key)
       .Add("delimiter", delimiter)
-      .Add("enclosure", enclosure)
       .Add("escape", escape)
-      .Add("header", options.no_header ? "false" : "")
+      .Add("header", options.no_header ? "false"
+                     : options.header  ? "true"
+                                       : "")
+      .Add("skip_lines", options.skip_lines)
+      .Add("header_rows", options.header_rows)
+      .Add("comment", options.comment)
+      .Add("encoding", options.encoding)
+      .Add("on_bad_rows", options.on_bad_rows)
+      .Add("max_bad_rows", options.max_bad_rows)
+      .Add("pad_missing_trailing", options.pad_missing_trailing ? "true" : "")
       .Add("columns", options.columns)
       .Add("types", options.types)
       .Add("compression", options.compression)
       .Add("name", name);
+  if (options.enclosure == "none") {
+    query.AddAlways("enclosure", "");
+  } else {
+    query.Add("enclosure", enclosure);
+  }
 
   ASSIGN_OR_RETURN(ProjectSession session, OpenProject(global));
   ProgressBar bar("importing " + name, StderrIsTerminal());
@@ -82,18 +135,41 @@ Status TableImport(const GlobalOptions& global, const TableImportOptions& option
       session.api.Upload(session.TablePath(options.table_id, "/import") + query.str(), options.file,
                          [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); }));
   bar.Finish();
-  // Say what was assumed: the format (and delimiter) the server read the file with.
-  std::string read;
+  // Say what was assumed: the format and dialect the server read the file with, what it
+  // renamed and which rows it skipped.
+  std::string read, notes;
   if (answer.contains("import") && answer["import"].is_object()) {
     const json& used = answer["import"];
     read = " (read as " + used.value("format", std::string("?"));
-    if (used.value("delimiter", std::string()) == "\t") read += ", tab-separated";
     if (used.value("format_from", std::string()) == "file name") read += ", from the file name";
+    if (used.contains("delimiter")) read += "; " + DialectSummary(used);
     read += ")";
+    const json renamed = used.value("renamed", json::array());
+    if (!renamed.empty()) {
+      notes += "\nRenamed " + std::to_string(renamed.size()) + " column" +
+               (renamed.size() == 1 ? "" : "s") + " to SQL names:";
+      size_t shown = 0;
+      for (const auto& r : renamed) {
+        if (++shown > 10) {
+          notes += " ...";
+          break;
+        }
+        notes += (shown == 1 ? " '" : ", '") + r.value("from", std::string()) + "' -> " +
+                 r.value("to", std::string());
+      }
+    }
+    if (int64_t bad = used.value("bad_rows", int64_t{0}); bad > 0) {
+      notes += "\nSkipped " + std::to_string(bad) + " bad row" + (bad == 1 ? "" : "s") + ":";
+      for (const auto& b : used.value("bad_row_samples", json::array())) {
+        notes += "\n  line " + FieldText(b, "line") + ": " + b.value("reason", std::string());
+      }
+      if (used.contains("quarantine_table"))
+        notes += "\nThey are kept in table " + used.value("quarantine_table", std::string()) + ".";
+    }
   }
   return PrintDone(global, answer,
                    "Imported " + name + read + " into " + options.table_id + ": " +
-                       VersionSummary(answer) + ".");
+                       VersionSummary(answer) + "." + notes);
 }
 
 Result<WhereFilter> ParseWhere(const std::string& where) {
@@ -118,7 +194,8 @@ Status TableExport(const GlobalOptions& global, const TableExportOptions& option
       .Add("columns", options.columns)
       .Add("version", options.version)
       .Add("changed_since", options.changed_since)
-      .Add("limit", options.limit);
+      .Add("limit", options.limit)
+      .Add("original_names", options.original_names ? "true" : "");
   if (!options.where.empty()) {
     ASSIGN_OR_RETURN(WhereFilter filter, ParseWhere(options.where));
     // where_values is sent even when empty: "col=" filters on the empty string.

@@ -221,14 +221,39 @@ int main(int argc, char** argv) {
                    ".json .jsonl .ndjson, each optionally .gz — else csv)")
       ->check(CLI::IsMember({"csv", "parquet", "json", "jsonl"}));
   import->add_option("--delimiter", import_options.delimiter,
-                     "CSV field delimiter, one character; 'tab' or '\\t' for a tab (default ,)");
-  import->add_option("--enclosure", import_options.enclosure, "CSV quote character (default \")");
+                     "CSV field delimiter, 1-4 characters; 'tab' or '\\t' for a tab "
+                     "(default: detected among , ; tab | space and ', ')");
+  import->add_option("--enclosure", import_options.enclosure,
+                     "CSV quote character, or 'none' (default: detected among \" ' none)");
   import->add_option("--escape", import_options.escape,
-                     "CSV escape character (default: the enclosure)");
+                     "CSV escape character (default: detected, the enclosure doubled or \\)");
+  import->add_flag("--header", import_options.header, "the CSV has a header (default: detected)");
   import->add_flag("--no-header", import_options.no_header,
-                   "the CSV has no header line (name columns with --columns)");
+                   "the CSV has no header line (columns are column_1, column_2... or --columns)");
+  import->add_option("--skip-lines", import_options.skip_lines,
+                     "lines before the header to skip: titles, notes (default: detected)");
+  import->add_option("--header-rows", import_options.header_rows,
+                     "rows the header spans, joined into one name (default: detected)");
+  import->add_option("--comment", import_options.comment,
+                     "lines starting with this character are skipped (default: '#' when seen)");
+  import
+      ->add_option("--encoding", import_options.encoding,
+                   "file encoding (default: UTF-8, or UTF-16 by its byte-order mark)")
+      ->check(CLI::IsMember({"utf-8", "utf8", "utf-16", "utf16", "utf-16le", "utf-16be", "latin-1",
+                             "latin1", "iso-8859-1", "windows-1250", "cp1250", "windows-1252",
+                             "cp1252"}));
+  import
+      ->add_option("--on-bad-rows", import_options.on_bad_rows,
+                   "rows that cannot be read: fail the import (default), skip them, or "
+                   "quarantine them in table <name>_bad_rows")
+      ->check(CLI::IsMember({"fail", "skip", "quarantine"}));
+  import->add_option("--max-bad-rows", import_options.max_bad_rows,
+                     "with skip/quarantine: more bad rows than this fail the import and load "
+                     "nothing (default 1000)");
+  import->add_flag("--pad-missing-trailing", import_options.pad_missing_trailing,
+                   "accept rows that lack trailing fields (Excel drops empty ones): NULLs");
   import->add_option("--columns", import_options.columns,
-                     "column names a,b,c when the CSV has no header");
+                     "column names a,b,c instead of the header's");
   import->add_option("--types", import_options.types,
                      "declared column types a:BIGINT,b:VARCHAR (the rest are inferred)");
   import
@@ -253,6 +278,8 @@ int main(int argc, char** argv) {
   exporter->add_option("--format", export_options.format, "file format (default csv)")
       ->check(CLI::IsMember({"csv", "parquet"}));
   exporter->add_flag("--gzip", export_options.gzip, "gzip-compress the CSV");
+  exporter->add_flag("--original-names", export_options.original_names,
+                     "name the columns by the header text they were imported from");
   exporter->add_option("--columns", export_options.columns, "only these columns a,b");
   export_version_opt = exporter
                            ->add_option("--version", export_version,

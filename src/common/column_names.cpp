@@ -108,6 +108,23 @@ char FoldWindows1250(unsigned char b) {
   return 0;
 }
 
+// Latin letters with diacritics (U+00C0-U+017F) to their base letters. glibc's transliteration
+// to Windows-1250 turns those outside that code page into '?' in the C locale ("Año" -> "A?o"),
+// so they are folded here; for letters of the code page this gives what its folding gives.
+std::string_view FoldLatin(char32_t cp) {
+  static constexpr std::string_view kLatin1[64] = {
+      "A", "A", "A", "A", "A", "A", "AE", "C", "E", "E", "E", "E", "I", "I", "I", "I",
+      "D", "N", "O", "O", "O", "O", "O",  "x", "O", "U", "U", "U", "U", "Y", "T", "s",
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+      "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "t", "y"};
+  static constexpr std::string_view kExtendedA =
+      "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi"
+      "IiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+  if (cp >= 0xC0 && cp <= 0xFF) return kLatin1[cp - 0xC0];
+  if (cp >= 0x100 && cp <= 0x17F) return kExtendedA.substr(cp - 0x100, 1);
+  return {};
+}
+
 // Step 2. Characters iconv cannot transliterate come back as '?' (and become '_' in step 3).
 std::string ToAscii(std::string_view text) {
   std::string kept;
@@ -119,6 +136,10 @@ std::string ToAscii(std::string_view text) {
     static constexpr std::string_view kProtected = "`'\"^~";
     if (auto p = kProtected.find(static_cast<char>(cp)); cp < 0x80 && p != std::string_view::npos) {
       kept += static_cast<char>(1 + p);
+      continue;
+    }
+    if (std::string_view folded = FoldLatin(cp); !folded.empty()) {
+      kept += folded;
       continue;
     }
     AppendUtf8(cp, kept);

@@ -136,6 +136,13 @@ Result<Preview> PreviewTable(Runtime& rt, const Caller& caller, const catalog::P
   request.limit = limit + 1;  // one more row tells whether there are more
   Preview out;
   ASSIGN_OR_RETURN(out.rows, rt.store().Preview(table, request));
+  auto version = request.version ? rt.catalog().GetVersionByNumber(table.id, *request.version)
+                                 : rt.catalog().GetVersion(table.head_version_id);
+  if (version.ok()) {
+    for (const auto& c : version->columns) {
+      if (!c.label.empty()) out.labels[c.name] = c.label;
+    }
+  }
   if (static_cast<int64_t>(out.rows.rows.size()) > limit) {
     out.truncated = true;
     out.rows.rows.resize(static_cast<size_t>(limit));

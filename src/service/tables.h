@@ -56,6 +56,7 @@ Result<catalog::Table> ExportTable(Runtime& rt, const Caller& caller,
 struct Preview {
   engine::Rows rows;  // at most the limit asked
   bool truncated = false;
+  std::map<std::string, std::string> labels;  // column name -> label, where it has one
 };
 // request.limit: default limits::kPreviewRowsDefault, at most limits::kPreviewRowsMax.
 Result<Preview> PreviewTable(Runtime& rt, const Caller& caller, const catalog::Project& project,

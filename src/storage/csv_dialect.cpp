@@ -17,7 +17,9 @@ struct Record {
   size_t begin = 0;      // offset of its first byte
   bool blank = false;
   bool comment = false;
-  bool broken = false;  // a closing quote followed by something other than a delimiter
+  bool broken = false;    // a closing quote followed by something other than a delimiter
+  bool unclosed = false;  // a quote that never closes: read as its line alone
+  int64_t quoted = 0;     // values in quotes
 };
 
 struct Parsed {
@@ -25,6 +27,7 @@ struct Parsed {
   bool unterminated = false;  // a quote that never closes (in the whole file) or spans too much
   int64_t unterminated_line = 0;
   std::string newline;  // the first record terminator seen
+  bool mixed_newlines = false;
 };
 
 struct Candidate {
@@ -101,6 +104,7 @@ Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment,
           if (!whole && line - opened_line <= kMaxQuotedLines) return out;  // cut by the sample
           // A quote that never closes: its line is a broken record, reading goes on at the next
           // line (as the row check does).
+          r.unclosed = true;
           if (!out.unterminated) {
             out.unterminated = true;
             out.unterminated_line = opened_line;
@@ -121,7 +125,7 @@ Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment,
           r.broken = true;
           while (i < s.size() && !At(s, i, d) && !newline_at(i)) field += s[i++];
         }
-        if (field.empty()) field = std::string();  // a quoted empty value
+        ++r.quoted;
         continue;
       }
       if (At(s, i, d)) {
@@ -132,6 +136,7 @@ Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment,
       }
       if (size_t nl = newline_at(i)) {
         if (out.newline.empty()) out.newline = std::string(s.substr(i, nl));
+        if (out.newline != s.substr(i, nl)) out.mixed_newlines = true;
         i += nl;
         ++line;
         ended = true;
@@ -147,7 +152,7 @@ Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment,
   return out;
 }
 
-enum class Kind { kEmpty, kInt, kNumber, kDate, kBool, kText };
+enum class Kind { kEmpty, kInt, kNumber, kDate, kTimestamp, kBool, kText };
 
 Kind Classify(const std::string& v) {
   if (v.empty()) return Kind::kEmpty;
@@ -164,11 +169,13 @@ Kind Classify(const std::string& v) {
       break;
     }
   }
-  if (!other && digits > 0 && dots == 0) return Kind::kInt;
+  if (!other && digits > 0 && dots == 0) return digits <= 18 ? Kind::kInt : Kind::kText;
   if (!other && digits > 0 && dots == 1) return Kind::kNumber;
   if (v.size() >= 10 && v[4] == '-' && v[7] == '-' && std::isdigit((unsigned char)v[0]) &&
       std::isdigit((unsigned char)v[5]) && std::isdigit((unsigned char)v[8]))
-    return Kind::kDate;
+    return v.size() == 10                                                     ? Kind::kDate
+           : v.size() >= 16 && (v[10] == ' ' || v[10] == 'T') && v[13] == ':' ? Kind::kTimestamp
+                                                                              : Kind::kText;
   std::string lower = v;
   for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (lower == "true" || lower == "false") return Kind::kBool;
@@ -210,7 +217,7 @@ struct Shape {
 Shape ShapeOf(const Parsed& p, int64_t skip_lines) {
   Shape shape;
   for (const auto& r : p.records) {
-    if (r.blank || r.comment || r.line < skip_lines) continue;
+    if (r.blank || r.comment || r.unclosed || r.line < skip_lines) continue;
     shape.rows.push_back(&r);
   }
   if (shape.rows.empty()) return shape;
@@ -286,11 +293,16 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
 
   // Scores each reading: (more than one column, records agreeing on the field count, fewer broken
   // quotes, field count, longer delimiter, candidate order).
-  using Score = std::tuple<bool, size_t, int64_t, size_t, size_t, int64_t>;
-  std::optional<Score> best_score;
-  Candidate best;
-  Parsed best_parsed;
-  std::string best_comment;
+  using Score = std::tuple<bool, size_t, int64_t, int64_t, size_t, size_t, int64_t>;
+  // A space splits text too, so it is the delimiter only when no other candidate reads the
+  // sample as a table of more than one column.
+  struct Choice {
+    std::optional<Score> score;
+    Candidate candidate;
+    Parsed parsed;
+    std::string comment;
+  };
+  Choice any, not_space;
   for (size_t ci = 0; ci < candidates.size(); ++ci) {
     const Candidate& c = candidates[ci];
     Parsed p = Parse(sample, c, comment, whole, kMaxSampleRecords);
@@ -311,17 +323,45 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
       }
     }
     Shape shape = ShapeOf(p, skip);
-    int64_t broken = 0;
-    for (const Record* r : shape.rows) broken += r->broken ? 1 : 0;
-    Score score{shape.columns > 1, shape.agreeing,     -broken,
-                shape.columns,     c.delimiter.size(), -static_cast<int64_t>(ci)};
-    if (!best_score || score > *best_score) {
-      best_score = score;
-      best = c;
-      best_parsed = std::move(p);
-      best_comment = used_comment;
+    int64_t broken = 0, quoted = 0;
+    // A quote that never closes counts for its reading (as agreeing): read without quotes, the
+    // same line would agree, and win, hiding the stray quote.
+    size_t unclosed = 0;
+    for (const auto& r : p.records) unclosed += r.unclosed ? 1 : 0;
+    for (const Record* r : shape.rows) {
+      broken += r->broken ? 1 : 0;
+      quoted += r->quoted;
+    }
+    // "2024-01-05 10:30" is one value, not two split on the space.
+    if (c.delimiter == " ") {
+      bool timestamps = false;
+      for (const Record* r : shape.rows) {
+        for (size_t k = 0; k + 1 < r->fields.size(); ++k) {
+          if (Classify(r->fields[k]) == Kind::kDate && r->fields[k + 1].size() >= 5 &&
+              r->fields[k + 1][2] == ':')
+            timestamps = true;
+        }
+      }
+      if (timestamps) continue;
+    }
+    Score score{shape.columns > 1,  shape.agreeing + unclosed, -broken, quoted, shape.columns,
+                c.delimiter.size(), -static_cast<int64_t>(ci)};
+    for (Choice* choice : {&any, &not_space}) {
+      if (choice == &not_space && c.delimiter == " ") continue;
+      if (!choice->score || score > *choice->score) {
+        choice->score = score;
+        choice->candidate = c;
+        choice->parsed = p;
+        choice->comment = used_comment;
+      }
     }
   }
+  const bool prefer_not_space = not_space.score && std::get<0>(*not_space.score);
+  Choice& chosen = prefer_not_space ? not_space : any;
+  const Candidate& best = chosen.candidate;
+  Parsed& best_parsed = chosen.parsed;
+  const std::string& best_comment = chosen.comment;
+  d.mixed_newlines = best_parsed.mixed_newlines;
   d.delimiter = best.delimiter;
   d.quote = best.quote;
   d.escape = best.escape;
@@ -374,7 +414,13 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
       if (col < rows[0]->fields.size() && !Fits(Classify(rows[0]->fields[col]), kinds[col]))
         misfit = true;
     }
-    d.header = rows.size() == 1 || !typed || misfit;
+    // A first row with no value in any typed column is a header too (one with empty cells).
+    bool typed_value = false;
+    for (size_t col = 0; col < shape.columns && col < rows[0]->fields.size(); ++col) {
+      if (kinds[col] != Kind::kText && kinds[col] != Kind::kEmpty && !rows[0]->fields[col].empty())
+        typed_value = true;
+    }
+    d.header = rows.size() == 1 || !typed || misfit || !typed_value;
   }
   d.header_rows = d.header ? given.header_rows.value_or(1) : 0;
   if (d.header && !given.header_rows) {
@@ -421,6 +467,18 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
     d.data_line = rows[static_cast<size_t>(d.header_rows - 1)]->end_line;
   } else {
     d.data_line = d.skip_lines;
+  }
+  for (const auto& r : best_parsed.records) {
+    if (r.comment && r.line < d.data_line) ++d.comment_lines_before_data;
+  }
+  std::vector<Kind> kinds = kinds_below(d.header ? static_cast<size_t>(d.header_rows) : 0);
+  for (Kind k : kinds) {
+    d.sample_types.push_back(k == Kind::kInt         ? "BIGINT"
+                             : k == Kind::kNumber    ? "DOUBLE"
+                             : k == Kind::kDate      ? "DATE"
+                             : k == Kind::kTimestamp ? "TIMESTAMP"
+                             : k == Kind::kBool      ? "BOOLEAN"
+                                                     : "VARCHAR");
   }
   return d;
 }

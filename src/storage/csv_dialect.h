@@ -37,17 +37,26 @@ struct CsvDialect {
   int64_t skip_lines = 0;   // physical lines before the header (blank and comment lines too)
   int64_t header_rows = 1;  // meaningful when header
   std::string newline = "\n";
+  bool mixed_newlines = false;  // LF and CRLF both end rows (DuckDB's strict reader refuses that)
   bool bom = false;
   // One label per column: the header's text (header rows joined with a space), or empty strings
   // when there is no header.
   std::vector<std::string> labels;
   // The physical lines before the first data row (preamble and header rows).
   int64_t data_line = 0;
+  // Of those, comment lines (DuckDB's skip counts lines other than comments).
+  int64_t comment_lines_before_data = 0;
+  // A DuckDB type per column guessed from the sampled rows (BIGINT, DOUBLE, DATE, TIMESTAMP,
+  // BOOLEAN, VARCHAR): for files DuckDB's own type detection cannot read (rows of different
+  // lengths with pad_missing_trailing).
+  std::vector<std::string> sample_types;
 };
 
 // Longest quoted value, in lines, before a quote is taken for a stray one (a row's value that
 // opens a quote and never closes it would otherwise swallow the rest of the file).
-constexpr int64_t kMaxQuotedLines = 1000;
+// (A real value of 1 MB text with 1,200 line breaks exists in the test corpus; DuckDB's
+// max_line_size bounds a row to 2 MB anyway.)
+constexpr int64_t kMaxQuotedLines = 10000;
 
 // `sample` is the file's first bytes, decoded to UTF-8 (a UTF-8 BOM may lead); `whole` says it
 // is the whole file (else its last, cut record is ignored). Errors name `display_name` and a line:

@@ -146,9 +146,13 @@ Result<std::string> CsvReadSql(const CsvSource& s, const ImportRequest& r,
   sql << "read_csv(" << QuoteLiteral(s.path) << ", auto_detect = " << (exact ? "false" : "true")
       << ", delim = " << QuoteLiteral(d.delimiter) << ", quote = " << QuoteLiteral(d.quote)
       << ", escape = " << QuoteLiteral(d.escape) << ", comment = " << QuoteLiteral(d.comment)
-      << ", header = false, skip = " << d.data_line
-      << ", compression = " << (s.gzip ? "'gzip'" : "'none'")
-      << ", strict_mode = true, null_padding = " << (r.csv.pad_missing_trailing ? "true" : "false")
+      << ", header = false, skip = " << d.data_line - d.comment_lines_before_data
+      << ", compression = "
+      << (s.gzip ? "'gzip'" : "'none'")
+      // Swan's row check does what strict mode would (field counts, quotes) where DuckDB's strict
+      // reader cannot read the file at all: rows ending in LF and CRLF mixed.
+      << ", strict_mode = " << (d.mixed_newlines ? "false" : "true")
+      << ", null_padding = " << (r.csv.pad_missing_trailing ? "true" : "false")
       << ", buffer_size = " << kCsvBufferBytes;
   if (mode.ignore_errors) {
     sql << ", ignore_errors = true, store_rejects = true, rejects_table = "

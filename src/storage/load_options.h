@@ -62,6 +62,7 @@ struct ReadRequest {
   std::string where_operator = "eq";  // eq | ne
   std::optional<int64_t> changed_since_ms;
   std::optional<int64_t> limit;
+  bool original_names = false;  // export: columns under their labels (the source's header text)
 };
 
 enum class ExportFormat { kCsv, kParquet };

@@ -84,6 +84,88 @@ Result<std::string> SourceFunctionSql(const ImportRequest& r) {
   return Status::Internal("CSV sources are read by CsvReadSql");
 }
 
+namespace {
+
+// Reads a JSON string at s[i] (at its opening quote); returns false when it does not end.
+bool ReadJsonString(std::string_view s, size_t& i, std::string* out) {
+  ++i;
+  while (i < s.size()) {
+    char c = s[i++];
+    if (c == '"') return true;
+    if (c != '\\') {
+      if (out) *out += c;
+      continue;
+    }
+    if (i >= s.size()) return false;
+    char e = s[i++];
+    if (e == 'u') {
+      if (i + 4 > s.size()) return false;
+      unsigned cp = static_cast<unsigned>(std::stoul(std::string(s.substr(i, 4)), nullptr, 16));
+      i += 4;
+      if (out) {  // a code point of the Basic Multilingual Plane, as UTF-8
+        if (cp < 0x80) {
+          *out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          *out += static_cast<char>(0xC0 | (cp >> 6));
+          *out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          *out += static_cast<char>(0xE0 | (cp >> 12));
+          *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          *out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+      }
+      continue;
+    }
+    if (out) *out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> FirstJsonKeys(const ImportRequest& r) {
+  auto head = gzip::ReadDecodedPrefix(r.file_path, 1 << 20);
+  if (!head.ok()) return {};
+  std::string_view s = *head;
+  size_t i = s.find('{');
+  if (i == std::string_view::npos) return {};
+  ++i;
+  std::vector<std::string> keys;
+  auto skip_space = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  };
+  while (true) {
+    skip_space();
+    if (i >= s.size()) return {};
+    if (s[i] == '}') return keys;
+    if (s[i] != '"') return {};
+    std::string key;
+    if (!ReadJsonString(s, i, &key)) return {};
+    keys.push_back(std::move(key));
+    skip_space();
+    if (i >= s.size() || s[i] != ':') return {};
+    ++i;
+    // Skip the value: nested objects and arrays by depth, strings whole.
+    int depth = 0;
+    while (i < s.size()) {
+      char c = s[i];
+      if (c == '"') {
+        if (!ReadJsonString(s, i, nullptr)) return {};
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (depth == 0) break;
+        --depth;
+      }
+      if (c == ',' && depth == 0) break;
+      ++i;
+    }
+    if (i >= s.size()) return {};
+    if (s[i] == ',') ++i;
+  }
+}
+
 bool ReadsGzip(const ImportRequest& r) {
   if (r.format == FileFormat::kParquet) return false;
   return r.csv.compression == "gzip" || (r.csv.compression == "auto" && IsGzip(r.file_path));
@@ -149,7 +231,10 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
         l[0] == '*' || l.rfind("  ", 0) == 0 || l.rfind("LINE ", 0) == 0 ||
         l.rfind("Possible Solution", 0) == 0 || l.rfind("file=", 0) == 0 ||
         l.find("delimiter =") != std::string::npos ||
-        l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos) {
+        l.find("Parser options") != std::string::npos || l.find("sniff") != std::string::npos ||
+        l.rfind("The search space", 0) == 0 || l.rfind("Delimiter Candidates", 0) == 0 ||
+        l.rfind("Quote/Escape Candidates", 0) == 0 || l.rfind("Comment Candidates", 0) == 0 ||
+        l.rfind("Encoding:", 0) == 0) {
       continue;
     }
     static const std::regex prefix_re(
@@ -162,6 +247,12 @@ Status LoadError(const std::string& display_name, const std::string& raw) {
     if (what.size() > 400) break;
   }
   if (what.empty()) what = raw.substr(0, 400);
+  if (what.find("not possible to automatically detect the CSV parsing dialect") !=
+      std::string::npos) {
+    what =
+        "the rows could not be read with the detected dialect; give the delimiter, enclosure "
+        "and header explicitly, or import with on_bad_rows=skip to see the bad rows";
+  }
   // DuckDB's JSON reader, in the words of the import (its hints name read_json's options).
   if (what.find("expected records, but got non-record JSON") != std::string::npos) {
     what =

@@ -24,6 +24,10 @@ bool ReadsGzip(const ImportRequest& request);
 Status CheckJsonRecords(engine::Connection& conn, const std::string& source,
                         const std::vector<std::string>& types, const std::string& display_name);
 
+// The keys of the first object of a JSON import, in order, as written (DuckDB's read_json renames
+// an empty key and keys that differ only in case before Swan sees them). Empty when unreadable.
+std::vector<std::string> FirstJsonKeys(const ImportRequest& request);
+
 // Rewrites a DuckDB error raised while reading `display_name` into a user error with details
 // "file", and where known "line" and "column".
 Status LoadError(const std::string& display_name, const std::string& raw_message);

@@ -73,6 +73,18 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
                           ExportFormat format, bool gzip, const std::string& out_path) {
   ASSIGN_OR_RETURN(auto version, ResolveVersion(table, request.version));
   ASSIGN_OR_RETURN(std::string sql, SelectSql(table, version, request));
+  if (request.original_names) {
+    // Each column under its label: the header text it was imported from.
+    std::string select;
+    for (const auto& c : version.columns) {
+      if (!request.columns.empty() && std::find(request.columns.begin(), request.columns.end(),
+                                                c.name) == request.columns.end())
+        continue;
+      select += (select.empty() ? "" : ", ") + QuoteIdent(c.name) + " AS " +
+                QuoteIdent(c.label.empty() ? c.name : c.label);
+    }
+    sql = "SELECT " + select + " FROM (" + sql + ")";
+  }
   std::string options = format == ExportFormat::kParquet ? "FORMAT parquet"
                                                          : std::string("FORMAT csv, HEADER true") +
                                                                (gzip ? ", COMPRESSION gzip" : "");

@@ -64,6 +64,11 @@ Status CsvLoadError(const ImportRequest& r, const Status& engine_error,
   return st;
 }
 
+bool IsSniffFailure(const std::string& raw) {
+  return raw.find("Error when sniffing file") != std::string::npos ||
+         raw.find("not possible to automatically detect") != std::string::npos;
+}
+
 // The rows DuckDB skipped (values that do not convert) in this connection's last read.
 Result<std::vector<BadRow>> RejectedRows(engine::Connection& conn, const ImportRequest& r) {
   auto rows = conn.Query(std::string("SELECT line, any_value(csv_line), string_agg(") +
@@ -339,6 +344,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
   // Describe the input (DuckDB sniffs CSV here), validate and reconcile its schema.
   std::vector<ColumnDef> input;
   std::string source;
+  bool sample_types = false;  // the CSV's types are Swan's guesses, not DuckDB's
   for (int attempt = 0; attempt < 2; ++attempt) {
     Result<std::vector<engine::Column>> described = std::vector<engine::Column>{};
     std::vector<ColumnDef> exact;
@@ -350,6 +356,23 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     } else if (csv) {
       ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, types, mode));
       described = conn->Describe("SELECT * FROM " + source);
+      if (!described.ok() && IsSniffFailure(described.status().message())) {
+        // DuckDB's type detection cannot read rows of different lengths (pad_missing_trailing)
+        // or some mixed files: the types Swan guessed from its sample instead, and all text when
+        // a value does not fit them (the second attempt).
+        sample_types = true;
+        std::vector<ColumnDef> guessed;
+        for (size_t i = 0; i < csv->names.size(); ++i) {
+          std::string type = attempt == 0 && i < csv->dialect.sample_types.size()
+                                 ? csv->dialect.sample_types[i]
+                                 : "VARCHAR";
+          if (auto it = types.find(csv->names[i]); it != types.end()) type = it->second;
+          guessed.push_back({csv->names[i], type});
+        }
+        ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, {}, mode, &guessed));
+        described = std::vector<engine::Column>{};
+        for (const auto& c : guessed) described->push_back({c.name, c.type});
+      }
       if (!described.ok())
         return CsvLoadError(request, described.status(), source_check, row_check.get());
     } else {
@@ -360,11 +383,23 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
       // rule of CSV headers, the original kept as the label.
       std::vector<std::string> labels;
       for (const auto& c : *described) labels.push_back(c.name);
+      if (request.format == FileFormat::kJson || request.format == FileFormat::kJsonLines) {
+        // The keys as written where DuckDB renamed them (an empty key, keys differing in case).
+        std::vector<std::string> keys = FirstJsonKeys(request);
+        for (size_t i = 0; i < keys.size() && i < labels.size(); ++i) {
+          std::string key = keys[i], name = labels[i];
+          for (auto* t : {&key, &name})
+            std::transform(t->begin(), t->end(), t->begin(),
+                           [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+          if (keys[i] != labels[i] && (key.empty() || name.rfind(key, 0) == 0)) labels[i] = keys[i];
+        }
+      }
       std::vector<std::string> renamed = names::SqlFriendlyColumns(labels);
       if (renamed != labels) {
         std::string select;
         for (size_t i = 0; i < labels.size(); ++i) {
-          select += (i ? ", " : "") + QuoteIdent(labels[i]) + " AS " + QuoteIdent(renamed[i]);
+          select +=
+              (i ? ", " : "") + QuoteIdent((*described)[i].name) + " AS " + QuoteIdent(renamed[i]);
           if (renamed[i] != labels[i]) report.renamed.emplace_back(labels[i], renamed[i]);
           (*described)[i].name = renamed[i];
         }
@@ -447,7 +482,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     if (!rows.ok()) {
       EndWrite(rel, false);
       const std::string& raw = rows.status().message();
-      if (attempt == 0 && csv && IsInferredCastError(raw)) {
+      if (attempt == 0 && csv && (IsInferredCastError(raw) || sample_types)) {
         spdlog::info("{}: sampled type detection was wrong, retrying with whole-file detection",
                      request.display_name);
         continue;
