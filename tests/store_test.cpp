@@ -184,7 +184,7 @@ struct BadInput {
 TEST_F(StoreTest, BadInputNamesFileAndLineAndChangesNothing) {
   ASSERT_TRUE(ImportCsv("b", "id,name\n1,a\n").ok());
   const BadInput cases[] = {
-      {"ragged row", "id,name\n2,b\n3,c,extra\n", "3", "the row has 3 fields but the header has 2"},
+      {"ragged row", "id,name\n2,b\n3,c,extra\n", "3", "expected 2 columns, found 3"},
       {"broken quoting", "id,name\n2,\"b\n3,c\n", "2", "does not close"},
       {"invalid utf-8", std::string("id,name\n2,b\n3,\xff\xfe\n"), "3",
        "is not UTF-8; if the file is in another encoding, import it with encoding="},

@@ -302,10 +302,11 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
     Parsed parsed;
     std::string comment;
   };
-  Choice any, not_space;
-  for (size_t ci = 0; ci < candidates.size(); ++ci) {
+  // Round one ranks every candidate on the first kRankRecords records; round two reads the
+  // leaders on kMaxSampleRecords (42 candidates on 1,000 records cost 37 ms of each import).
+  auto evaluate = [&](size_t ci, size_t max_records, Choice* out) -> bool {
     const Candidate& c = candidates[ci];
-    Parsed p = Parse(sample, c, comment, whole, kMaxSampleRecords);
+    Parsed p = Parse(sample, c, comment, whole, max_records);
     std::string used_comment = comment;
     if (!given.comment) {
       // Lines starting with '#' that do not have the row's shape are comments.
@@ -319,7 +320,7 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
       }
       if (has_comments) {
         used_comment = "#";
-        p = Parse(sample, c, used_comment, whole, kMaxSampleRecords);
+        p = Parse(sample, c, used_comment, whole, max_records);
       }
     }
     Shape shape = ShapeOf(p, skip);
@@ -334,26 +335,46 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
     }
     // "2024-01-05 10:30" is one value, not two split on the space.
     if (c.delimiter == " ") {
-      bool timestamps = false;
       for (const Record* r : shape.rows) {
         for (size_t k = 0; k + 1 < r->fields.size(); ++k) {
           if (Classify(r->fields[k]) == Kind::kDate && r->fields[k + 1].size() >= 5 &&
               r->fields[k + 1][2] == ':')
-            timestamps = true;
+            return false;
         }
       }
-      if (timestamps) continue;
     }
-    Score score{shape.columns > 1,  shape.agreeing + unclosed, -broken, quoted, shape.columns,
-                c.delimiter.size(), -static_cast<int64_t>(ci)};
-    for (Choice* choice : {&any, &not_space}) {
-      if (choice == &not_space && c.delimiter == " ") continue;
-      if (!choice->score || score > *choice->score) {
-        choice->score = score;
-        choice->candidate = c;
-        choice->parsed = p;
-        choice->comment = used_comment;
-      }
+    out->score =
+        Score{shape.columns > 1,  shape.agreeing + unclosed, -broken, quoted, shape.columns,
+              c.delimiter.size(), -static_cast<int64_t>(ci)};
+    out->candidate = c;
+    out->parsed = std::move(p);
+    out->comment = used_comment;
+    return true;
+  };
+  constexpr size_t kRankRecords = 100;
+  constexpr size_t kLeaders = 6;
+  std::vector<std::pair<Score, size_t>> ranked;
+  for (size_t ci = 0; ci < candidates.size(); ++ci) {
+    Choice round_one;
+    if (evaluate(ci, kRankRecords, &round_one)) ranked.emplace_back(*round_one.score, ci);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a > b; });
+  std::vector<size_t> leaders;
+  size_t not_space_leaders = 0;
+  for (const auto& [score, ci] : ranked) {
+    bool space = candidates[ci].delimiter == " ";
+    if (leaders.size() < kLeaders || (!space && not_space_leaders < 2)) {
+      leaders.push_back(ci);
+      if (!space) ++not_space_leaders;
+    }
+  }
+  Choice any, not_space;
+  for (size_t ci : leaders) {
+    Choice choice;
+    if (!evaluate(ci, kMaxSampleRecords, &choice)) continue;
+    for (Choice* best : {&any, &not_space}) {
+      if (best == &not_space && choice.candidate.delimiter == " ") continue;
+      if (!best->score || *choice.score > *best->score) *best = choice;
     }
   }
   const bool prefer_not_space = not_space.score && std::get<0>(*not_space.score);

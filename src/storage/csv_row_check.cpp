@@ -1,7 +1,11 @@
 #include "storage/csv_row_check.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <emmintrin.h>
 
 #include <algorithm>
 #include <cstring>
@@ -34,6 +38,31 @@ Status ReadDecoded(const std::string& path, bool gzip, const std::string& displa
                    const std::atomic<bool>* cancel = nullptr) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Internal(display_name + ": cannot read the uploaded file");
+  struct stat info;
+  if (!gzip && ::fstat(fd, &info) == 0 && info.st_size > 0) {
+    // Mapped, not read: the bytes are in the page cache (just uploaded) and a read() would copy
+    // them all once more (a third of this check's time on a 400 MB file).
+    const size_t size = static_cast<size_t>(info.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (map == MAP_FAILED) return Status::Internal(display_name + ": cannot map the uploaded file");
+    ::madvise(map, size, MADV_SEQUENTIAL);
+    const char* data = static_cast<const char*>(map);
+    constexpr size_t kPiece = 8 << 20;
+    Status st;
+    for (size_t off = 0; off < size; off += kPiece) {
+      if (cancel && cancel->load()) {
+        st = Status::Unavailable(display_name + ": check cancelled");
+        break;
+      }
+      const size_t piece = std::min(kPiece, size - off);
+      sink(std::string_view(data + off, piece));
+      // Read pages leave this process's memory (they stay in the page cache).
+      ::madvise(const_cast<char*>(data) + off, piece, MADV_DONTNEED);
+    }
+    ::munmap(map, size);
+    return st;
+  }
   std::unique_ptr<gzip::Inflater> inflater;
   if (gzip) {
     auto created =
@@ -75,20 +104,23 @@ Status ReadDecoded(const std::string& path, bool gzip, const std::string& displa
 
 }  // namespace
 
-CsvRowCheck::CsvRowCheck(CsvDialect dialect, size_t columns, bool pad_missing, size_t keep_max)
+CsvRowCheck::CsvRowCheck(CsvDialect dialect, size_t columns, bool pad_missing, size_t keep_max,
+                         bool full)
     : d_(std::move(dialect)),
+      full_(full),
       columns_(columns),
       pad_missing_(pad_missing),
       keep_max_(keep_max),
       line_end_(d_.newline == "\r" ? '\r' : '\n') {}
 
-void CsvRowCheck::Bad(size_t begin, size_t end, int64_t lines, std::string reason) {
+void CsvRowCheck::Bad(std::string_view b, size_t begin, size_t end, int64_t lines,
+                      std::string reason) {
   ++bad_count_;
   if (bad_.size() >= keep_max_) return;
   BadRow row;
   row.line = line_ + 1;
   row.line_count = lines;
-  std::string_view text(buf_.data() + begin, end - begin);
+  std::string_view text(b.data() + begin, end - begin);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   row.raw = std::string(text.substr(0, kBadRowTextMax));
   row.reason = std::move(reason);
@@ -96,8 +128,7 @@ void CsvRowCheck::Bad(size_t begin, size_t end, int64_t lines, std::string reaso
   bad_.push_back(std::move(row));
 }
 
-bool CsvRowCheck::Record(size_t& pos, bool final) {
-  std::string_view b(buf_);
+bool CsvRowCheck::Record(std::string_view b, size_t& pos, bool final) {
   const char* start = b.data() + pos;
   const size_t avail = b.size() - pos;
   const char* nl = static_cast<const char*>(std::memchr(start, line_end_, avail));
@@ -119,7 +150,12 @@ bool CsvRowCheck::Record(size_t& pos, bool final) {
   int64_t lines = 1;
   std::string reason;
   size_t end = next;
-  if (q.empty() || text.find(q[0]) == std::string_view::npos) {
+  const bool quote_free =
+      q.empty() || pos + line_len <= quote_free_end_ || text.find(q[0]) == std::string_view::npos;
+  if (quote_free && !full_ && !text.ends_with(delim)) {
+    // Light check: DuckDB's strict reader refuses every other wrong field count itself.
+    fields = columns_;
+  } else if (quote_free) {
     fields = CountToken(text, delim) + 1;
   } else {
     // A row with quotes: read it value by value; it may span lines.
@@ -158,7 +194,7 @@ bool CsvRowCheck::Record(size_t& pos, bool final) {
         if (!closed) {
           if (i >= b.size() && !final) return false;
           // The opening line alone is the bad row; reading goes on at the next line.
-          Bad(pos, next, 1,
+          Bad(b, pos, next, 1,
               i >= b.size() ? "a quoted value does not close before the end of the file"
                             : "a quoted value does not close within " +
                                   std::to_string(kMaxQuotedLines) + " lines (a stray quote?)");
@@ -204,7 +240,7 @@ bool CsvRowCheck::Record(size_t& pos, bool final) {
              "; if only empty trailing fields are missing (Excel drops them), import with "
              "pad_missing_trailing=true";
   }
-  if (!reason.empty()) Bad(pos, end, lines, std::move(reason));
+  if (!reason.empty()) Bad(b, pos, end, lines, std::move(reason));
   ++rows_;
   pos = end;
   line_ += lines;
@@ -212,16 +248,91 @@ bool CsvRowCheck::Record(size_t& pos, bool final) {
 }
 
 void CsvRowCheck::Feed(std::string_view data) {
-  buf_.append(data);
-  size_t pos = 0;
-  while (pos < buf_.size() && Record(pos, false)) {
+  if (!buf_.empty()) {
+    // Complete the record the last piece cut, with this piece's bytes up to its first line end.
+    const char* nl = static_cast<const char*>(std::memchr(data.data(), line_end_, data.size()));
+    size_t take = nl ? static_cast<size_t>(nl - data.data()) + 1 : data.size();
+    buf_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    size_t pos = 0;
+    quote_free_end_ = 0;
+    while (pos < buf_.size() && Record(buf_, pos, false)) {
+    }
+    buf_.erase(0, pos);
+    if (!buf_.empty()) {  // a quoted value goes on: read on from the buffer
+      buf_.append(data);
+      pos = 0;
+      while (pos < buf_.size() && Record(buf_, pos, false)) {
+      }
+      buf_.erase(0, pos);
+      return;
+    }
   }
-  buf_.erase(0, pos);
+  // The rest in place: lines before the piece's first quote character need no quote search.
+  const char* first_quote =
+      d_.quote.empty()
+          ? nullptr
+          : static_cast<const char*>(std::memchr(data.data(), d_.quote[0], data.size()));
+  quote_free_end_ = first_quote ? static_cast<size_t>(first_quote - data.data()) : data.size();
+  size_t pos = 0;
+  while (pos < data.size()) {
+    if (!full_ && line_ >= d_.data_line && d_.delimiter.size() == 1 && d_.comment.empty() &&
+        pos < quote_free_end_) {
+      LightScan(data, pos);
+      if (pos >= data.size()) break;
+    }
+    if (!Record(data, pos, false)) break;
+  }
+  buf_.assign(data.substr(pos));
+}
+
+void CsvRowCheck::LightScan(std::string_view data, size_t& pos) {
+  // The whole lines before the first quote character: 16 bytes at a time, looking only at line
+  // ends (about one in 80 bytes) and the bytes before them.
+  const char* base = data.data();
+  const char* last_end =
+      static_cast<const char*>(memrchr(base + pos, line_end_, quote_free_end_ - pos));
+  if (last_end == nullptr) return;
+  const size_t end = static_cast<size_t>(last_end - base) + 1;
+  const char delim = d_.delimiter[0];
+  const __m128i ends = _mm_set1_epi8(line_end_);
+  size_t line_start = pos;
+  size_t i = pos;
+  auto at_line_end = [&](size_t e) {  // data[e] ends a line
+    size_t k = e;
+    if (line_end_ == '\n' && k > line_start && base[k - 1] == '\r') --k;
+    if (k > line_start && base[k - 1] == delim) {
+      std::string_view text(base + line_start, k - line_start);
+      size_t fields = CountToken(text, d_.delimiter) + 1;
+      if (fields != columns_ && !(fields < columns_ && pad_missing_)) {
+        std::string reason = "the row has " + std::to_string(fields) +
+                             " fields but the header has " + std::to_string(columns_);
+        if (fields == columns_ + 1) reason += " (an extra delimiter at its end)";
+        Bad(data, line_start, e + 1, 1, std::move(reason));
+      }
+    }
+    ++rows_;
+    ++line_;
+    line_start = e + 1;
+  };
+  for (; i + 16 <= end; i += 16) {
+    __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + i));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, ends)));
+    while (mask != 0) {
+      at_line_end(i + static_cast<size_t>(__builtin_ctz(mask)));
+      mask &= mask - 1;
+    }
+  }
+  for (; i < end; ++i) {
+    if (base[i] == line_end_) at_line_end(i);
+  }
+  pos = end;
 }
 
 void CsvRowCheck::Finish() {
   size_t pos = 0;
-  while (pos < buf_.size() && Record(pos, true)) {
+  quote_free_end_ = 0;
+  while (pos < buf_.size() && Record(buf_, pos, true)) {
   }
   buf_.clear();
 }

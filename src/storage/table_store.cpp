@@ -275,7 +275,9 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     }
     row_check = std::make_unique<CsvRowCheck>(
         csv->dialect, csv->names.size(), request.csv.pad_missing_trailing,
-        tolerant ? static_cast<size_t>(request.csv.max_bad_rows) + 1 : 20);
+        tolerant ? static_cast<size_t>(request.csv.max_bad_rows) + 1 : 20,
+        // Light beside DuckDB's strict reader; full where DuckDB does not count fields itself.
+        /*full=*/tolerant || csv->dialect.mixed_newlines);
     if (tolerant) {
       // Bad rows are found first and emptied in a copy, so that DuckDB never reads them (it
       // would take a row with one extra empty field as a good one).
