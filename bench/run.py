@@ -679,6 +679,43 @@ def run_big(args, build: Path, workdir: Path, doc: dict, cases: list[Case]) -> N
             shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
+def json_array_sql(rows: int, path: Path) -> str:
+    """The order rows as one JSON array of objects (what an API export or a dump looks like)."""
+    return (f"COPY (SELECT {order_columns('i', 0)} FROM range(1, {rows + 1}) t(i) ORDER BY i) "
+            f"TO {sql_literal(str(path))} (FORMAT json, ARRAY true)")
+
+
+def run_big_json(args, build: Path, workdir: Path, doc: dict, cases: list[Case]) -> None:
+    """A JSON array of ~100 MB and one of ~1 GB, each into a fresh server: the peak RSS of the
+    two must be about the same (constant memory), and the time is set against raw DuckDB."""
+    raw = RawDuckDB(build / "swan_raw_duckdb", DATA)
+    for rows in (args.json_rows // 10, args.json_rows):
+        path = DATA / f"orders_{rows}.json"
+        doc["files"][f"json_{rows}"] = ensure_file(raw, path, lambda p, r=rows: json_array_sql(r, p))
+        R = human_count(rows)
+        (raw_ms, _), = raw.run(f"COPY (FROM read_json({sql_literal(str(path))}, format = 'array', "
+                               f"records = true)) TO {sql_literal(str(workdir / 'json.parquet'))} "
+                               f"(FORMAT parquet)")
+        server = SwanServer(build / "swan", workdir / f"swan-json-{rows}")
+        server.start()
+        try:
+            admin = Api(server.url, server.admin_token)
+            created, _ = admin.call("POST", "/v1/projects", {"name": PROJECT})
+            cli = Cli(build / "swan", server.url, created["token"]["secret"], PROJECT)
+            answer, ms = cli.run("table", "import", PLAIN_TABLE, str(path), timeout=3600)
+            expect_rows(answer, rows, f"swan table import {PLAIN_TABLE} {path}")
+            peak = server.status()["VmHWM"] / 1024
+            log(f"json: {path.name} ({path.stat().st_size / 1e6:.0f} MB) imported in "
+                f"{ms / 1000:.1f} s (raw DuckDB {raw_ms / 1000:.1f} s), peak VmHWM {peak:.0f} MiB")
+            cases.append(Case(f"json_{rows}", f"import JSON array {R} rows", swan=[ms],
+                              baseline=[raw_ms], note=f"{path.stat().st_size / 1e6:.0f} MB, one array"))
+            cases.append(Case(f"json_{rows}_rss", f"import JSON array {R} RSS peak (MiB)", unit="MiB",
+                              swan=[peak], note="VmHWM of a fresh server"))
+        finally:
+            server.stop()
+            shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
 def snapshot_binaries(build: Path, dest: Path) -> Path:
     dest.mkdir(parents=True)
     for attempt in range(30):
@@ -705,6 +742,9 @@ def main() -> int:
     parser.add_argument("--big", action="store_true",
                         help="also import a ~5 GB CSV (--big-rows rows) and report the server's peak RSS")
     parser.add_argument("--big-rows", type=int, default=50_000_000, help=argparse.SUPPRESS)
+    parser.add_argument("--big-json", action="store_true",
+                        help="also import a ~100 MB and a ~1 GB JSON array and report the peak RSS of each")
+    parser.add_argument("--json-rows", type=int, default=4_000_000, help=argparse.SUPPRESS)
     parser.add_argument("--build", type=Path, default=ROOT / "build", help="build directory (default ./build)")
     parser.add_argument("--data-only", action="store_true", help="only generate the data files, then exit")
     parser.add_argument("--keep", action="store_true", help="keep the server's data directory (bench/data/run-*)")
@@ -766,6 +806,8 @@ def main() -> int:
         run_benchmark(args, build, workdir, files, doc, cases)
         if args.big:
             run_big(args, build, workdir, doc, cases)
+        if args.big_json:
+            run_big_json(args, build, workdir, doc, cases)
     except BenchError as e:
         print("\nSWAN BENCHMARK FAILED", file=sys.stderr)
         print(f"  operation: {e.what}", file=sys.stderr)

@@ -207,5 +207,28 @@ TEST_F(CliTest, ImportPreviewExportRestoreSqlTokens) {
   ExpectOneErrorLine(Run("table show in.sales.nope", master), 1);
 }
 
+TEST_F(CliTest, ImportSaysHowTheFileWasReadAndWhatWasRenamed) {
+  json created = RunJson("project create clidialect", server_->admin_token());
+  const std::string master = created["token"].value("secret", "");
+  ASSERT_EQ(master.rfind("swan_", 0), 0u) << created.dump();
+  const std::string file = files_.path() + "/prices.csv";
+  WriteFile(file, "Product Name;Unit Price\nApple;1.5\nPear;2.5\n");
+  const std::string out = RunOk("table import in.c.prices " + ShellQuote(file), master);
+  EXPECT_NE(out.find("delimiter ';'"), std::string::npos) << out;
+  EXPECT_NE(out.find("(detected)"), std::string::npos) << out;
+  EXPECT_NE(out.find("Renamed 2 columns"), std::string::npos) << out;
+  EXPECT_NE(out.find("'Product Name' -> Product_Name"), std::string::npos) << out;
+  json table = RunJson("table show in.c.prices", master)["table"];
+  EXPECT_EQ(table.value("row_count", -1), 2) << table.dump();
+
+  // Skipped rows are listed with their lines.
+  const std::string bad = files_.path() + "/bad.csv";
+  WriteFile(bad, "a,b\n1,2\n3,4,\n5,6\n");
+  const std::string skipped =
+      RunOk("table import in.c.bad " + ShellQuote(bad) + " --on-bad-rows skip", master);
+  EXPECT_NE(skipped.find("Skipped 1 bad row"), std::string::npos) << skipped;
+  EXPECT_NE(skipped.find("line 3"), std::string::npos) << skipped;
+}
+
 }  // namespace
 }  // namespace swan::testing

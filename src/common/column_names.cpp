@@ -108,7 +108,8 @@ char FoldWindows1250(unsigned char b) {
   return 0;
 }
 
-// Latin letters with diacritics (U+00C0-U+017F) to their base letters. glibc's transliteration
+// Latin letters with diacritics (U+00C0-U+017F, and Extended-B and Additional) to their base
+// letters. glibc's transliteration
 // to Windows-1250 turns those outside that code page into '?' in the C locale ("Año" -> "A?o"),
 // so they are folded here; for letters of the code page this gives what its folding gives.
 std::string_view FoldLatin(char32_t cp) {
@@ -120,9 +121,24 @@ std::string_view FoldLatin(char32_t cp) {
   static constexpr std::string_view kExtendedA =
       "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi"
       "IiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+  // Latin Extended-B (U+0180-U+024F) and Latin Extended Additional (U+1E00-U+1EFF, Vietnamese):
+  // each letter's base letter by Unicode's decomposition, '.' where it has none.
+  static constexpr std::string_view kExtendedB =
+      "................................Oo.............Uu..............."
+      ".............AaIiOoUuUuUuUuUu.AaAa....GgKkOoOo..j...Gg..NnAa...."
+      "AaAaEeEeIiIiOoOoRrRrUuUuSsTt..Hh......AaEeOoOoOoOoYy............"
+      "................";
+  static constexpr std::string_view kExtendedAdditional =
+      "AaBbBbBbCcDdDdDdDdDdEeEeEeEeEeFfGgHhHhHhHhHhIiIiKkKkKkLlLlLlLlMm"
+      "MmMmNnNnNnNnOoOoOoOoPpPpRrRrRrRrSsSsSsSsSsTtTtTtTtUuUuUuUuUuVvVv"
+      "WwWwWwWwWwXxXxYyZzZzZzhtwy.s....AaAaAaAaAaAaAaAaAaAaAaAaEeEeEeEe"
+      "EeEeEeEeIiIiOoOoOoOoOoOoOoOoOoOoOoOoUuUuUuUuUuUuUuYyYyYyYy......";
   if (cp >= 0xC0 && cp <= 0xFF) return kLatin1[cp - 0xC0];
   if (cp >= 0x100 && cp <= 0x17F) return kExtendedA.substr(cp - 0x100, 1);
-  return {};
+  std::string_view folded;
+  if (cp >= 0x180 && cp <= 0x24F) folded = kExtendedB.substr(cp - 0x180, 1);
+  if (cp >= 0x1E00 && cp <= 0x1EFF) folded = kExtendedAdditional.substr(cp - 0x1E00, 1);
+  return folded == "." ? std::string_view() : folded;
 }
 
 // Step 2. Characters iconv cannot transliterate come back as '?' (and become '_' in step 3).

@@ -24,8 +24,6 @@ struct Record {
 
 struct Parsed {
   std::vector<Record> records;
-  bool unterminated = false;  // a quote that never closes (in the whole file) or spans too much
-  int64_t unterminated_line = 0;
   std::string newline;  // the first record terminator seen
   bool mixed_newlines = false;
 };
@@ -105,18 +103,9 @@ Parsed Parse(std::string_view s, const Candidate& c, const std::string& comment,
           // A quote that never closes: its line is a broken record, reading goes on at the next
           // line (as the row check does).
           r.unclosed = true;
-          if (!out.unterminated) {
-            out.unterminated = true;
-            out.unterminated_line = opened_line;
-          }
           i = s.find_first_of("\r\n", r.begin);
-          if (i == std::string_view::npos) {
-            i = s.size();
-            line = r.line + 1;
-          } else {
-            i += newline_at(i);
-            line = r.line + 1;
-          }
+          i = i == std::string_view::npos ? s.size() : i + newline_at(i);
+          line = r.line + 1;
           ended = true;
           break;
         }
@@ -415,6 +404,19 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
     d.skip_lines = skip;
   }
   std::vector<const Record*> rows(shape.rows.begin() + shape.start, shape.rows.end());
+  // A first row whose field count differs from every row below it, which agree among themselves,
+  // is a broken header ("a,b,c,\n1,2,3\n": a tie the common shape cannot settle).
+  if (!given.skip_lines && given.header.value_or(true) && rows.size() >= 2 &&
+      std::all_of(rows.begin() + 1, rows.end(),
+                  [&](const Record* r) { return r->fields.size() == rows[1]->fields.size(); }) &&
+      rows[1]->fields.size() != rows[0]->fields.size()) {
+    return DialectError(display_name, rows[0]->line + 1,
+                        "the header has " + std::to_string(rows[0]->fields.size()) +
+                            " fields (split on " + Shown(d.delimiter) +
+                            ") but the rows below it have " +
+                            std::to_string(rows[1]->fields.size()) +
+                            ": it lacks or adds a column name (a delimiter too many or too few)");
+  }
 
   // Header: a first row whose values do not fit the types of the rows below it; with no types
   // to tell (all text), a header is assumed, as most files have one.
@@ -447,7 +449,9 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
   if (d.header && !given.header_rows) {
     // More header rows: rows right below the header none of whose values fits a typed column
     // (a dirty data row has other values that fit, and stays data).
-    std::vector<Kind> kinds = kinds_below(4);
+    // Types from the rows below the header rows to be tested (at most 3), leaving some rows.
+    std::vector<Kind> kinds =
+        kinds_below(std::min<size_t>(4, std::max<size_t>(2, rows.size() - 2)));
     for (size_t k = 1; k < rows.size() && k <= 3 && rows.size() > k + 1; ++k) {
       bool misfit = false, fits = false;
       for (size_t col = 0; col < shape.columns && col < rows[k]->fields.size(); ++col) {

@@ -87,7 +87,12 @@ Result<std::unique_ptr<CsvSource>> PrepareCsv(const ImportRequest& r) {
   }
   if (!read_head.ok()) return read_head.status();
   std::string head = std::move(*read_head);
-  if (!encoding) encoding = transcode::EncodingFromBom(head).value_or(transcode::Encoding::kUtf8);
+  bool utf16_bom = false;
+  if (!encoding) {
+    auto from_bom = transcode::EncodingFromBom(head);
+    utf16_bom = from_bom.has_value();
+    encoding = from_bom.value_or(transcode::Encoding::kUtf8);
+  }
   source->encoding = std::string(transcode::EncodingName(*encoding));
   if (*encoding != transcode::Encoding::kUtf8) {
     std::string converted = source->TempPath(".utf8");
@@ -114,6 +119,7 @@ Result<std::unique_ptr<CsvSource>> PrepareCsv(const ImportRequest& r) {
   }
   const bool whole = head.size() < kCsvSampleBytes;
   ASSIGN_OR_RETURN(source->dialect, DetectCsvDialect(head, whole, o.given, r.display_name));
+  if (utf16_bom) source->dialect.bom = true;
   const size_t columns = source->dialect.labels.size();
   if (!o.column_names.empty()) {
     if (o.column_names.size() != columns) {

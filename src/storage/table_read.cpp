@@ -1,5 +1,8 @@
 // Reads of a table version: the filtered SELECT, export to a file, preview.
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
 
 #include "common/fs.h"
 #include "common/limits.h"
@@ -73,23 +76,64 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
                           ExportFormat format, bool gzip, const std::string& out_path) {
   ASSIGN_OR_RETURN(auto version, ResolveVersion(table, request.version));
   ASSIGN_OR_RETURN(std::string sql, SelectSql(table, version, request));
+  std::vector<std::string> labels;
+  bool repeated = false;
   if (request.original_names) {
     // Each column under its label: the header text it was imported from.
     std::string select;
+    std::set<std::string> seen;
     for (const auto& c : version.columns) {
       if (!request.columns.empty() && std::find(request.columns.begin(), request.columns.end(),
                                                 c.name) == request.columns.end())
         continue;
-      select += (select.empty() ? "" : ", ") + QuoteIdent(c.name) + " AS " +
-                QuoteIdent(c.label.empty() ? c.name : c.label);
+      labels.push_back(c.label.empty() ? c.name : c.label);
+      std::string lower = labels.back();
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      repeated |= !seen.insert(lower).second;
+      select +=
+          (select.empty() ? "" : ", ") + QuoteIdent(c.name) + " AS " + QuoteIdent(labels.back());
     }
     sql = "SELECT " + select + " FROM (" + sql + ")";
+  }
+  if (repeated && format == ExportFormat::kCsv && !gzip) {
+    // DuckDB makes repeated names unique ("Amount_1"); the header is written here, as it was.
+    return ExportWithHeader(sql, labels, out_path);
   }
   std::string options = format == ExportFormat::kParquet ? "FORMAT parquet"
                                                          : std::string("FORMAT csv, HEADER true") +
                                                                (gzip ? ", COMPRESSION gzip" : "");
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
   return conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(out_path) + " (" + options + ")");
+}
+
+Status TableStore::ExportWithHeader(const std::string& sql, const std::vector<std::string>& header,
+                                    const std::string& out_path) {
+  std::string line;
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string& h = header[i];
+    std::string field = h;
+    if (h.find_first_of(",\"\r\n") != std::string::npos) {
+      field.clear();
+      for (char ch : h) field += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      field = "\"" + field + "\"";
+    }
+    line += (i ? "," : "") + field;
+  }
+  line += "\n";
+  const std::string body = out_path + ".body";
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+  RETURN_IF_ERROR(
+      conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(body) + " (FORMAT csv, HEADER false)"));
+  std::ifstream in(body, std::ios::binary);
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  out << line << in.rdbuf();
+  out.close();
+  in.close();
+  std::error_code ec;
+  std::filesystem::remove(body, ec);
+  if (!out) return Status::Unavailable("writing the export failed");
+  return Status::Ok();
 }
 
 Result<engine::Rows> TableStore::Preview(const catalog::Table& table, const ReadRequest& request) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <set>
 
 #include "common/column_names.h"
@@ -71,10 +72,10 @@ bool IsSniffFailure(const std::string& raw) {
 
 // The rows DuckDB skipped (values that do not convert) in this connection's last read.
 Result<std::vector<BadRow>> RejectedRows(engine::Connection& conn, const ImportRequest& r) {
-  auto rows = conn.Query(std::string("SELECT line, any_value(csv_line), string_agg(") +
-                         "coalesce('column ' || column_name || ': ', '') || error_message, '; ') " +
-                         "FROM " + kCsvRejectsTable + " GROUP BY line ORDER BY line LIMIT " +
-                         std::to_string(r.csv.max_bad_rows + 1));
+  auto rows =
+      conn.Query(std::string("SELECT line, any_value(csv_line), string_agg(") +
+                 "error_message, '; ') " + "FROM " + kCsvRejectsTable +
+                 " GROUP BY line ORDER BY line LIMIT " + std::to_string(r.csv.max_bad_rows + 1));
   if (!rows.ok()) {
     // No table: nothing was rejected.
     if (rows.status().message().find("does not exist") != std::string::npos)
@@ -85,10 +86,16 @@ Result<std::vector<BadRow>> RejectedRows(engine::Connection& conn, const ImportR
   for (const auto& row : rows->rows) {
     BadRow b;
     b.line = row[0] ? std::stoll(*row[0]) : 0;
-    b.raw = row[1].value_or("").substr(0, CsvRowCheck::kBadRowTextMax);
-    b.reason = LoadError(r.display_name, row[2].value_or("")).message();
-    std::string prefix = r.display_name + ": ";
-    if (b.reason.rfind(prefix, 0) == 0) b.reason = b.reason.substr(prefix.size());
+    // DuckDB's text of the row starts with the line ends of emptied lines above it.
+    std::string raw = row[1].value_or("");
+    raw.erase(0, raw.find_first_not_of("\r\n") == std::string::npos
+                     ? raw.size()
+                     : raw.find_first_not_of("\r\n"));
+    b.raw = raw.substr(0, CsvRowCheck::kBadRowTextMax);
+    // The reason alone: LoadError's "file: line N, column C: " prefix is cut.
+    std::string reason = LoadError("\x01", row[2].value_or("")).message();
+    static const std::regex where_re("^\x01(: line [0-9]+)?(, column [^:]+)?: ");
+    b.reason = std::regex_replace(reason, where_re, "");
     out.push_back(std::move(b));
   }
   return out;
@@ -358,10 +365,12 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     } else if (csv) {
       ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, types, mode));
       described = conn->Describe("SELECT * FROM " + source);
-      if (!described.ok() && IsSniffFailure(described.status().message())) {
-        // DuckDB's type detection cannot read rows of different lengths (pad_missing_trailing)
-        // or some mixed files: the types Swan guessed from its sample instead, and all text when
-        // a value does not fit them (the second attempt).
+      // DuckDB's type detection cannot read rows of different lengths (pad_missing_trailing), and
+      // it names one column "column0" when no data row is left (every row bad): Swan's types.
+      if ((!described.ok() && IsSniffFailure(described.status().message())) ||
+          (described.ok() && described->size() != csv->names.size())) {
+        // The types Swan guessed from its sample, and all text when a value does not fit them
+        // (the second attempt).
         sample_types = true;
         std::vector<ColumnDef> guessed;
         for (size_t i = 0; i < csv->names.size(); ++i) {
