@@ -311,7 +311,7 @@ void CsvRowCheck::LightScan(std::string_view data, size_t& pos) {
         Bad(data, line_start, e + 1, 1, std::move(reason));
       }
     }
-    ++rows_;
+    if (k > line_start) ++rows_;  // an empty line is not a row (DuckDB skips it)
     ++line_;
     line_start = e + 1;
   };
