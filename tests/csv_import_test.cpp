@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/gzip_check.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -334,6 +335,19 @@ TEST_F(CsvImportTest, ExportWithOriginalNamesWritesRepeatedLabelsVerbatim) {
   EXPECT_EQ(ColumnNames(back["table"]), (Strings{"Product_Name", "Unit_Price", "Product_Name_2"}))
       << back.dump();
   EXPECT_EQ(back["table"].value("row_count", -1), 2) << back.dump();
+  // Gzipped: the header is a gzip member of its own, the file one valid gzip stream.
+  std::string packed = Export(p, "in.r.t", "original_names=true&gzip=true");
+  std::string unpacked;
+  auto inflater =
+      gzip::Inflater::Create("export.csv.gz", gzip::Limits{}, [&](const char* d, size_t n) {
+        unpacked.append(d, n);
+        return true;
+      });
+  ASSERT_TRUE(inflater.ok());
+  ASSERT_TRUE((*inflater)->Update(packed.data(), packed.size()).ok());
+  ASSERT_TRUE((*inflater)->Finish().ok());
+  EXPECT_EQ(unpacked.rfind("Product Name,Unit Price,Product Name\n", 0), 0u) << unpacked;
+  EXPECT_EQ(SortedLines(unpacked).size(), 3u) << unpacked;
 }
 
 TEST_F(CsvImportTest, JsonKeysAreRenamedWithLabels) {

@@ -1,4 +1,6 @@
 // Reads of a table version: the filtered SELECT, export to a file, preview.
+#include <zlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -96,9 +98,9 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
     }
     sql = "SELECT " + select + " FROM (" + sql + ")";
   }
-  if (repeated && format == ExportFormat::kCsv && !gzip) {
+  if (repeated && format == ExportFormat::kCsv) {
     // DuckDB makes repeated names unique ("Amount_1"); the header is written here, as it was.
-    return ExportWithHeader(sql, labels, out_path);
+    return ExportWithHeader(sql, labels, gzip, out_path);
   }
   std::string options = format == ExportFormat::kParquet ? "FORMAT parquet"
                                                          : std::string("FORMAT csv, HEADER true") +
@@ -108,7 +110,7 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
 }
 
 Status TableStore::ExportWithHeader(const std::string& sql, const std::vector<std::string>& header,
-                                    const std::string& out_path) {
+                                    bool gzip, const std::string& out_path) {
   std::string line;
   for (size_t i = 0; i < header.size(); ++i) {
     const std::string& h = header[i];
@@ -121,10 +123,27 @@ Status TableStore::ExportWithHeader(const std::string& sql, const std::vector<st
     line += (i ? "," : "") + field;
   }
   line += "\n";
+  if (gzip) {
+    // The header as a gzip member of its own: gzip files may be members one after another.
+    z_stream z{};
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return Status::Internal("cannot compress the export's header");
+    std::string member(deflateBound(&z, line.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(line.data());
+    z.avail_in = static_cast<uInt>(line.size());
+    z.next_out = reinterpret_cast<Bytef*>(member.data());
+    z.avail_out = static_cast<uInt>(member.size());
+    int rc = deflate(&z, Z_FINISH);
+    member.resize(member.size() - z.avail_out);
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) return Status::Internal("cannot compress the export's header");
+    line = std::move(member);
+  }
   const std::string body = out_path + ".body";
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
-  RETURN_IF_ERROR(
-      conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(body) + " (FORMAT csv, HEADER false)"));
+  RETURN_IF_ERROR(conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(body) +
+                                " (FORMAT csv, HEADER false" + (gzip ? ", COMPRESSION gzip" : "") +
+                                ")"));
   std::ifstream in(body, std::ios::binary);
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   out << line << in.rdbuf();

@@ -167,8 +167,9 @@ class TableStore {
                                                     const std::string& name,
                                                     const ImportRequest& request,
                                                     const std::vector<BadRow>& rows);
-  // A CSV export whose header (labels that repeat) is written by Swan, the rows by DuckDB.
-  Status ExportWithHeader(const std::string& sql, const std::vector<std::string>& header,
+  // A CSV export whose header (labels that repeat) is written by Swan, the rows by DuckDB; with
+  // `gzip`, the header is a gzip member of its own before DuckDB's.
+  Status ExportWithHeader(const std::string& sql, const std::vector<std::string>& header, bool gzip,
                           const std::string& out_path);
   Result<catalog::Segment> FinishSegment(const std::string& rel, int64_t rows);
 
