@@ -6,6 +6,8 @@
 #include <cctype>
 #include <set>
 
+#include "common/transcode.h"
+
 namespace swan::names {
 namespace {
 
@@ -29,24 +31,6 @@ char32_t NextCodePoint(std::string_view s, size_t& i) {
   }
   i += len;
   return cp;
-}
-
-void AppendUtf8(char32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Step 1: keeps tab, LF, CR, printable ASCII, U+00A0-U+02FF and U+0370 up (drops C0/C1 controls,
@@ -158,7 +142,7 @@ std::string ToAscii(std::string_view text) {
       kept += folded;
       continue;
     }
-    AppendUtf8(cp, kept);
+    transcode::AppendUtf8(cp, kept);
   }
   std::string converted;
   iconv_t cd = iconv_open("WINDOWS-1250//TRANSLIT", "UTF-8");

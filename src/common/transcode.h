@@ -61,4 +61,7 @@ Result<uint64_t> TranscodeToUtf8(const std::string& in_path, bool gzip, Encoding
 // not an error when its bytes so far can begin a valid sequence (`data` is a prefix).
 std::optional<size_t> FirstInvalidUtf8(std::string_view data);
 
+// Appends code point `cp` (at most U+10FFFF) to `out` as UTF-8.
+void AppendUtf8(char32_t cp, std::string& out);
+
 }  // namespace swan::transcode

@@ -1,11 +1,13 @@
 #include "storage/source_reader.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
 #include "common/gzip_check.h"
 #include "common/names.h"
+#include "common/transcode.h"
 #include "engine/duckdb.h"
 
 namespace swan::storage {
@@ -100,20 +102,12 @@ bool ReadJsonString(std::string_view s, size_t& i, std::string* out) {
     char e = s[i++];
     if (e == 'u') {
       if (i + 4 > s.size()) return false;
-      unsigned cp = static_cast<unsigned>(std::stoul(std::string(s.substr(i, 4)), nullptr, 16));
+      const std::string hex(s.substr(i, 4));
+      char* end = nullptr;
+      unsigned long cp = std::strtoul(hex.c_str(), &end, 16);
+      if (end != hex.c_str() + 4) return false;  // not \uXXXX: not a key to read
       i += 4;
-      if (out) {  // a code point of the Basic Multilingual Plane, as UTF-8
-        if (cp < 0x80) {
-          *out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-          *out += static_cast<char>(0xC0 | (cp >> 6));
-          *out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-          *out += static_cast<char>(0xE0 | (cp >> 12));
-          *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-          *out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-      }
+      if (out) transcode::AppendUtf8(static_cast<char32_t>(cp), *out);  // within the BMP
       continue;
     }
     if (out) *out += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
