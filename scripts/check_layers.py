@@ -3,7 +3,7 @@
 
 Swan's subsystems are the folders of src/, layered (docs/architecture.md, "Layers"):
 
-    cli > demo > api > service > storage, query > catalog, engine > common;  client > common
+    cli > demo > api > service > jobs > storage, query > catalog, engine > common;  client > common
 
 A file of src/X may include headers of X and of the subsystems X is allowed to depend on
 (ALLOWED below, the transitive closure of CMakeLists.txt's links). DuckDB's header may be
@@ -21,7 +21,8 @@ DIRECT = {
     "client": ["common"],
     "storage": ["catalog", "engine"],
     "query": ["engine"],
-    "service": ["storage", "query"],
+    "jobs": ["storage", "query"],
+    "service": ["jobs", "storage", "query"],
     "api": ["service"],
     "demo": ["api", "client"],
     "cli": ["demo", "api", "client"],

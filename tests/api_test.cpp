@@ -66,6 +66,23 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"GET", "/v1/projects/{project}/events"},
     {"GET", "/v1/events"},
     {"POST", "/v1/maintenance/gc"},
+    {"GET", "/v1/components"},
+    {"GET", "/v1/components/{id}"},
+    {"GET", "/v1/projects/{project}/configs"},
+    {"POST", "/v1/projects/{project}/configs"},
+    {"GET", "/v1/projects/{project}/configs/{config}"},
+    {"POST", "/v1/projects/{project}/configs/{config}"},
+    {"DELETE", "/v1/projects/{project}/configs/{config}"},
+    {"GET", "/v1/projects/{project}/configs/{config}/versions"},
+    {"GET", "/v1/projects/{project}/configs/{config}/versions/{version}"},
+    {"GET", "/v1/projects/{project}/configs/{config}/diff"},
+    {"POST", "/v1/projects/{project}/configs/{config}/rollback"},
+    {"GET", "/v1/projects/{project}/configs/{config}/state"},
+    {"POST", "/v1/projects/{project}/configs/{config}/run"},
+    {"GET", "/v1/projects/{project}/jobs"},
+    {"GET", "/v1/projects/{project}/jobs/{id}"},
+    {"POST", "/v1/projects/{project}/jobs/{id}/cancel"},
+    {"GET", "/v1/projects/{project}/jobs/{id}/events"},
 };
 
 std::string Lower(std::string s) {

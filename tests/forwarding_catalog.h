@@ -81,6 +81,58 @@ class ForwardingCatalog : public catalog::Catalog {
   Result<std::vector<catalog::Event>> ListEvents(std::optional<int64_t> p, int limit) override {
     return base_.ListEvents(p, limit);
   }
+  Result<catalog::Configuration> CreateConfiguration(const catalog::Configuration& c,
+                                                     const catalog::ConfigVersion& v) override {
+    return base_.CreateConfiguration(c, v);
+  }
+  Result<catalog::Configuration> GetConfiguration(int64_t br, const std::string& id) override {
+    return base_.GetConfiguration(br, id);
+  }
+  Result<catalog::Configuration> GetConfigurationById(int64_t id) override {
+    return base_.GetConfigurationById(id);
+  }
+  Result<std::vector<catalog::Configuration>> ListConfigurations(int64_t br) override {
+    return base_.ListConfigurations(br);
+  }
+  Result<catalog::Configuration> SaveConfigVersion(int64_t id, int64_t expected,
+                                                   const catalog::ConfigVersion& v) override {
+    return base_.SaveConfigVersion(id, expected, v);
+  }
+  Result<catalog::ConfigVersion> GetConfigVersion(int64_t id, int64_t n) override {
+    return base_.GetConfigVersion(id, n);
+  }
+  Result<std::vector<catalog::ConfigVersion>> ListConfigVersions(int64_t id) override {
+    return base_.ListConfigVersions(id);
+  }
+  Status DeleteConfiguration(int64_t id) override { return base_.DeleteConfiguration(id); }
+  Result<std::string> GetConfigState(int64_t id, const std::string& row) override {
+    return base_.GetConfigState(id, row);
+  }
+  Status SetConfigState(int64_t id, const std::string& row, const std::string& s) override {
+    return base_.SetConfigState(id, row, s);
+  }
+  Result<std::string> EnsureProjectKey(int64_t p, const std::string& k) override {
+    return base_.EnsureProjectKey(p, k);
+  }
+  Result<catalog::Job> CreateJob(const catalog::Job& j) override { return base_.CreateJob(j); }
+  Result<catalog::Job> GetJob(int64_t id) override { return base_.GetJob(id); }
+  Result<std::vector<catalog::Job>> ListJobs(const catalog::JobFilter& f) override {
+    return base_.ListJobs(f);
+  }
+  Result<std::optional<catalog::Job>> ClaimJob(const std::string& w, int limit) override {
+    return base_.ClaimJob(w, limit);
+  }
+  Status UpdateJob(const catalog::Job& j, const std::string& expected) override {
+    return base_.UpdateJob(j, expected);
+  }
+  Result<catalog::Job> RequestJobCancel(int64_t id) override { return base_.RequestJobCancel(id); }
+  Status AppendJobEvents(const std::vector<catalog::JobEvent>& e) override {
+    return base_.AppendJobEvents(e);
+  }
+  Result<std::vector<catalog::JobEvent>> ListJobEvents(int64_t j, int64_t after,
+                                                       int limit) override {
+    return base_.ListJobEvents(j, after, limit);
+  }
   Status Transact(const std::function<Status(catalog::Catalog& tx)>& body) override {
     return base_.Transact([&](catalog::Catalog& tx) {
       auto view = Wrap(tx);

@@ -110,6 +110,7 @@ void AddProjectRoutes(Router& router);
 void AddTableRoutes(Router& router);
 void AddSqlRoutes(Router& router);
 void AddTokenRoutes(Router& router);
+void AddPipelineRoutes(Router& router);
 
 // The JSON error body for a Status (its HTTP status: HttpStatusFor in common/status.h).
 nlohmann::json ErrorBody(const Status& status);

@@ -83,6 +83,52 @@ class Catalog {
   virtual Status AppendEvent(const Event& event) = 0;
   virtual Result<std::vector<Event>> ListEvents(std::optional<int64_t> project_id, int limit) = 0;
 
+  // Configurations on a branch. Every change is a new version: SaveConfigVersion moves the
+  // current version from `expected_version` (compare-and-swap; conflict with reason head_moved
+  // when another writer saved meanwhile). Conflict with reason exists when the id is taken.
+  virtual Result<Configuration> CreateConfiguration(const Configuration& config,
+                                                    const ConfigVersion& first) = 0;
+  virtual Result<Configuration> GetConfiguration(int64_t branch_id,
+                                                 const std::string& config_id) = 0;
+  virtual Result<Configuration> GetConfigurationById(int64_t id) = 0;
+  virtual Result<std::vector<Configuration>> ListConfigurations(int64_t branch_id) = 0;
+  virtual Result<Configuration> SaveConfigVersion(int64_t configuration_id,
+                                                  int64_t expected_version,
+                                                  const ConfigVersion& version) = 0;
+  virtual Result<ConfigVersion> GetConfigVersion(int64_t configuration_id, int64_t number) = 0;
+  // Newest first.
+  virtual Result<std::vector<ConfigVersion>> ListConfigVersions(int64_t configuration_id) = 0;
+  virtual Status DeleteConfiguration(int64_t configuration_id) = 0;
+  // A component's state per configuration and row ("" = the configuration itself); "{}" when
+  // none was stored.
+  virtual Result<std::string> GetConfigState(int64_t configuration_id,
+                                             const std::string& row_id) = 0;
+  virtual Status SetConfigState(int64_t configuration_id, const std::string& row_id,
+                                const std::string& state_json) = 0;
+
+  // The project's secret key, wrapped by the instance's master key. Stores `wrapped_if_absent`
+  // when the project has none yet; returns the stored key either way (first writer wins).
+  virtual Result<std::string> EnsureProjectKey(int64_t project_id,
+                                               const std::string& wrapped_if_absent) = 0;
+
+  // Jobs. CreateJob fills id and created_at.
+  virtual Result<Job> CreateJob(const Job& job) = 0;
+  virtual Result<Job> GetJob(int64_t id) = 0;
+  // Newest first.
+  virtual Result<std::vector<Job>> ListJobs(const JobFilter& filter) = 0;
+  // Takes the oldest waiting job of a project with fewer than `per_project_limit` jobs
+  // processing, marks it processing by `worker` at `now`; nullopt when none can start.
+  virtual Result<std::optional<Job>> ClaimJob(const std::string& worker, int per_project_limit) = 0;
+  // Writes a job's mutable fields (status, message, usage, inputs, outputs, times, attempt).
+  // When `expected_status` is given, fails with conflict unless the job is in that state.
+  virtual Status UpdateJob(const Job& job, const std::string& expected_status) = 0;
+  // Marks the job for cancellation; a job not yet processing becomes cancelled at once.
+  virtual Result<Job> RequestJobCancel(int64_t id) = 0;
+  // Job events, in order. ListJobEvents returns events with id > after_id.
+  virtual Status AppendJobEvents(const std::vector<JobEvent>& events) = 0;
+  virtual Result<std::vector<JobEvent>> ListJobEvents(int64_t job_id, int64_t after_id,
+                                                      int limit) = 0;
+
   // Runs `body` as one transaction: every change it makes through `tx` (never through this
   // object) commits together when it returns OK, and none does when it returns an error — a
   // project with its master token, a change with its audit event, new versions of several tables.

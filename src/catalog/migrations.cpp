@@ -126,6 +126,91 @@ CREATE TRIGGER tokens_retire_id AFTER DELETE ON tokens BEGIN
   ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
 END;
 )SQL"},
+      // Configurations (with versions and per-row state), project keys for secrets, jobs and
+      // their events: the pipelines of issue 10.
+      {3, "pipelines", R"SQL(
+CREATE TABLE project_keys (
+  project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+  wrapped_key TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE configurations (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  branch_id INTEGER NOT NULL REFERENCES branches(id) ON DELETE CASCADE,
+  component_id TEXT NOT NULL,
+  config_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (branch_id, config_id)
+);
+CREATE TABLE config_versions (
+  configuration_id INTEGER NOT NULL REFERENCES configurations(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL,
+  rows TEXT NOT NULL DEFAULT '[]',
+  message TEXT NOT NULL DEFAULT '',
+  token_id INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (configuration_id, number)
+);
+CREATE TABLE config_states (
+  configuration_id INTEGER NOT NULL REFERENCES configurations(id) ON DELETE CASCADE,
+  row_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (configuration_id, row_id)
+);
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  branch_id INTEGER NOT NULL,
+  configuration_id INTEGER NOT NULL,
+  config_id TEXT NOT NULL,
+  component_id TEXT NOT NULL,
+  row_id TEXT NOT NULL DEFAULT '',
+  config_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  error_kind TEXT NOT NULL DEFAULT '',
+  token_id INTEGER,
+  attempt INTEGER NOT NULL DEFAULT 1,
+  max_attempts INTEGER NOT NULL DEFAULT 1,
+  timeout_ms INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  debug INTEGER NOT NULL DEFAULT 0,
+  worker TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  wall_ms INTEGER NOT NULL DEFAULT 0,
+  cpu_ms INTEGER NOT NULL DEFAULT 0,
+  peak_memory_bytes INTEGER NOT NULL DEFAULT 0,
+  inputs TEXT NOT NULL DEFAULT '[]',
+  outputs TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX jobs_status ON jobs(status, id);
+CREATE INDEX jobs_project ON jobs(project_id, id);
+CREATE TABLE job_events (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+  level TEXT NOT NULL,
+  source TEXT NOT NULL,
+  message TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX job_events_job ON job_events(job_id, id);
+CREATE TRIGGER configurations_retire_id AFTER DELETE ON configurations BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('configurations', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+CREATE TRIGGER jobs_retire_id AFTER DELETE ON jobs BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('jobs', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+)SQL"},
   };
   return kMigrations;
 }

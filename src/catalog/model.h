@@ -117,4 +117,93 @@ struct GcReport {
   int64_t deleted_bytes = 0;
 };
 
+// One version of a configuration: the whole of it, rows included, so that a diff or a rollback
+// covers rows too. `body_json` is Keboola's configuration object ({"parameters", "storage", ...})
+// with secrets (`#` keys) encrypted; `rows_json` a JSON array of {id, name, description,
+// is_disabled, configuration}.
+struct ConfigVersion {
+  int64_t number = 0;
+  std::string name;
+  std::string description;
+  std::string body_json = "{}";
+  std::string rows_json = "[]";
+  std::string message;  // the change's description
+  std::optional<int64_t> token_id;
+  std::string token_description{};
+  int64_t created_at = 0;
+};
+
+// A component's configuration on a branch. Its body and rows live in versions: every change is a
+// new ConfigVersion and `version` names the current one.
+struct Configuration {
+  int64_t id = 0;  // internal
+  int64_t project_id = 0;
+  int64_t branch_id = 0;
+  std::string component_id;  // "swan.sql-transformation", "keboola.python-transformation-v2"
+  std::string config_id;     // user-visible, unique per branch ("daily-sales", "12")
+  int64_t version = 0;       // current version number
+  int64_t created_at = 0;
+  ConfigVersion current{};  // the current version (filled by Get/List)
+};
+
+// Job states (Keboola's): created -> waiting -> processing -> one of the final states.
+inline constexpr const char* kJobCreated = "created";
+inline constexpr const char* kJobWaiting = "waiting";
+inline constexpr const char* kJobProcessing = "processing";
+inline constexpr const char* kJobSuccess = "success";
+inline constexpr const char* kJobWarning = "warning";
+inline constexpr const char* kJobError = "error";
+inline constexpr const char* kJobCancelled = "cancelled";
+inline constexpr const char* kJobTerminated = "terminated";
+bool IsFinalJobStatus(const std::string& status);
+
+// A run of a configuration (or one of its rows).
+struct Job {
+  int64_t id = 0;
+  int64_t project_id = 0;
+  int64_t branch_id = 0;
+  int64_t configuration_id = 0;
+  std::string config_id;
+  std::string component_id;
+  std::string row_id;  // empty: the whole configuration
+  int64_t config_version = 0;
+  std::string status = kJobCreated;
+  std::string message;     // the result: the component's last message on a user error
+  std::string error_kind;  // "" | "user" | "application" | "timeout" | ...
+  std::optional<int64_t> token_id;
+  std::string token_description{};
+  int attempt = 1;
+  int max_attempts = 1;
+  int64_t timeout_ms = 0;
+  bool cancel_requested = false;
+  bool debug = false;  // keep the job's folder (secrets removed)
+  std::string worker;  // the runtime instance processing it
+  int64_t created_at = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  // Usage: wall and CPU time, peak memory of the component's process tree.
+  int64_t wall_ms = 0;
+  int64_t cpu_ms = 0;
+  int64_t peak_memory_bytes = 0;
+  // JSON arrays of {table, version, rows, bytes}.
+  std::string inputs_json = "[]";
+  std::string outputs_json = "[]";
+};
+
+struct JobFilter {
+  std::optional<int64_t> project_id;
+  std::optional<int64_t> configuration_id;
+  std::string status;
+  int limit = 100;
+};
+
+struct JobEvent {
+  int64_t id = 0;
+  int64_t job_id = 0;
+  std::string level = "info";   // debug | info | warning | error
+  std::string source = "swan";  // swan | stdout | stderr
+  std::string message;
+  int64_t created_at = 0;
+};
+
 }  // namespace swan::catalog

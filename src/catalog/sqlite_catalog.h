@@ -104,6 +104,31 @@ class SqliteCatalog final : public Catalog {
   Status AppendEvent(const Event& e) override;
   Result<std::vector<Event>> ListEvents(std::optional<int64_t> project_id, int limit) override;
 
+  // Configurations, their versions and states, project keys: sqlite_configs.cpp.
+  Result<Configuration> CreateConfiguration(const Configuration& config,
+                                            const ConfigVersion& first) override;
+  Result<Configuration> GetConfiguration(int64_t branch_id, const std::string& config_id) override;
+  Result<Configuration> GetConfigurationById(int64_t id) override;
+  Result<std::vector<Configuration>> ListConfigurations(int64_t branch_id) override;
+  Result<Configuration> SaveConfigVersion(int64_t configuration_id, int64_t expected_version,
+                                          const ConfigVersion& version) override;
+  Result<ConfigVersion> GetConfigVersion(int64_t configuration_id, int64_t number) override;
+  Result<std::vector<ConfigVersion>> ListConfigVersions(int64_t configuration_id) override;
+  Status DeleteConfiguration(int64_t configuration_id) override;
+  Result<std::string> GetConfigState(int64_t configuration_id, const std::string& row_id) override;
+  Status SetConfigState(int64_t configuration_id, const std::string& row_id,
+                        const std::string& state_json) override;
+  Result<std::string> EnsureProjectKey(int64_t project_id,
+                                       const std::string& wrapped_if_absent) override;
+  // Jobs and their events: sqlite_jobs.cpp.
+  Result<Job> CreateJob(const Job& job) override;
+  Result<Job> GetJob(int64_t id) override;
+  Result<std::vector<Job>> ListJobs(const JobFilter& filter) override;
+  Result<std::optional<Job>> ClaimJob(const std::string& worker, int per_project_limit) override;
+  Status UpdateJob(const Job& job, const std::string& expected_status) override;
+  Result<Job> RequestJobCancel(int64_t id) override;
+  Status AppendJobEvents(const std::vector<JobEvent>& events) override;
+  Result<std::vector<JobEvent>> ListJobEvents(int64_t job_id, int64_t after_id, int limit) override;
   Status Transact(const std::function<Status(Catalog& tx)>& body) override;
 
  private:
@@ -177,6 +202,12 @@ class SqliteCatalog final : public Catalog {
     t.created_at = q.Int(8);
     return t;
   }
+
+  Result<Configuration> GetConfigurationWhere(const std::string& where, int64_t id,
+                                              const std::string& text);
+  Result<ConfigVersion> GetConfigVersionLocked(int64_t configuration_id, int64_t number);
+  Status InsertConfigVersion(int64_t configuration_id, int64_t number, const ConfigVersion& v);
+  Result<Job> GetJobLocked(int64_t id);
 
   sqlite3* h() { return db_->handle(); }
 

@@ -50,6 +50,11 @@ Status SqliteStmt::Run() {
   }
 }
 
+SqliteStmt& SqliteStmt::Reset() {
+  if (stmt_) sqlite3_reset(stmt_);
+  return *this;
+}
+
 int64_t SqliteStmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 std::optional<int64_t> SqliteStmt::OptInt(int col) const {
   if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;

@@ -28,6 +28,8 @@ class SqliteStmt {
   // Returns true when a row is available, false when done.
   Result<bool> Step();
   Status Run();  // Step to completion, expecting no rows
+  // Makes the statement runnable again (bindings are kept until rebound).
+  SqliteStmt& Reset();
 
   int64_t Int(int col) const;
   std::optional<int64_t> OptInt(int col) const;

@@ -154,6 +154,45 @@ Status TokenCreate(const GlobalOptions& global, const TokenCreateOptions& option
 Status TokenList(const GlobalOptions& global);
 Status TokenRevoke(const GlobalOptions& global, int64_t token_id);
 
+// ---- configurations, jobs, components ----------------------------------------------------------
+
+struct ConfigWriteOptions {
+  std::string config_id;     // create: empty = a generated number
+  std::string component_id;  // create only
+  std::string name;
+  std::string description;
+  std::string file;     // a JSON file: {"configuration": ..., "rows": ...} or the configuration
+  std::string message;  // the change's description
+};
+Status ConfigCreate(const GlobalOptions& global, const ConfigWriteOptions& options);
+Status ConfigEdit(const GlobalOptions& global, const ConfigWriteOptions& options);
+Status ConfigList(const GlobalOptions& global);
+Status ConfigShow(const GlobalOptions& global, const std::string& config_id,
+                  std::optional<int64_t> version);
+Status ConfigVersions(const GlobalOptions& global, const std::string& config_id);
+Status ConfigDiff(const GlobalOptions& global, const std::string& config_id,
+                  std::optional<int64_t> from, std::optional<int64_t> to);
+Status ConfigRollback(const GlobalOptions& global, const std::string& config_id, int64_t version,
+                      const std::string& message);
+Status ConfigDelete(const GlobalOptions& global, const std::string& config_id);
+
+struct RunOptions {
+  std::string config_id;
+  std::string row;
+  bool wait = false;  // follow the job's events until it ends; the exit code is the job's
+  std::optional<int64_t> timeout_seconds;
+  std::optional<int64_t> max_attempts;
+  bool debug = false;
+};
+Status Run(const GlobalOptions& global, const RunOptions& options);
+Status JobList(const GlobalOptions& global, const std::string& config_id,
+               const std::string& status);
+Status JobShow(const GlobalOptions& global, int64_t job_id);
+Status JobLogs(const GlobalOptions& global, int64_t job_id, bool follow);
+Status JobCancel(const GlobalOptions& global, int64_t job_id);
+Status ComponentList(const GlobalOptions& global);
+Status ComponentShow(const GlobalOptions& global, const std::string& component_id);
+
 // ---- maintenance --------------------------------------------------------------------------------
 
 Status Gc(const GlobalOptions& global, std::optional<int64_t> retention_seconds);

@@ -398,6 +398,136 @@ int main(int argc, char** argv) {
       ->add_option("ID", revoke_id, "token id (see `token list`)")
       ->required();
 
+  // ---- config ----
+  CLI::App* config = app.add_subcommand("config", "Manage component configurations (versioned)");
+  config->require_subcommand(1);
+  ConfigWriteOptions config_options;
+  auto add_write_options = [&](CLI::App* c) {
+    c->add_option("--name", config_options.name, "human name");
+    c->add_option("--description", config_options.description, "what it does");
+    c->add_option(
+        "--file", config_options.file,
+        "JSON file ('-' = stdin): the configuration ({parameters, storage, ...}), or "
+        "{\"configuration\": ..., \"rows\": [...]}; `#` keys are secrets, encrypted on save");
+    c->add_option("--message", config_options.message, "what this change does (kept in versions)");
+  };
+  CLI::App* config_create =
+      AddClientCommand(config, "create", "Create a configuration of a component", global, action,
+                       [&] { return ConfigCreate(global, config_options); });
+  config_create
+      ->add_option("COMPONENT", config_options.component_id, "component id (see `component list`)")
+      ->required();
+  config_create->add_option("--id", config_options.config_id,
+                            "configuration id (default: a number)");
+  add_write_options(config_create);
+  config_create->footer(
+      "Example:\n  swan config create swan.sql-transformation --id daily-revenue --file "
+      "revenue.json\n"
+      "  swan run daily-revenue --wait");
+  CLI::App* config_edit =
+      AddClientCommand(config, "edit", "Change a configuration: a new version", global, action,
+                       [&] { return ConfigEdit(global, config_options); });
+  config_edit->add_option("CONFIG", config_options.config_id, "configuration id")->required();
+  add_write_options(config_edit);
+  AddClientCommand(config, "list", "List the project's configurations", global, action,
+                   [&] { return ConfigList(global); });
+  std::string config_id;
+  int64_t config_version = 0;
+  CLI::Option* config_version_opt = nullptr;
+  CLI::App* config_show = AddClientCommand(
+      config, "show", "Show a configuration (secrets stay encrypted)", global, action,
+      [&] { return ConfigShow(global, config_id, IfGiven(config_version_opt, config_version)); });
+  config_show->add_option("CONFIG", config_id, "configuration id")->required();
+  config_version_opt = config_show->add_option("--version", config_version, "an older version");
+  AddClientCommand(config, "versions", "List a configuration's versions", global, action,
+                   [&] { return ConfigVersions(global, config_id); })
+      ->add_option("CONFIG", config_id, "configuration id")
+      ->required();
+  int64_t diff_from = 0, diff_to = 0;
+  CLI::Option* diff_from_opt = nullptr;
+  CLI::Option* diff_to_opt = nullptr;
+  CLI::App* config_diff = AddClientCommand(
+      config, "diff", "What changed between two versions (default: the last change)", global,
+      action, [&] {
+        return ConfigDiff(global, config_id, IfGiven(diff_from_opt, diff_from),
+                          IfGiven(diff_to_opt, diff_to));
+      });
+  config_diff->add_option("CONFIG", config_id, "configuration id")->required();
+  diff_from_opt = config_diff->add_option("--from", diff_from, "older version");
+  diff_to_opt = config_diff->add_option("--to", diff_to, "newer version (default: current)");
+  int64_t rollback_version = 0;
+  std::string rollback_message;
+  CLI::App* config_rollback = AddClientCommand(
+      config, "rollback", "Make an old version current again (as a new version)", global, action,
+      [&] { return ConfigRollback(global, config_id, rollback_version, rollback_message); });
+  config_rollback->add_option("CONFIG", config_id, "configuration id")->required();
+  config_rollback->add_option("VERSION", rollback_version, "the version to bring back")->required();
+  config_rollback->add_option("--message", rollback_message, "why");
+  AddClientCommand(config, "delete", "Delete a configuration", global, action,
+                   [&] { return ConfigDelete(global, config_id); })
+      ->add_option("CONFIG", config_id, "configuration id")
+      ->required();
+
+  // ---- run ----
+  RunOptions run_options;
+  int64_t run_timeout = 0, run_attempts = 1;
+  CLI::Option* run_timeout_opt = nullptr;
+  CLI::Option* run_attempts_opt = nullptr;
+  CLI::App* run = AddClientCommand(
+      &app, "run", "Run a configuration (or one row) as a job", global, action, [&] {
+        run_options.timeout_seconds = IfGiven(run_timeout_opt, run_timeout);
+        run_options.max_attempts = IfGiven(run_attempts_opt, run_attempts);
+        return Run(global, run_options);
+      });
+  run->add_option("CONFIG", run_options.config_id, "configuration id")->required();
+  run->add_option("--row", run_options.row, "run only this row of the configuration");
+  run->add_flag("--wait", run_options.wait,
+                "print the job's events as they come and exit with the job's result");
+  run_timeout_opt = run->add_option("--timeout", run_timeout, "seconds before the job is killed")
+                        ->check(CLI::PositiveNumber);
+  run_attempts_opt =
+      run->add_option("--max-attempts", run_attempts,
+                      "run again after an application error or timeout, up to this many times")
+          ->check(CLI::Range(1, 10));
+  run->add_flag("--debug", run_options.debug,
+                "keep the job's folder under <data>/jobs/ID (secrets encrypted again)");
+  run->footer("Exit code with --wait: 0 success or warning, 1 user error, 2 anything else.");
+
+  // ---- job ----
+  CLI::App* job = app.add_subcommand("job", "Follow, inspect and cancel jobs");
+  job->require_subcommand(1);
+  std::string job_config, job_status;
+  CLI::App* job_list = AddClientCommand(job, "list", "List jobs, newest first", global, action,
+                                        [&] { return JobList(global, job_config, job_status); });
+  job_list->add_option("--config", job_config, "only this configuration's jobs");
+  job_list->add_option("--status", job_status,
+                       "only jobs in this state (waiting, processing, success, error, ...)");
+  int64_t job_id = 0;
+  bool job_follow = false;
+  AddClientCommand(job, "show", "Show a job: state, usage, inputs and outputs", global, action,
+                   [&] { return JobShow(global, job_id); })
+      ->add_option("ID", job_id, "job id")
+      ->required();
+  CLI::App* job_logs = AddClientCommand(job, "logs", "Print a job's events", global, action,
+                                        [&] { return JobLogs(global, job_id, job_follow); });
+  job_logs->add_option("ID", job_id, "job id")->required();
+  job_logs->add_flag("-f,--follow", job_follow, "keep printing new events until the job ends");
+  AddClientCommand(job, "cancel", "Cancel a job (kills its component)", global, action,
+                   [&] { return JobCancel(global, job_id); })
+      ->add_option("ID", job_id, "job id")
+      ->required();
+
+  // ---- component ----
+  CLI::App* component = app.add_subcommand("component", "The components jobs can run");
+  component->require_subcommand(1);
+  std::string component_id;
+  AddClientCommand(component, "list", "List components (built-in and registry files)", global,
+                   action, [&] { return ComponentList(global); });
+  AddClientCommand(component, "show", "Show a component and its parameter schema", global, action,
+                   [&] { return ComponentShow(global, component_id); })
+      ->add_option("ID", component_id, "component id")
+      ->required();
+
   // ---- gc ----
   int64_t gc_retention = 0;
   CLI::Option* gc_retention_opt = nullptr;

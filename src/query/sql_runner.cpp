@@ -43,6 +43,7 @@ struct SqlRunner::Job {
   Clock::time_point deadline;
   int64_t timeout_ms = 0;
   Body body;
+  bool script = false;
 
   // Guarded by mu.
   std::mutex mu;
@@ -287,7 +288,7 @@ void SqlRunner::ReleaseSlot() {
 }
 
 Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                         std::vector<std::string> writable_paths, Body body) {
+                         std::vector<std::string> writable_paths, Body body, bool script) {
   RETURN_IF_ERROR(CheckRequest(request));
   const Clock::time_point deadline =
       request.started.value_or(Clock::now()) + std::chrono::milliseconds(request.timeout_ms);
@@ -296,7 +297,8 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
   auto job = std::make_shared<Job>();
   job->sql = StripTrailingSemicolons(request.sql);
   for (const auto& t : tables) {
-    if (request.sql.find(t.full_id) == std::string::npos) continue;  // only tables the query names
+    // A query sees only the tables it names; a script sees all it was given.
+    if (!script && request.sql.find(t.full_id) == std::string::npos) continue;
     job->tables.push_back(t);
     job->allowed_paths.insert(job->allowed_paths.end(), t.files.begin(), t.files.end());
   }
@@ -305,6 +307,7 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
   job->deadline = deadline;
   job->timeout_ms = request.timeout_ms;
   job->body = std::move(body);
+  job->script = script;
 
   RETURN_IF_ERROR(AcquireSlot(deadline));
   {
@@ -402,6 +405,7 @@ Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {
     }
   }
   RETURN_IF_ERROR(check_alive());
+  if (job.script) return job.body(*conn, job.sql);
   ASSIGN_OR_RETURN(bool single, conn->IsSingleSelect(job.sql));
   if (!single) {
     return Status::InvalidArgument("only a single read-only SELECT statement is allowed")
@@ -465,6 +469,46 @@ Result<int64_t> SqlRunner::RunToParquet(const std::vector<SqlTable>& tables,
                                         QuoteLiteral(out_path) + " (FORMAT parquet)"));
                return Status::Ok();
              }));
+  return *rows;
+}
+
+Result<std::vector<int64_t>> SqlRunner::RunScript(const std::vector<SqlTable>& tables,
+                                                  const ScriptRequest& script) {
+  SqlRequest request;
+  for (const auto& st : script.statements) request.sql += st.sql + "\n";
+  request.timeout_ms = script.timeout_ms;
+  request.started = script.started;
+  std::vector<std::string> out_paths;
+  for (const auto& o : script.outputs) out_paths.push_back(o.out_path);
+  auto rows = std::make_shared<std::vector<int64_t>>();
+  auto statements = std::make_shared<std::vector<ScriptStatement>>(script.statements);
+  auto outputs = std::make_shared<std::vector<ScriptOutput>>(script.outputs);
+  RETURN_IF_ERROR(RunJob(
+      tables, request, out_paths,
+      [rows, statements, outputs](engine::Connection& conn, const std::string&) -> Status {
+        for (const auto& st : *statements) {
+          if (st.sql.find_first_not_of(" \t\r\n;") == std::string::npos) continue;
+          Status s = conn.Execute(st.sql);
+          if (s.code() == StatusCode::kCancelled) return s;
+          if (!s.ok()) {
+            return Status(s.code(), st.where + ": " + s.message())
+                .WithDetail("statement", st.where);
+          }
+        }
+        for (const auto& o : *outputs) {
+          auto n = conn.QueryInt("COPY (SELECT * FROM " + QuoteIdent(o.source) + ") TO " +
+                                 QuoteLiteral(o.out_path) + " (FORMAT parquet)");
+          if (!n.ok()) {
+            if (n.status().code() != StatusCode::kInvalidArgument) return n.status();
+            return Status::InvalidArgument("output mapping: the transformation made no table '" +
+                                           o.source + "' (" + n.status().message() + ")")
+                .WithDetail("field", "storage.output.tables");
+          }
+          rows->push_back(*n);
+        }
+        return Status::Ok();
+      },
+      /*script=*/true));
   return *rows;
 }
 

@@ -62,6 +62,23 @@ struct SqlResult {
   int64_t elapsed_ms = 0;  // from SqlRequest::started
 };
 
+// A SQL script (a transformation): statements run in order in one sandbox, then the tables it
+// names as outputs are written to Parquet files.
+struct ScriptStatement {
+  std::string sql;
+  std::string where;  // for errors: "block 1 (Main), code 2 (Join), statement 3"
+};
+struct ScriptOutput {
+  std::string source;    // a table or view the script made
+  std::string out_path;  // the Parquet file to write
+};
+struct ScriptRequest {
+  std::vector<ScriptStatement> statements;
+  std::vector<ScriptOutput> outputs;
+  int64_t timeout_ms = limits::kSqlTimeoutMsMax;
+  std::optional<std::chrono::steady_clock::time_point> started;
+};
+
 struct SqlRunnerOptions {
   std::string data_dir;      // sandboxes spill under <data_dir>/sql-spill/<random>/ (required)
   std::string memory_limit;  // DuckDB memory limit of each sandbox; empty = DuckDB's default
@@ -93,6 +110,12 @@ class SqlRunner {
   Result<int64_t> RunToParquet(const std::vector<SqlTable>& tables, const SqlRequest& request,
                                const std::string& out_path);
 
+  // Runs a script with every table of `tables` visible as a view (no copy), then writes each
+  // output; returns the rows of each output, in order. A failing statement is invalid_argument
+  // naming its `where` and DuckDB's message; an output the script did not make is
+  // invalid_argument naming it. Output files are removed when anything fails.
+  Result<std::vector<int64_t>> RunScript(const std::vector<SqlTable>& tables,
+                                         const ScriptRequest& request);
   // Sandboxes running now (for tests and monitoring).
   int running_sandboxes() const;
 
@@ -103,8 +126,10 @@ class SqlRunner {
 
   // Checks the request, waits for a sandbox slot, runs `body` on a thread of its own and waits
   // for it until the deadline.
+  // `script`: every table is visible and the body may run any statements (a transformation);
+  // otherwise only the tables the SQL names, and it must be a single SELECT.
   Status RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                std::vector<std::string> writable_paths, Body body);
+                std::vector<std::string> writable_paths, Body body, bool script = false);
   Status AcquireSlot(std::chrono::steady_clock::time_point deadline);
   void ReleaseSlot();
   // On the job's thread: the sandbox's whole life, then the slot's release.

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "common/limits.h"
+#include "service/access.h"
 
 namespace swan::service {
 
@@ -37,10 +38,39 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   sql_options.memory_limit = rt->memory_limit_;
   sql_options.env = &env;
   rt->sql_ = std::make_unique<query::SqlRunner>(sql_options);
+  ASSIGN_OR_RETURN(rt->master_key_, secrets::LoadOrCreateMasterKey(rt->data_dir_ + "/master.key"));
+  std::vector<std::string> dirs = {rt->data_dir_ + "/components"};
+  if (const char* extra = std::getenv("SWAN_COMPONENTS_DIR"); extra && *extra) {
+    std::string list = extra;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(':', start);
+      if (end == std::string::npos) end = list.size();
+      if (end > start) dirs.push_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  dirs.insert(dirs.end(), options.component_dirs.begin(), options.component_dirs.end());
+  rt->components_ = std::make_unique<jobs::ComponentRegistry>(std::move(dirs));
+  jobs::JobRunnerParts parts;
+  parts.catalog = rt->catalog_.get();
+  parts.store = rt->store_.get();
+  parts.sql = rt->sql_.get();
+  parts.registry = rt->components_.get();
+  parts.master_key = rt->master_key_;
+  parts.data_dir = rt->data_dir_;
+  parts.rights = [](const catalog::Token& token, const std::string& bucket, bool write) {
+    return write ? RequireWrite(token, bucket) : RequireRead(token, bucket);
+  };
+  parts.env = &env;
+  parts.clock = &clock;
+  rt->jobs_ = std::make_unique<jobs::JobRunner>(std::move(parts), options.jobs);
+  if (options.start_jobs) RETURN_IF_ERROR(rt->jobs_->Start());
   return rt;
 }
 
 Runtime::~Runtime() {
+  jobs_.reset();
   sql_.reset();
   store_.reset();
   catalog_.reset();

@@ -14,7 +14,10 @@
 #include "catalog/catalog.h"
 #include "common/clock.h"
 #include "common/env.h"
+#include "common/secret_box.h"
 #include "common/status.h"
+#include "jobs/component_registry.h"
+#include "jobs/job_runner.h"
 #include "query/sql_runner.h"
 #include "storage/table_store.h"
 
@@ -27,6 +30,13 @@ struct RuntimeOptions {
   Clock* clock = nullptr;    // null = Clock::System(); must outlive the runtime
   // Test seams passed to the table store (see StoreOptions).
   storage::StoreOptions store;
+  // Jobs: worker threads and the per-project limit. start_jobs = false opens the runtime without
+  // workers (jobs stay waiting), for tests of the layers below.
+  jobs::JobRunnerOptions jobs;
+  bool start_jobs = true;
+  // Folders of component registry files, searched after <data_dir>/components and the folders
+  // in $SWAN_COMPONENTS_DIR (colon-separated).
+  std::vector<std::string> component_dirs;
   // Test seam: wraps the opened catalog (e.g. to inject faults into single calls).
   std::function<std::unique_ptr<catalog::Catalog>(std::unique_ptr<catalog::Catalog>)>
       wrap_catalog_for_test;
@@ -46,6 +56,10 @@ class Runtime {
   catalog::Catalog& catalog() { return *catalog_; }
   storage::TableStore& store() { return *store_; }
   query::SqlRunner& sql() { return *sql_; }
+  jobs::JobRunner& jobs() { return *jobs_; }
+  const jobs::ComponentRegistry& components() const { return *components_; }
+  // The instance's master key (<data_dir>/master.key): it wraps every project's secret key.
+  const secrets::Key& master_key() const { return master_key_; }
   Env& env() { return env_; }
   Clock& clock() { return clock_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -61,6 +75,9 @@ class Runtime {
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<storage::TableStore> store_;
   std::unique_ptr<query::SqlRunner> sql_;
+  secrets::Key master_key_{};
+  std::unique_ptr<jobs::ComponentRegistry> components_;
+  std::unique_ptr<jobs::JobRunner> jobs_;  // stopped first: its jobs use everything above
 };
 
 // The memory limit a process uses: `given`, else $SWAN_MEMORY_LIMIT, else the default.

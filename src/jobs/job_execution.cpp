@@ -1,0 +1,479 @@
+#include "jobs/job_execution.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "jobs/config_secrets.h"
+#include "jobs/json_schema.h"
+#include "jobs/table_mapping.h"
+
+namespace swan::jobs {
+
+using nlohmann::json;
+
+void JobControl::Cancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  if (process_) process_->Cancel();
+}
+
+bool JobControl::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+void JobControl::Attach(SandboxedProcess* process) {
+  std::lock_guard lock(mu_);
+  process_ = process;
+  if (process_ && cancelled_) process_->Cancel();
+}
+
+namespace {
+
+// How a job ended, before it is written.
+struct Outcome {
+  std::string status = catalog::kJobSuccess;
+  std::string message;
+  std::string error_kind;  // user | application | timeout | cancelled
+};
+
+Outcome UserError(std::string m) { return {catalog::kJobError, std::move(m), "user"}; }
+Outcome AppError(std::string m) { return {catalog::kJobError, std::move(m), "application"}; }
+
+// A failed step: the user's doing (their configuration, SQL, files) or Swan's.
+Outcome FromStatus(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kForbidden:
+    case StatusCode::kUnauthorized:
+    case StatusCode::kPayloadTooLarge:
+      return UserError(st.message());
+    case StatusCode::kCancelled:
+      return {catalog::kJobCancelled, st.message(), "cancelled"};
+    default:
+      return AppError(st.message());
+  }
+}
+
+// Keboola's row merge: the row's configuration over the configuration's, objects merged key by
+// key, anything else replaced.
+void DeepMerge(json& base, const json& over) {
+  if (!base.is_object() || !over.is_object()) {
+    base = over;
+    return;
+  }
+  for (auto& [k, v] : over.items()) {
+    if (base.contains(k) && base[k].is_object() && v.is_object()) {
+      DeepMerge(base[k], v);
+    } else {
+      base[k] = v;
+    }
+  }
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) return Status::Internal("cannot write " + path);
+  return Status::Ok();
+}
+
+Result<std::string> ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int64_t ProcessCpuMs() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000;
+}
+
+// Everything one execution needs and produces.
+struct Execution {
+  const JobRunnerParts& parts;
+  catalog::Job& job;
+  JobControl& control;
+  JobLog& log;
+  std::string job_dir;
+  catalog::Project project{};
+  catalog::Token token{};
+  catalog::ConfigVersion version{};
+  ComponentSpec component{};
+  json body{};  // the configuration with secrets opened (never written outside the job folder)
+  std::string state_json = "{}";
+  std::optional<std::string> new_state{};
+  json inputs = json::array();
+  StagedOutputs outputs{};
+};
+
+// Keboola's transformation code: parameters.blocks[].codes[].script[].
+Result<std::vector<query::ScriptStatement>> TransformationScript(const json& parameters) {
+  std::vector<query::ScriptStatement> out;
+  const json blocks = parameters.is_object() ? parameters.value("blocks", json()) : json();
+  if (!blocks.is_array() || blocks.empty()) {
+    return Status::InvalidArgument(
+               "parameters.blocks: a transformation needs blocks[].codes[].script[]")
+        .WithDetail("field", "parameters.blocks");
+  }
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const std::string bf = "parameters.blocks[" + std::to_string(b) + "]";
+    const json& block = blocks[b];
+    if (!block.is_object() || !block.contains("codes") || !block["codes"].is_array())
+      return Status::InvalidArgument(bf + ".codes must be a list").WithDetail("field", bf);
+    for (size_t c = 0; c < block["codes"].size(); ++c) {
+      const json& code = block["codes"][c];
+      const std::string cf = bf + ".codes[" + std::to_string(c) + "]";
+      if (!code.is_object() || !code.contains("script") || !code["script"].is_array())
+        return Status::InvalidArgument(cf + ".script must be a list of strings")
+            .WithDetail("field", cf);
+      for (size_t s = 0; s < code["script"].size(); ++s) {
+        const json& text = code["script"][s];
+        if (!text.is_string())
+          return Status::InvalidArgument(cf + ".script[" + std::to_string(s) + "] must be a string")
+              .WithDetail("field", cf);
+        out.push_back({text.get<std::string>(),
+                       "block " + std::to_string(b + 1) + " (" + block.value("name", "") +
+                           "), code " + std::to_string(c + 1) + " (" + code.value("name", "") +
+                           "), statement " + std::to_string(s + 1)});
+      }
+    }
+  }
+  return out;
+}
+
+JobContext Context(Execution& ex) {
+  return JobContext{*ex.parts.catalog, *ex.parts.store, *ex.parts.sql,    *ex.parts.env,
+                    *ex.parts.clock,   ex.parts.rights, ex.job,           ex.project,
+                    ex.token,          ex.log,          ex.parts.data_dir};
+}
+
+Outcome RunSql(Execution& ex) {
+  JobContext ctx = Context(ex);
+  const json storage = ex.body.value("storage", json::object());
+  auto inputs = ResolveInputTables(ctx, storage, false);
+  if (!inputs.ok()) return FromStatus(inputs.status());
+  auto views = InputViews(ctx, *inputs, &ex.inputs);
+  if (!views.ok()) return FromStatus(views.status());
+  auto statements = TransformationScript(ex.body.value("parameters", json::object()));
+  if (!statements.ok()) return FromStatus(statements.status());
+  query::ScriptRequest script;
+  script.statements = std::move(*statements);
+  std::vector<ParquetOutput> outputs;
+  const json out_tables = storage.contains("output") && storage["output"].is_object()
+                              ? storage["output"].value("tables", json::array())
+                              : json::array();
+  for (size_t i = 0; i < out_tables.size(); ++i) {
+    const json& m = out_tables[i];
+    const std::string field = "storage.output.tables[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("source") || !m["source"].is_string() ||
+        !m.contains("destination") || !m["destination"].is_string())
+      return UserError(field + ": needs source (a table the SQL makes) and destination");
+    ParquetOutput o{m, ex.parts.store->NewTempPath(".parquet")};
+    ex.outputs.temp_files.push_back(o.path);
+    script.outputs.push_back({m["source"].get<std::string>(), o.path});
+    outputs.push_back(std::move(o));
+  }
+  if (ex.job.timeout_ms > 0) script.timeout_ms = ex.job.timeout_ms;
+  ex.log.Info("running " + std::to_string(script.statements.size()) + " SQL statements over " +
+              std::to_string(views->size()) + " input tables");
+  auto rows = ex.parts.sql->RunScript(*views, script);
+  if (!rows.ok()) return FromStatus(rows.status());
+  Status staged = StageParquetOutputs(ctx, outputs, &ex.outputs);
+  if (!staged.ok()) return FromStatus(staged);
+  return {};
+}
+
+std::map<std::string, std::string> ComponentEnv(const Execution& ex) {
+  const auto& j = ex.job;
+  return {{"KBC_DATADIR", "/data/"},
+          {"KBC_RUNID", std::to_string(j.id)},
+          {"KBC_PROJECTID", std::to_string(j.project_id)},
+          {"KBC_PROJECTNAME", ex.project.name},
+          {"KBC_STACKID", "swan"},
+          {"KBC_CONFIGID", j.config_id},
+          {"KBC_CONFIGROWID", j.row_id},
+          {"KBC_CONFIGVERSION", std::to_string(j.config_version)},
+          {"KBC_COMPONENTID", j.component_id},
+          {"KBC_BRANCHID", std::to_string(j.branch_id)},
+          {"KBC_TOKENID", j.token_id ? std::to_string(*j.token_id) : ""},
+          {"KBC_TOKENDESC", ex.token.description},
+          {"KBC_COMPONENT_RUN_MODE", "run"},
+          {"KBC_DATA_TYPE_SUPPORT", "none"},
+          {"KBC_PROJECT_FEATURE_GATES", ""},
+          {"PATH", kDefaultPath},
+          {"HOME", "/tmp"},
+          {"LANG", "C.UTF-8"},
+          {"PYTHONIOENCODING", "utf-8"},
+          {"PYTHONUNBUFFERED", "1"}};
+}
+
+Status PrepareFolder(Execution& ex, const std::string& data, const std::string& code) {
+  Env& env = *ex.parts.env;
+  for (const char* sub : {"in/tables", "in/files", "in/user", "out/tables", "out/files"})
+    RETURN_IF_ERROR(env.MakeDirs(data + "/" + sub));
+  json config = ex.body.is_object() ? ex.body : json::object();
+  if (!config.contains("parameters")) config["parameters"] = json::object();
+  if (!config.contains("storage")) config["storage"] = json::object();
+  config["image_parameters"] = config.value("image_parameters", json::object());
+  config["action"] = "run";
+  if (!config.contains("authorization")) config["authorization"] = json::object();
+  RETURN_IF_ERROR(WriteText(data + "/config.json", config.dump(2)));
+  RETURN_IF_ERROR(WriteText(data + "/in/state.json", ex.state_json));
+  if (ex.component.builtin == Builtin::kPython) {
+    RETURN_IF_ERROR(env.MakeDirs(code));
+    ASSIGN_OR_RETURN(auto statements, TransformationScript(config["parameters"]));
+    std::string script;
+    for (const auto& s : statements) script += s.sql + "\n";
+    RETURN_IF_ERROR(WriteText(code + "/main.py", script));
+    if (config["parameters"].contains("packages") && !config["parameters"]["packages"].empty()) {
+      ex.log.Warning(
+          "parameters.packages: Swan does not install packages; the script runs with "
+          "the python3 packages of the server");
+    }
+  }
+  return Status::Ok();
+}
+
+Outcome RunExternal(Execution& ex) {
+  JobContext ctx = Context(ex);
+  if (!SandboxedProcess::SandboxAvailable()) {
+    return AppError(
+        "bubblewrap (/usr/bin/bwrap) cannot build a sandbox on this server: "
+        "install it (scripts/setup.sh); Swan never runs a component unsandboxed");
+  }
+  const std::string data = ex.job_dir + "/data";
+  const std::string code = ex.job_dir + "/code";
+  Status prepared = PrepareFolder(ex, data, code);
+  if (!prepared.ok()) return FromStatus(prepared);
+  const json storage = ex.body.value("storage", json::object());
+  auto inputs = ResolveInputTables(ctx, storage, true);
+  if (!inputs.ok()) return FromStatus(inputs.status());
+  auto usage = WriteInputTables(ctx, *inputs, data + "/in/tables");
+  if (!usage.ok()) return FromStatus(usage.status());
+  ex.inputs = std::move(*usage);
+
+  ProcessSpec spec;
+  spec.argv = ex.component.command;
+  spec.env = ComponentEnv(ex);
+  spec.data_dir = data;
+  if (ex.component.builtin == Builtin::kPython) {
+    spec.ro_binds.push_back({code, "/code"});
+  } else if (!ex.component.code_dir.empty()) {
+    spec.ro_binds.push_back({ex.component.code_dir, "/code"});
+  }
+  spec.network = ex.component.network;
+  spec.limits.memory_bytes = ex.component.memory_mb << 20;
+  spec.limits.cpu_seconds = ex.component.cpu_seconds;
+  spec.limits.max_processes = ex.component.processes;
+  spec.limits.file_bytes = ex.component.output_mb << 20;
+  spec.timeout_ms = ex.job.timeout_ms > 0 ? ex.job.timeout_ms : ex.component.timeout_seconds * 1000;
+  ex.log.Info("starting " + ex.component.id + ": " + [&] {
+    std::string cmd;
+    for (const auto& a : spec.argv) cmd += (cmd.empty() ? "" : " ") + a;
+    return cmd;
+  }());
+  auto process = SandboxedProcess::Start(spec, [&](OutputStream stream, std::string_view line) {
+    const bool err = stream == OutputStream::kStderr;
+    ex.log.Add(err ? "warning" : "info", err ? "stderr" : "stdout", std::string(line));
+  });
+  if (!process.ok()) return AppError("cannot start the component: " + process.status().message());
+  ex.control.Attach(process->get());
+  ProcessResult r = (*process)->Wait();
+  ex.control.Attach(nullptr);
+  ex.job.wall_ms = r.wall_ms;
+  ex.job.cpu_ms = r.cpu_ms;
+  ex.job.peak_memory_bytes = r.peak_rss_bytes;
+  if (r.output_truncated) ex.log.Warning("the component wrote more output than is kept");
+  if (r.cancelled || ex.control.cancelled())
+    return {catalog::kJobCancelled, "cancelled: the component's processes were killed",
+            "cancelled"};
+  if (r.timed_out) {
+    return {catalog::kJobError,
+            "the component ran past its timeout of " + std::to_string(spec.timeout_ms / 1000) +
+                " s and was killed",
+            "timeout"};
+  }
+  if (r.exit_code == 1) {
+    std::string last = ex.log.LastComponentMessage();
+    return UserError(last.empty() ? "the component failed (exit code 1) without a message" : last);
+  }
+  if (r.exit_code != 0) {
+    std::string last = ex.log.LastComponentMessage();
+    std::string how = r.exit_code > 128 && r.exit_code < 160
+                          ? "was killed by signal " + std::to_string(r.exit_code - 128)
+                      : r.exit_code < 0 ? "was killed by signal " + std::to_string(r.term_signal)
+                                        : "failed with exit code " + std::to_string(r.exit_code);
+    return AppError("application error: the component " + how + (last.empty() ? "" : ": " + last));
+  }
+  // Success: its state and outputs.
+  const std::string state_path = data + "/out/state.json";
+  if (ex.parts.env->FileExists(state_path)) {
+    auto text = ReadText(state_path);
+    if (!text.ok()) return AppError(text.status().message());
+    json state = json::parse(*text, nullptr, false);
+    if (state.is_discarded() || !state.is_object())
+      return UserError("out/state.json is not a JSON object");
+    ex.new_state = state.dump();
+  } else {
+    // Keboola: a component that writes no state leaves an empty one.
+    ex.new_state = "{}";
+  }
+  Status staged = StageOutputFolder(ctx, storage, data + "/out/tables", &ex.outputs);
+  if (!staged.ok()) return FromStatus(staged);
+  return {};
+}
+
+// Loads everything the run needs; an error here is the configuration's (user) or Swan's.
+Status Load(Execution& ex) {
+  catalog::Catalog& cat = *ex.parts.catalog;
+  ASSIGN_OR_RETURN(ex.project, cat.GetProjectById(ex.job.project_id));
+  if (ex.job.token_id) {
+    ASSIGN_OR_RETURN(ex.token, cat.GetToken(*ex.job.token_id));
+    if (ex.token.revoked)
+      return Status::Unauthorized("the token that started the job has been revoked");
+  }
+  ASSIGN_OR_RETURN(ex.version,
+                   cat.GetConfigVersion(ex.job.configuration_id, ex.job.config_version));
+  ASSIGN_OR_RETURN(ex.component, ex.parts.registry->Find(ex.job.component_id));
+  ex.body = json::parse(ex.version.body_json, nullptr, false);
+  if (!ex.body.is_object()) return Status::Internal("stored configuration is not a JSON object");
+  const nlohmann::json* schema = &ex.component.configuration_schema;
+  if (!ex.job.row_id.empty()) {
+    json rows = json::parse(ex.version.rows_json, nullptr, false);
+    const json* row = nullptr;
+    if (rows.is_array())
+      for (const auto& r : rows)
+        if (r.is_object() && r.value("id", std::string()) == ex.job.row_id) row = &r;
+    if (!row) return Status::NotFound("row '" + ex.job.row_id + "' not found in the configuration");
+    DeepMerge(ex.body, row->value("configuration", json::object()));
+    if (!ex.component.row_configuration_schema.is_null())
+      schema = &ex.component.row_configuration_schema;
+  }
+  ASSIGN_OR_RETURN(auto key, ProjectKey(cat, ex.parts.master_key, ex.job.project_id));
+  std::vector<std::string> opened;
+  RETURN_IF_ERROR(OpenSecrets(ex.body, key, &opened));
+  ex.log.SetMasker(SecretMasker(std::move(opened)));
+  if (!schema->is_null())
+    RETURN_IF_ERROR(ValidateJson(*schema, ex.body.value("parameters", json::object())));
+  ASSIGN_OR_RETURN(ex.state_json, cat.GetConfigState(ex.job.configuration_id, ex.job.row_id));
+  return Status::Ok();
+}
+
+// Writes the job's end: with outputs, in the commit of their versions.
+void Finish(Execution& ex, Outcome outcome) {
+  catalog::Catalog& cat = *ex.parts.catalog;
+  catalog::Job& job = ex.job;
+  if (outcome.status == catalog::kJobSuccess) {
+    for (const auto& w : ex.outputs.writes)
+      if (w->report().bad_rows > 0) outcome.status = catalog::kJobWarning;
+    job.finished_at = ex.parts.clock->NowMs();
+    job.status = outcome.status;
+    job.message = outcome.message.empty() ? "done" : outcome.message;
+    job.inputs_json = ex.inputs.dump();
+    ex.log.Info("committing " + std::to_string(ex.outputs.writes.size()) + " output tables");
+    ex.log.Flush();
+    auto hook = [&](catalog::Catalog& tx,
+                    const std::vector<storage::WriteResult>& results) -> Status {
+      job.outputs_json = OutputUsage(results).dump();
+      if (ex.new_state)
+        RETURN_IF_ERROR(tx.SetConfigState(job.configuration_id, job.row_id, *ex.new_state));
+      // The last event commits with the status: a follower that sees the job end has seen it.
+      RETURN_IF_ERROR(
+          tx.AppendJobEvents({{0, job.id, "info", "swan",
+                               "job " + job.status + ": " + std::to_string(results.size()) +
+                                   " output tables committed",
+                               0}}));
+      return tx.UpdateJob(job, catalog::kJobProcessing);
+    };
+    Status committed;
+    if (ex.outputs.writes.empty()) {
+      committed = cat.Transact([&](catalog::Catalog& tx) { return hook(tx, {}); });
+    } else {
+      committed = ex.parts.store->CommitStaged(ex.outputs.writes, hook).status();
+    }
+    if (committed.ok()) return;
+    outcome = FromStatus(committed);
+    outcome.message = "the outputs could not be committed (nothing was): " + committed.message();
+  }
+  DropCreatedBuckets(*std::make_unique<JobContext>(Context(ex)), ex.outputs);
+  ex.outputs.writes.clear();  // staged segments are deleted, uncommitted
+  const bool retry = (outcome.error_kind == "application" || outcome.error_kind == "timeout") &&
+                     job.attempt < job.max_attempts;
+  if (outcome.status == catalog::kJobError) ex.log.Error(outcome.message);
+  if (outcome.status == catalog::kJobCancelled) ex.log.Warning(outcome.message);
+  if (retry) {
+    ex.log.Warning("attempt " + std::to_string(job.attempt) + " of " +
+                   std::to_string(job.max_attempts) + " failed: the job will run again");
+    job.status = catalog::kJobWaiting;
+    job.attempt += 1;
+    job.worker.clear();
+  } else {
+    job.status = outcome.status;
+    job.finished_at = ex.parts.clock->NowMs();
+  }
+  job.message = outcome.message;
+  job.error_kind = outcome.error_kind;
+  job.inputs_json = ex.inputs.dump();
+  job.outputs_json = "[]";
+  ex.log.Flush();
+  Status st = cat.UpdateJob(job, catalog::kJobProcessing);
+  (void)st;  // only a catalog that went away fails here; restart recovery ends the job then
+}
+
+}  // namespace
+
+void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalog::Job job,
+                JobControl& control, const std::function<void()>& on_activity) {
+  JobLog log(*parts.catalog, *parts.clock, job.id, on_activity);
+  Execution ex{parts, job, control, log, jobs_dir + "/" + std::to_string(job.id)};
+  log.Info("job " + std::to_string(job.id) + ": " + job.component_id + " configuration '" +
+           job.config_id + "' version " + std::to_string(job.config_version) +
+           (job.row_id.empty() ? "" : " row '" + job.row_id + "'") +
+           (job.max_attempts > 1 ? ", attempt " + std::to_string(job.attempt) + " of " +
+                                       std::to_string(job.max_attempts)
+                                 : ""));
+  const auto started = std::chrono::steady_clock::now();
+  const int64_t cpu_before = ProcessCpuMs();
+  Outcome outcome;
+  Status loaded = Load(ex);
+  if (!loaded.ok()) {
+    outcome = FromStatus(loaded);
+  } else if (control.cancelled()) {
+    outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
+  } else if (ex.component.builtin == Builtin::kSql) {
+    outcome = RunSql(ex);
+    // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that
+    // runs at the same time is counted too).
+    job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+    job.cpu_ms = ProcessCpuMs() - cpu_before;
+  } else {
+    outcome = RunExternal(ex);
+  }
+  if (control.cancelled() && outcome.status == catalog::kJobSuccess)
+    outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
+  Finish(ex, std::move(outcome));
+  for (const auto& f : ex.outputs.temp_files) (void)parts.env->RemoveFile(f);
+  // The folder held the opened secrets: gone, unless kept for debugging with the secrets
+  // sealed again.
+  if (job.debug && parts.env->FileExists(ex.job_dir + "/data/config.json")) {
+    json sealed = json::parse(ex.version.body_json, nullptr, false);
+    (void)WriteText(ex.job_dir + "/data/config.json", sealed.dump(2));
+  } else {
+    (void)parts.env->RemoveAll(ex.job_dir);
+  }
+  log.Flush();
+}
+
+}  // namespace swan::jobs

@@ -1,0 +1,69 @@
+#include "jobs/job_log.h"
+
+namespace swan::jobs {
+
+namespace {
+constexpr size_t kLastLines = 20;
+
+void Remember(std::vector<std::string>& lines, const std::string& line) {
+  if (line.find_first_not_of(" \t\r") == std::string::npos) return;
+  lines.push_back(line);
+  if (lines.size() > kLastLines) lines.erase(lines.begin());
+}
+}  // namespace
+
+void JobLog::SetMasker(SecretMasker masker) {
+  std::lock_guard lock(mu_);
+  masker_ = std::move(masker);
+}
+
+void JobLog::Add(const std::string& level, const std::string& source, std::string message) {
+  std::lock_guard lock(mu_);
+  if (!masker_.empty()) message = masker_.Mask(std::move(message));
+  if (message.size() > kMessageBytesMax) {
+    message.resize(kMessageBytesMax);
+    message += " [cut]";
+  }
+  if (source == "stderr") Remember(last_stderr_, message);
+  if (source == "stdout") Remember(last_stdout_, message);
+  const int64_t now = clock_.NowMs();
+  if (total_ >= kEventsMax) {
+    if (!dropped_) {
+      dropped_ = true;
+      pending_.push_back(
+          {0, job_id_, "warning", "swan",
+           "more than " + std::to_string(kEventsMax) + " events: later lines are not kept", now});
+    }
+    return;
+  }
+  ++total_;
+  pending_.push_back({0, job_id_, level, source, std::move(message), now});
+  if (pending_.size() >= kBatchEvents || now - last_flush_ms_ >= kBatchMs) FlushLocked();
+}
+
+void JobLog::Flush() {
+  std::lock_guard lock(mu_);
+  FlushLocked();
+}
+
+void JobLog::FlushLocked() {
+  last_flush_ms_ = clock_.NowMs();
+  if (pending_.empty()) return;
+  // A catalog that cannot take events must not fail the job: the lines are lost, the job's
+  // result is still written.
+  (void)catalog_.AppendJobEvents(pending_);
+  pending_.clear();
+  if (on_flush_) on_flush_();
+}
+
+std::string JobLog::LastComponentMessage() const {
+  std::lock_guard lock(mu_);
+  const auto& lines = last_stderr_.empty() ? last_stdout_ : last_stderr_;
+  std::string out;
+  // A Python traceback's last line says what happened; keep a few lines for context.
+  const size_t from = lines.size() > 5 ? lines.size() - 5 : 0;
+  for (size_t i = from; i < lines.size(); ++i) out += (out.empty() ? "" : "\n") + lines[i];
+  return out;
+}
+
+}  // namespace swan::jobs

@@ -1,0 +1,58 @@
+// A job's events: log lines with level and time, secrets masked, written to the catalog in
+// batches (a chatty component must not cost one catalog transaction per line) and at most
+// kEventsMax per job. Followers wake through the runner's activity signal.
+//
+// Thread-safety: Add and Flush may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/clock.h"
+#include "jobs/config_secrets.h"
+
+namespace swan::jobs {
+
+class JobLog {
+ public:
+  static constexpr size_t kEventsMax = 20000;
+  static constexpr size_t kMessageBytesMax = 16 * 1024;
+  static constexpr size_t kBatchEvents = 200;
+  static constexpr int64_t kBatchMs = 100;
+
+  JobLog(catalog::Catalog& catalog, Clock& clock, int64_t job_id, std::function<void()> on_flush)
+      : catalog_(catalog), clock_(clock), job_id_(job_id), on_flush_(std::move(on_flush)) {}
+  ~JobLog() { Flush(); }
+
+  void SetMasker(SecretMasker masker);
+  void Add(const std::string& level, const std::string& source, std::string message);
+  void Info(std::string m) { Add("info", "swan", std::move(m)); }
+  void Warning(std::string m) { Add("warning", "swan", std::move(m)); }
+  void Error(std::string m) { Add("error", "swan", std::move(m)); }
+  // Writes what is buffered.
+  void Flush();
+  // The last lines a component wrote to stderr (or stdout when it wrote no stderr), masked: the
+  // message of a user error.
+  std::string LastComponentMessage() const;
+  const SecretMasker& masker() const { return masker_; }
+
+ private:
+  void FlushLocked();
+  catalog::Catalog& catalog_;
+  Clock& clock_;
+  const int64_t job_id_;
+  std::function<void()> on_flush_;
+  mutable std::mutex mu_;
+  SecretMasker masker_;
+  std::vector<catalog::JobEvent> pending_;
+  int64_t last_flush_ms_ = 0;
+  size_t total_ = 0;
+  bool dropped_ = false;
+  std::vector<std::string> last_stderr_;
+  std::vector<std::string> last_stdout_;
+};
+
+}  // namespace swan::jobs

@@ -1,0 +1,416 @@
+#include "jobs/table_mapping.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/fs.h"
+#include "common/names.h"
+#include "jobs/manifest.h"
+#include "storage/read_plan.h"
+
+namespace swan::jobs {
+
+using nlohmann::json;
+
+namespace {
+
+Status MappingError(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(field + ": " + what).WithDetail("field", field);
+}
+
+const json& Section(const json& storage, const char* direction) {
+  static const json kEmpty = json::array();
+  if (!storage.is_object() || !storage.contains(direction)) return kEmpty;
+  const json& d = storage[direction];
+  if (!d.is_object() || !d.contains("tables") || !d["tables"].is_array()) return kEmpty;
+  return d["tables"];
+}
+
+std::string ScalarText(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Keboola's relative times ("-1 days", "-3 hours", "-30 minutes") or an absolute time.
+Result<int64_t> ChangedSinceMs(const std::string& text, int64_t now_ms, const std::string& field) {
+  int64_t n = 0;
+  char unit[16] = {0};
+  if (!text.empty() && text[0] == '-' && std::sscanf(text.c_str(), "-%ld %15s", &n, unit) == 2 &&
+      n >= 0) {
+    std::string u(unit);
+    if (u.ends_with("s")) u.pop_back();
+    static const std::pair<const char*, int64_t> kUnits[] = {{"second", 1000},
+                                                             {"minute", 60000},
+                                                             {"hour", 3600000},
+                                                             {"day", 86400000},
+                                                             {"week", 7 * 86400000LL}};
+    for (const auto& [name, ms] : kUnits)
+      if (u == name) return now_ms - n * ms;
+  }
+  auto abs = fs::ParseTimeMs(text);
+  if (!abs.ok()) {
+    return MappingError(
+        field, "changed_since must be like \"-2 days\" or an ISO-8601 time, not '" + text + "'");
+  }
+  return *abs;
+}
+
+// Records (not lines: a quoted value may hold newlines) of a CSV file, header excluded.
+int64_t CsvRecords(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char buf[1 << 16];
+  int64_t records = 0;
+  bool quoted = false;
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      if (buf[i] == '"') quoted = !quoted;
+      if (buf[i] == '\n' && !quoted) ++records;
+    }
+  }
+  return records > 0 ? records - 1 : 0;
+}
+
+std::string DuckType(const OutputColumnDetails& d) {
+  if (d.base_type == "INTEGER") return "BIGINT";
+  if (d.base_type == "NUMERIC") {
+    if (d.length && d.length->find(',') != std::string::npos) return "DECIMAL(" + *d.length + ")";
+    return d.length ? "DECIMAL(" + *d.length + ",0)" : "DECIMAL(38,9)";
+  }
+  if (d.base_type == "FLOAT") return "DOUBLE";
+  if (d.base_type == "BOOLEAN") return "BOOLEAN";
+  if (d.base_type == "DATE") return "DATE";
+  if (d.base_type == "TIMESTAMP") return "TIMESTAMP";
+  if (d.base_type == "STRING") return "VARCHAR";
+  return "";
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Internal("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The bucket a job writes to: existing, or created (with the write right) and remembered.
+Result<catalog::Bucket> OutputBucket(JobContext& ctx, const std::string& stage,
+                                     const std::string& name, StagedOutputs* out) {
+  RETURN_IF_ERROR(ctx.rights(ctx.token, stage + "." + name, true));
+  auto found = ctx.catalog.GetBucket(ctx.job.branch_id, stage, name);
+  if (found.ok()) return found;
+  if (found.status().code() != StatusCode::kNotFound) return found.status();
+  catalog::Bucket b;
+  b.project_id = ctx.project.id;
+  b.branch_id = ctx.job.branch_id;
+  b.stage = stage;
+  b.name = name;
+  auto created = ctx.catalog.CreateBucket(b);
+  if (!created.ok() && created.status().code() == StatusCode::kConflict)
+    return ctx.catalog.GetBucket(ctx.job.branch_id, stage, name);
+  if (created.ok()) out->created_buckets.push_back(*created);
+  return created;
+}
+
+std::string DefaultBucket(const catalog::Job& job) {
+  std::string name = "c-" + job.component_id + "-" + job.config_id;
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '-';
+  if (name.size() > 64) name.resize(64);
+  return "out." + name;
+}
+
+// The import of one output: file, dialect and load mode from the manifest, overridden by the
+// output mapping entry.
+Status StageOne(JobContext& ctx, const std::string& destination, const json& mapping,
+                storage::ImportRequest request, StagedOutputs* out,
+                std::set<std::string>* destinations) {
+  std::string stage, bucket_name, table_name;
+  Status valid = names::SplitTableId(destination, &stage, &bucket_name, &table_name);
+  if (!valid.ok()) {
+    return Status::InvalidArgument("output '" + request.display_name + "': destination '" +
+                                   destination + "' is not a table id: " + valid.message())
+        .WithDetail("field", "storage.output.tables");
+  }
+  if (!destinations->insert(destination).second) {
+    return Status::InvalidArgument("two outputs write table '" + destination +
+                                   "': a job writes each table once")
+        .WithDetail("field", "storage.output.tables");
+  }
+  if (mapping.is_object()) {
+    if (mapping.contains("incremental") && mapping["incremental"].is_boolean())
+      request.incremental = mapping["incremental"].get<bool>();
+    if (mapping.contains("primary_key") && mapping["primary_key"].is_array()) {
+      request.primary_key.clear();
+      for (const auto& k : mapping["primary_key"])
+        if (k.is_string()) request.primary_key.push_back(k.get<std::string>());
+    }
+    if (mapping.contains("delete_where_column") || mapping.contains("delete_where")) {
+      return Status::InvalidArgument("output '" + request.display_name +
+                                     "': delete_where is not supported by Swan yet")
+          .WithDetail("field", "storage.output.tables");
+    }
+  }
+  ASSIGN_OR_RETURN(auto bucket, OutputBucket(ctx, stage, bucket_name, out));
+  request.token_id = ctx.job.token_id;
+  request.operation = "job";
+  auto staged = ctx.store.Stage(bucket, table_name, request);
+  if (!staged.ok()) {
+    Status st = staged.status();
+    // The component's file, not Swan's: say which output and keep the code (400 stays user).
+    return Status(st.code(), "output '" + request.display_name + "' into " + destination + ": " +
+                                 st.message());
+  }
+  ctx.log.Info("staged " + std::to_string((*staged)->rows()) + " rows of '" + request.display_name +
+               "' for " + destination + (request.incremental ? " (incremental)" : ""));
+  if ((*staged)->report().bad_rows > 0) {
+    ctx.log.Warning("output '" + request.display_name +
+                    "': " + std::to_string((*staged)->report().bad_rows) + " bad rows skipped");
+  }
+  out->writes.push_back(std::move(*staged));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<InputTable>> ResolveInputTables(JobContext& ctx, const json& storage,
+                                                   bool for_files) {
+  std::vector<InputTable> out;
+  const json& entries = Section(storage, "input");
+  std::set<std::string> destinations;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const json& e = entries[i];
+    const std::string field = "storage.input.tables[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("source") || !e["source"].is_string())
+      return MappingError(field + ".source", "must be a table id such as \"in.sales.orders\"");
+    const std::string source = e["source"].get<std::string>();
+    std::string stage, bucket_name, table_name;
+    if (!names::SplitTableId(source, &stage, &bucket_name, &table_name).ok())
+      return MappingError(field + ".source", "'" + source + "' is not a table id");
+    auto bucket = ctx.catalog.GetBucket(ctx.job.branch_id, stage, bucket_name);
+    if (!bucket.ok() && bucket.status().code() == StatusCode::kNotFound)
+      return MappingError(field + ".source", "table '" + source + "' not found");
+    if (!bucket.ok()) return bucket.status();
+    RETURN_IF_ERROR(ctx.rights(ctx.token, bucket->FullId(), false));
+    auto table = ctx.catalog.GetTable(bucket->id, table_name);
+    if (!table.ok() && table.status().code() == StatusCode::kNotFound)
+      return MappingError(field + ".source", "table '" + source + "' not found");
+    if (!table.ok()) return table.status();
+    InputTable in;
+    in.table = *table;
+    std::optional<int64_t> number;
+    if (e.contains("version")) {
+      if (!e["version"].is_number_integer())
+        return MappingError(field + ".version", "must be a version number");
+      number = e["version"].get<int64_t>();
+    }
+    auto version = ctx.store.ResolveVersion(in.table, number);
+    if (!version.ok() && version.status().code() == StatusCode::kNotFound)
+      return MappingError(field + ".version", version.status().message());
+    if (!version.ok()) return version.status();
+    in.version = *version;
+    in.read.version = in.version.number;
+    if (e.contains("columns")) {
+      if (!e["columns"].is_array()) return MappingError(field + ".columns", "must be a list");
+      for (const auto& c : e["columns"]) {
+        if (c.is_string())
+          in.read.columns.push_back(c.get<std::string>());
+        else if (c.is_object() && c.contains("source") && c["source"].is_string())
+          in.read.columns.push_back(c["source"].get<std::string>());  // column_types form
+        else
+          return MappingError(field + ".columns", "must be a list of column names");
+      }
+    }
+    if (e.contains("where_column") && e["where_column"].is_string() &&
+        !e["where_column"].get<std::string>().empty()) {
+      in.read.where_column = e["where_column"].get<std::string>();
+      if (e.contains("where_values") && e["where_values"].is_array())
+        for (const auto& v : e["where_values"]) in.read.where_values.push_back(ScalarText(v));
+      if (e.contains("where_operator") && e["where_operator"].is_string())
+        in.read.where_operator = e["where_operator"].get<std::string>();
+    }
+    if (e.contains("changed_since") && e["changed_since"].is_string() &&
+        !e["changed_since"].get<std::string>().empty()) {
+      ASSIGN_OR_RETURN(in.read.changed_since_ms,
+                       ChangedSinceMs(e["changed_since"].get<std::string>(), ctx.clock.NowMs(),
+                                      field + ".changed_since"));
+    }
+    if (e.contains("limit")) {
+      if (!e["limit"].is_number_integer() || e["limit"].get<int64_t>() < 0)
+        return MappingError(field + ".limit", "must be a whole number of rows");
+      in.read.limit = e["limit"].get<int64_t>();
+    }
+    std::string dest = e.value("destination", std::string());
+    if (dest.empty()) dest = source + (for_files ? ".csv" : "");
+    if (!for_files && dest.ends_with(".csv")) dest.resize(dest.size() - 4);
+    if (dest.find('/') != std::string::npos || dest[0] == '.' || dest.size() > 255)
+      return MappingError(field + ".destination", "'" + dest + "' is not a plain file name");
+    if (!destinations.insert(dest).second)
+      return MappingError(field + ".destination", "'" + dest + "' is used twice");
+    in.destination = dest;
+    out.push_back(std::move(in));
+  }
+  return out;
+}
+
+Result<json> WriteInputTables(JobContext& ctx, const std::vector<InputTable>& inputs,
+                              const std::string& tables_dir) {
+  json usage = json::array();
+  for (const auto& in : inputs) {
+    const std::string path = tables_dir + "/" + in.destination;
+    RETURN_IF_ERROR(ctx.store.Export(in.table, in.read, storage::ExportFormat::kCsv, false, path));
+    ASSIGN_OR_RETURN(int64_t bytes, ctx.env.FileSize(path));
+    const int64_t rows = CsvRecords(path);
+    InputTableInfo info;
+    info.id = in.table.FullId();
+    info.name = in.table.name;
+    if (in.read.columns.empty()) {
+      for (const auto& c : in.version.columns) info.columns.push_back(c.name);
+    } else {
+      info.columns = in.read.columns;
+    }
+    info.primary_key = in.table.primary_key;
+    auto ts = [](int64_t ms) {
+      return KeboolaTimestamp(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+    };
+    info.created = ts(in.table.created_at);
+    info.last_import_date = ts(in.version.created_at);
+    info.last_change_date = ts(in.version.created_at);
+    info.rows_count = in.version.row_count;
+    info.data_size_bytes = in.version.bytes;
+    std::ofstream m(path + ".manifest", std::ios::binary);
+    m << InputTableManifest(info).dump(2);
+    if (!m.flush()) return Status::Internal("cannot write " + path + ".manifest");
+    ctx.log.Info("input " + in.table.FullId() + " (version " + std::to_string(in.version.number) +
+                 "): " + std::to_string(rows) + " rows into in/tables/" + in.destination);
+    usage.push_back({{"table", in.table.FullId()},
+                     {"version", in.version.number},
+                     {"rows", rows},
+                     {"bytes", bytes}});
+  }
+  return usage;
+}
+
+Result<std::vector<query::SqlTable>> InputViews(JobContext& ctx,
+                                                const std::vector<InputTable>& inputs,
+                                                json* usage) {
+  std::vector<query::SqlTable> views;
+  for (const auto& in : inputs) {
+    ASSIGN_OR_RETURN(std::string select, ctx.store.SelectSql(in.table, in.version, in.read));
+    // The sandbox drops the write-time column of every view; a mapped selection has none.
+    views.push_back({in.destination,
+                     "SELECT *, NULL::TIMESTAMP AS _swan_ts FROM (" + select + ") AS _m",
+                     storage::SegmentPaths(ctx.data_dir, in.version)});
+    usage->push_back({{"table", in.table.FullId()},
+                      {"version", in.version.number},
+                      {"rows", in.version.row_count},
+                      {"bytes", in.version.bytes}});
+  }
+  return views;
+}
+
+Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string& tables_dir,
+                         StagedOutputs* out) {
+  if (!ctx.env.FileExists(tables_dir)) return Status::Ok();
+  ASSIGN_OR_RETURN(auto entries, ctx.env.List(tables_dir));
+  ASSIGN_OR_RETURN(auto sources, PairOutputSources(entries));
+  const json& mappings = Section(storage, "output");
+  // Every mapped source must exist (Keboola: "Table sources not found").
+  for (size_t i = 0; i < mappings.size(); ++i) {
+    const json& m = mappings[i];
+    const std::string src = m.is_object() ? m.value("source", std::string()) : std::string();
+    const bool found = std::any_of(sources.begin(), sources.end(),
+                                   [&](const OutputSource& s) { return s.name == src; });
+    if (!found) {
+      return MappingError("storage.output.tables[" + std::to_string(i) + "].source",
+                          "table source not found in out/tables: \"" + src + "\"");
+    }
+  }
+  std::set<std::string> destinations;
+  for (const auto& s : sources) {
+    const std::string shown = "out/tables/" + s.name;
+    OutputTableManifest manifest;
+    if (!s.manifest_path.empty()) {
+      ASSIGN_OR_RETURN(std::string text, ReadFile(s.manifest_path));
+      ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
+    }
+    json mapping;
+    for (const auto& m : mappings)
+      if (m.is_object() && m.value("source", std::string()) == s.name) mapping = m;
+    if (!manifest.delete_where.empty()) {
+      return Status::InvalidArgument(shown + ".manifest: delete_where is not supported by Swan yet")
+          .WithDetail("field", "delete_where");
+    }
+    ASSIGN_OR_RETURN(
+        std::string destination,
+        ResolveOutputDestination(
+            mapping.is_object() ? mapping.value("destination", std::string()) : std::string(),
+            manifest.destination, s.name, DefaultBucket(ctx.job)));
+    storage::ImportRequest request;
+    request.display_name = shown;
+    request.incremental = manifest.incremental;
+    request.primary_key = manifest.primary_key;
+    request.csv.given.delimiter = manifest.delimiter;
+    request.csv.given.quote = manifest.enclosure;
+    request.csv.given.escape = manifest.enclosure;
+    request.csv.given.header = manifest.has_header;
+    request.csv.given.skip_lines = 0;
+    request.csv.given.comment = "";
+    request.csv.column_names = manifest.columns;
+    for (const auto& [col, d] : manifest.column_details) {
+      std::string t = DuckType(d);
+      if (!t.empty()) request.csv.declared_types[col] = t;
+    }
+    if (s.is_sliced) {
+      RETURN_IF_ERROR(CheckSlicedTableManifest(manifest, shown + ".manifest"));
+      ASSIGN_OR_RETURN(auto parts, ctx.env.List(s.data_path));
+      const auto slices = SliceFiles(parts);
+      const bool gz = !slices.empty() && slices[0].ends_with(".gz");
+      // One file of all slices (gzip members concatenate into one gzip stream).
+      const std::string joined = ctx.store.NewTempPath(gz ? ".csv.gz" : ".csv");
+      out->temp_files.push_back(joined);
+      std::ofstream o(joined, std::ios::binary);
+      for (const auto& part : slices) {
+        if (part.ends_with(".gz") != gz)
+          return Status::InvalidArgument(shown + ": slices mix gzip and plain files");
+        std::ifstream p(part, std::ios::binary);
+        o << p.rdbuf();
+      }
+      if (!o.flush()) return Status::Internal("cannot join the slices of " + shown);
+      request.file_path = joined;
+    } else {
+      request.file_path = s.data_path;
+    }
+    RETURN_IF_ERROR(StageOne(ctx, destination, mapping, std::move(request), out, &destinations));
+  }
+  return Status::Ok();
+}
+
+Status StageParquetOutputs(JobContext& ctx, const std::vector<ParquetOutput>& outputs,
+                           StagedOutputs* out) {
+  std::set<std::string> destinations;
+  for (const auto& o : outputs) {
+    storage::ImportRequest request;
+    request.file_path = o.path;
+    request.format = storage::FileFormat::kParquet;
+    request.display_name = o.mapping.value("source", std::string());
+    RETURN_IF_ERROR(StageOne(ctx, o.mapping.value("destination", std::string()), o.mapping,
+                             std::move(request), out, &destinations));
+  }
+  return Status::Ok();
+}
+
+void DropCreatedBuckets(JobContext& ctx, const StagedOutputs& outputs) {
+  for (const auto& b : outputs.created_buckets) (void)ctx.catalog.DeleteBucket(b.id, false);
+}
+
+json OutputUsage(const std::vector<storage::WriteResult>& results) {
+  json usage = json::array();
+  for (const auto& r : results) {
+    usage.push_back({{"table", r.table.FullId()},
+                     {"version", r.version.number},
+                     {"rows", r.version.row_count},
+                     {"bytes", r.version.bytes}});
+  }
+  return usage;
+}
+
+}  // namespace swan::jobs

@@ -1,0 +1,71 @@
+// Keboola's table input and output mappings (config.json `storage.input.tables[]` and
+// `storage.output.tables[]`), resolved against Swan's tables with the job's rights.
+//
+// Input: each entry's table (by id, at its head or a pinned `version`), with `columns`,
+// `where_column`/`where_values`/`where_operator`, `changed_since` and `limit`; delivered either as
+// in/tables/<destination> CSV files with manifests (external components) or as views named by
+// the destination (the SQL transformation: no copy).
+// Output: out/tables files with their manifests, or tables a SQL transformation made, staged as
+// new versions; the caller commits them all together.
+//
+// Thread-safety: free functions over one job's context.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "jobs/job_context.h"
+#include "storage/table_store.h"
+
+namespace swan::jobs {
+
+struct InputTable {
+  catalog::Table table;
+  catalog::TableVersion version;
+  storage::ReadRequest read;
+  std::string destination;  // file name in in/tables, or the view name
+};
+
+// Resolves storage.input.tables. Errors name the entry ("storage.input.tables[0].source").
+Result<std::vector<InputTable>> ResolveInputTables(JobContext& ctx, const nlohmann::json& storage,
+                                                   bool for_files);
+
+// Writes each input as in/tables/<destination> (CSV with header) plus its .manifest; returns
+// the usage records ({table, version, rows, bytes}).
+Result<nlohmann::json> WriteInputTables(JobContext& ctx, const std::vector<InputTable>& inputs,
+                                        const std::string& tables_dir);
+
+// The inputs as SQL views named by their destination; appends usage records to *usage.
+Result<std::vector<query::SqlTable>> InputViews(JobContext& ctx,
+                                                const std::vector<InputTable>& inputs,
+                                                nlohmann::json* usage);
+
+// What the job writes: its staged versions and the buckets it had to create (removed again
+// when the job fails and they stayed empty).
+struct StagedOutputs {
+  std::vector<std::unique_ptr<storage::StagedWrite>> writes;
+  std::vector<catalog::Bucket> created_buckets;
+  std::vector<std::string> temp_files;  // removed after the commit
+};
+
+// Stages every table in `tables_dir` (out/tables) per its manifest and the output mapping.
+Status StageOutputFolder(JobContext& ctx, const nlohmann::json& storage,
+                         const std::string& tables_dir, StagedOutputs* out);
+
+// One output of a SQL transformation: the mapping entry and the Parquet file it was written to.
+struct ParquetOutput {
+  nlohmann::json mapping;  // {source, destination, incremental, primary_key, ...}
+  std::string path;
+};
+Status StageParquetOutputs(JobContext& ctx, const std::vector<ParquetOutput>& outputs,
+                           StagedOutputs* out);
+
+// Removes buckets the job created that are still empty (after a failed job).
+void DropCreatedBuckets(JobContext& ctx, const StagedOutputs& outputs);
+
+// Usage records of committed versions, for the job's `outputs`.
+nlohmann::json OutputUsage(const std::vector<storage::WriteResult>& results);
+
+}  // namespace swan::jobs

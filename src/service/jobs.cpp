@@ -1,0 +1,168 @@
+#include "service/jobs.h"
+
+#include <chrono>
+
+#include "common/fs.h"
+#include "service/access.h"
+
+namespace swan::service {
+
+using nlohmann::json;
+
+Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog::Project& project,
+                               const RunRequest& request) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
+  if (request.max_attempts < 1 || request.max_attempts > 10)
+    return Status::InvalidArgument("max_attempts must be between 1 and 10")
+        .WithDetail("field", "max_attempts");
+  if (request.timeout_ms < 0 || request.timeout_ms > int64_t{7} * 24 * 3600 * 1000)
+    return Status::InvalidArgument("timeout must be between 1 second and 7 days")
+        .WithDetail("field", "timeout");
+  ASSIGN_OR_RETURN(auto config,
+                   rt.catalog().GetConfiguration(project.main_branch_id, request.config_id));
+  if (!request.row_id.empty()) {
+    json rows = json::parse(config.current.rows_json, nullptr, false);
+    bool found = false;
+    if (rows.is_array())
+      for (const auto& r : rows)
+        if (r.is_object() && r.value("id", std::string()) == request.row_id) {
+          found = true;
+          if (r.value("is_disabled", false))
+            return Status::InvalidArgument("row '" + request.row_id + "' is disabled")
+                .WithDetail("field", "row");
+        }
+    if (!found)
+      return Status::NotFound("row '" + request.row_id + "' not found in configuration '" +
+                              request.config_id + "'")
+          .WithDetail("field", "row");
+  }
+  ASSIGN_OR_RETURN(auto component, rt.components().Find(config.component_id));
+  (void)component;
+  catalog::Job job;
+  job.project_id = project.id;
+  job.branch_id = config.branch_id;
+  job.configuration_id = config.id;
+  job.config_id = config.config_id;
+  job.component_id = config.component_id;
+  job.row_id = request.row_id;
+  job.config_version = config.version;
+  job.status = catalog::kJobCreated;
+  job.token_id = caller.token.id;
+  job.max_attempts = request.max_attempts;
+  job.timeout_ms = request.timeout_ms;
+  job.debug = request.debug;
+  catalog::Job created;
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(created, tx.CreateJob(job));
+    return tx.AppendEvent(AuditEvent(
+        caller, project.id, "job.create", "job:" + std::to_string(created.id),
+        {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}}));
+  }));
+  created.status = catalog::kJobWaiting;
+  RETURN_IF_ERROR(rt.catalog().UpdateJob(created, catalog::kJobCreated));
+  rt.jobs().Notify();
+  return created;
+}
+
+Result<catalog::Job> GetJob(Runtime& rt, const Caller& caller, const catalog::Project& project,
+                            int64_t job_id) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
+  auto job = rt.catalog().GetJob(job_id);
+  // Another project's job does not exist for this caller.
+  if (!job.ok() || job->project_id != project.id)
+    return Status::NotFound("job " + std::to_string(job_id) + " not found");
+  return job;
+}
+
+Result<std::vector<catalog::Job>> ListJobs(Runtime& rt, const Caller& caller,
+                                           const catalog::Project& project,
+                                           const std::string& config_id, const std::string& status,
+                                           int limit) {
+  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
+  if (limit < 1 || limit > 1000)
+    return Status::InvalidArgument("limit must be between 1 and 1000").WithDetail("field", "limit");
+  catalog::JobFilter filter;
+  filter.project_id = project.id;
+  filter.status = status;
+  filter.limit = limit;
+  if (!config_id.empty()) {
+    ASSIGN_OR_RETURN(auto config, rt.catalog().GetConfiguration(project.main_branch_id, config_id));
+    filter.configuration_id = config.id;
+  }
+  return rt.catalog().ListJobs(filter);
+}
+
+Result<catalog::Job> CancelJob(Runtime& rt, const Caller& caller, const catalog::Project& project,
+                               int64_t job_id) {
+  ASSIGN_OR_RETURN(auto job, GetJob(rt, caller, project, job_id));
+  catalog::Job after;
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(after, tx.RequestJobCancel(job.id));
+    return tx.AppendEvent(
+        AuditEvent(caller, project.id, "job.cancel", "job:" + std::to_string(job.id)));
+  }));
+  rt.jobs().Cancel(job.id);
+  return after;
+}
+
+Result<std::vector<catalog::JobEvent>> JobEvents(Runtime& rt, const Caller& caller,
+                                                 const catalog::Project& project, int64_t job_id,
+                                                 int64_t after_id, int limit, int64_t wait_ms) {
+  ASSIGN_OR_RETURN(auto job, GetJob(rt, caller, project, job_id));
+  if (limit < 1 || limit > 10000)
+    return Status::InvalidArgument("limit must be between 1 and 10000")
+        .WithDetail("field", "limit");
+  if (wait_ms < 0 || wait_ms > 60000)
+    return Status::InvalidArgument("wait must be between 0 and 60 seconds")
+        .WithDetail("field", "wait");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (true) {
+    const uint64_t seen = rt.jobs().activity();
+    ASSIGN_OR_RETURN(auto events, rt.catalog().ListJobEvents(job.id, after_id, limit));
+    if (!events.empty() || wait_ms == 0) return events;
+    ASSIGN_OR_RETURN(job, rt.catalog().GetJob(job.id));
+    if (catalog::IsFinalJobStatus(job.status)) return events;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return events;
+    const int64_t left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    // Activity wakes the wait; the cap covers jobs another process runs.
+    rt.jobs().WaitForActivity(seen, std::min<int64_t>(left, 250));
+  }
+}
+
+json JobJson(const catalog::Job& j) {
+  auto time = [](int64_t ms) { return ms ? json(fs::IsoTime(ms)) : json(nullptr); };
+  json out = {
+      {"id", j.id},
+      {"status", j.status},
+      {"config", j.config_id},
+      {"component_id", j.component_id},
+      {"config_version", j.config_version},
+      {"row", j.row_id.empty() ? json(nullptr) : json(j.row_id)},
+      {"message", j.message},
+      {"error_kind", j.error_kind.empty() ? json(nullptr) : json(j.error_kind)},
+      {"attempt", j.attempt},
+      {"max_attempts", j.max_attempts},
+      {"timeout_ms", j.timeout_ms},
+      {"cancel_requested", j.cancel_requested},
+      {"created_at", time(j.created_at)},
+      {"started_at", time(j.started_at)},
+      {"finished_at", time(j.finished_at)},
+      {"usage",
+       {{"wall_ms", j.wall_ms}, {"cpu_ms", j.cpu_ms}, {"peak_memory_bytes", j.peak_memory_bytes}}},
+      {"inputs", json::parse(j.inputs_json, nullptr, false)},
+      {"outputs", json::parse(j.outputs_json, nullptr, false)}};
+  if (j.token_id) out["token"] = {{"id", *j.token_id}, {"description", j.token_description}};
+  return out;
+}
+
+json JobEventJson(const catalog::JobEvent& e) {
+  return {{"id", e.id},
+          {"time", fs::IsoTime(e.created_at)},
+          {"level", e.level},
+          {"source", e.source},
+          {"message", e.message}};
+}
+
+}  // namespace swan::service
