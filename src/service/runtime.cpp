@@ -64,7 +64,19 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   };
   parts.env = &env;
   parts.clock = &clock;
-  rt->jobs_ = std::make_unique<jobs::JobRunner>(std::move(parts), options.jobs);
+  jobs::JobRunnerOptions job_options = options.jobs;
+  // Operators size the workers without a rebuild: $SWAN_JOB_WORKERS, $SWAN_JOBS_PER_PROJECT.
+  for (auto [name, field] : {std::pair{"SWAN_JOB_WORKERS", &job_options.workers},
+                             std::pair{"SWAN_JOBS_PER_PROJECT", &job_options.per_project_limit}}) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) continue;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 1 || n > 256)
+      return Status::InvalidArgument(std::string(name) + " must be a number from 1 to 256");
+    *field = static_cast<int>(n);
+  }
+  rt->jobs_ = std::make_unique<jobs::JobRunner>(std::move(parts), job_options);
   if (options.start_jobs) RETURN_IF_ERROR(rt->jobs_->Start());
   return rt;
 }
