@@ -58,6 +58,52 @@ void PrintRows(const json& result) {
   }
 }
 
+std::string ProjectPath(const std::string& suffix) {
+  return std::string("/v1/projects/") + kProject + suffix;
+}
+
+// Creates the configuration, or saves the demo's body as its next version when it exists.
+Status SaveConfig(client::ApiClient& api, const std::string& component, const std::string& id,
+                  const std::string& name, const json& configuration) {
+  auto created = api.Post(ProjectPath("/configs"), {{"component_id", component},
+                                                    {"id", id},
+                                                    {"name", name},
+                                                    {"configuration", configuration},
+                                                    {"message", "created by swan demo"}});
+  if (created.ok()) return Status::Ok();
+  if (created.status().code() != StatusCode::kConflict) return created.status();
+  return api
+      .Post(ProjectPath("/configs/" + id),
+            {{"configuration", configuration}, {"message", "saved again by swan demo"}})
+      .status();
+}
+
+// Runs the configuration as a job and prints its events as they come, until it ends.
+Status RunJob(client::ApiClient& api, const std::string& config_id) {
+  ASSIGN_OR_RETURN(json run,
+                   api.Post(ProjectPath("/configs/" + config_id + "/run"), json::object()));
+  const std::string job = std::to_string(run["job"]["id"].get<int64_t>());
+  int64_t after = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(
+        json answer,
+        api.Get(ProjectPath("/jobs/" + job + "/events?wait=10&after=" + std::to_string(after))));
+    for (const auto& e : answer["events"]) {
+      std::printf("   [job %s] %s\n", job.c_str(), e["message"].get<std::string>().c_str());
+      after = e["id"].get<int64_t>();
+    }
+    if (answer["finished"].get<bool>() && answer["events"].empty()) break;
+  }
+  ASSIGN_OR_RETURN(json done, api.Get(ProjectPath("/jobs/" + job)));
+  const std::string status = done["job"]["status"].get<std::string>();
+  std::printf("   -> job %s %s in %lld ms\n", job.c_str(), status.c_str(),
+              static_cast<long long>(done["job"]["usage"]["wall_ms"].get<int64_t>()));
+  if (status != "success" && status != "warning")
+    return Status::Internal("job " + job + " ended " + status + ": " +
+                            done["job"]["message"].get<std::string>());
+  return Status::Ok();
+}
+
 Status RunPipeline(const DemoOptions& options, api::Server& server, std::string* token) {
   client::ApiClient admin(server.url(), server.issued_admin_token());
   ASSIGN_OR_RETURN(*token, ProjectToken(admin));
@@ -79,15 +125,57 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
               static_cast<long long>(imported["version"]["version"].get<int64_t>()),
               static_cast<long long>(imported["version"]["row_count"].get<int64_t>()));
 
-  std::printf("3. aggregating with SQL into table out.sales.revenue_by_city\n");
-  const char* sql =
-      "SELECT city, category, count(*) AS orders, round(sum(amount * quantity), 2) AS revenue "
-      "FROM \"in.sales.orders\" GROUP BY city, category ORDER BY revenue DESC";
-  ASSIGN_OR_RETURN(json aggregated,
-                   api.Post(std::string("/v1/projects/") + kProject + "/sql",
-                            {{"sql", sql}, {"output_table", "out.sales.revenue_by_city"}}));
-  std::printf("   -> %lld rows\n",
-              static_cast<long long>(aggregated["version"]["row_count"].get<int64_t>()));
+  std::printf("3. a SQL transformation (configuration revenue-by-city) run as a job\n");
+  const json sql_config = {
+      {"storage",
+       {{"input", {{"tables", {{{"source", "in.sales.orders"}, {"destination", "orders"}}}}}},
+        {"output",
+         {{"tables",
+           {{{"source", "revenue_by_city"}, {"destination", "out.sales.revenue_by_city"}}}}}}}},
+      {"parameters",
+       {{"blocks",
+         {{{"name", "Revenue"},
+           {"codes",
+            {{{"name", "By city and category"},
+              {"script",
+               {"CREATE TABLE revenue_by_city AS SELECT city, category, count(*) AS orders, "
+                "round(sum(amount * quantity), 2) AS revenue FROM orders GROUP BY city, category "
+                "ORDER BY revenue DESC"}}}}}}}}}}};
+  RETURN_IF_ERROR(SaveConfig(api, "swan.sql-transformation", "revenue-by-city",
+                             "Revenue by city and category", sql_config));
+  RETURN_IF_ERROR(RunJob(api, "revenue-by-city"));
+
+  std::printf("4. a Python transformation (configuration city-totals) run as a job\n");
+  const json py_config = {
+      {"storage",
+       {{"input",
+         {{"tables", {{{"source", "out.sales.revenue_by_city"}, {"destination", "revenue.csv"}}}}}},
+        {"output",
+         {{"tables",
+           {{{"source", "city_totals.csv"},
+             {"destination", "out.sales.city_totals"},
+             {"primary_key", {"city"}}}}}}}}},
+      {"parameters",
+       {{"blocks",
+         {{{"name", "Totals"},
+           {"codes",
+            {{{"name", "Sum per city"},
+              {"script",
+               {"import csv\n"
+                "totals = {}\n"
+                "with open('in/tables/revenue.csv') as f:\n"
+                "    for row in csv.DictReader(f):\n"
+                "        totals[row['city']] = totals.get(row['city'], 0) + float(row['revenue'])\n"
+                "with open('out/tables/city_totals.csv', 'w', newline='') as f:\n"
+                "    w = csv.writer(f)\n"
+                "    w.writerow(['city', 'revenue'])\n"
+                "    for city, total in sorted(totals.items()):\n"
+                "        w.writerow([city, round(total, 2)])\n"
+                "print(f'{len(totals)} cities written')\n"}}}}}}}}}}};
+  RETURN_IF_ERROR(SaveConfig(api, "keboola.python-transformation-v2", "city-totals",
+                             "Revenue per city (Python)", py_config));
+  RETURN_IF_ERROR(RunJob(api, "city-totals"));
+
   ASSIGN_OR_RETURN(json preview, api.Get(std::string("/v1/projects/") + kProject +
                                          "/tables/out.sales.revenue_by_city/preview?limit=5"));
   std::printf("\nTop 5 of out.sales.revenue_by_city:\n");
@@ -134,6 +222,10 @@ int RunDemo(const DemoOptions& options) {
       "  ./build/swan sql 'SELECT city, sum(revenue) FROM \"out.sales.revenue_by_city\" GROUP BY "
       "city'\n"
       "  ./build/swan table versions in.sales.orders\n"
+      "  ./build/swan job list                   (the demo's transformation jobs)\n"
+      "  ./build/swan job logs <ID>              (a job's events; -f follows a running one)\n"
+      "  ./build/swan config show revenue-by-city\n"
+      "  ./build/swan run revenue-by-city --wait (run the SQL transformation again)\n"
       "  curl -H \"Authorization: Bearer $SWAN_TOKEN\" %s/v1/projects/demo/tables\n"
       "(the API is described at %s/v1/openapi.json)\n",
       (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(),
