@@ -289,7 +289,11 @@ void ConnectionPoller::StartLinger(Connection* c, int64_t now_ms) {
 }
 
 void ConnectionPoller::Close(Connection* c) {
-  ::close(c->fd);  // also removes it from the epoll set
+  // Out of the epoll set first: close() removes it only when no other descriptor refers to the
+  // socket, and a job's component forked at this moment holds one until its exec (or close_range)
+  // — the set would then report events for a freed connection.
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  ::close(c->fd);
   --open_;
   waiting_.erase(c->self);  // destroys c
 }
