@@ -1,5 +1,7 @@
 #include "jobs/job_log.h"
 
+#include <algorithm>
+
 namespace swan::jobs {
 
 namespace {
@@ -53,6 +55,17 @@ void JobLog::FlushLocked() {
   // result is still written.
   (void)catalog_.AppendJobEvents(pending_);
   pending_.clear();
+  if (on_flush_) on_flush_();
+}
+
+std::vector<catalog::JobEvent> JobLog::Pending() const {
+  std::lock_guard lock(mu_);
+  return pending_;
+}
+
+void JobLog::Forget(size_t n) {
+  std::lock_guard lock(mu_);
+  pending_.erase(pending_.begin(), pending_.begin() + std::min(n, pending_.size()));
   if (on_flush_) on_flush_();
 }
 

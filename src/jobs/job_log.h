@@ -24,7 +24,11 @@ class JobLog {
   static constexpr int64_t kBatchMs = 100;
 
   JobLog(catalog::Catalog& catalog, Clock& clock, int64_t job_id, std::function<void()> on_flush)
-      : catalog_(catalog), clock_(clock), job_id_(job_id), on_flush_(std::move(on_flush)) {}
+      : catalog_(catalog),
+        clock_(clock),
+        job_id_(job_id),
+        on_flush_(std::move(on_flush)),
+        last_flush_ms_(clock.NowMs()) {}
   ~JobLog() { Flush(); }
 
   void SetMasker(SecretMasker masker);
@@ -34,6 +38,10 @@ class JobLog {
   void Error(std::string m) { Add("error", "swan", std::move(m)); }
   // Writes what is buffered.
   void Flush();
+  // What is buffered, to be written in another transaction (the job's final commit); Forget(n)
+  // drops the first n once that transaction committed.
+  std::vector<catalog::JobEvent> Pending() const;
+  void Forget(size_t n);
   // The last lines a component wrote to stderr (or stdout when it wrote no stderr), masked: the
   // message of a user error.
   std::string LastComponentMessage() const;

@@ -52,14 +52,16 @@ Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog:
   job.timeout_ms = request.timeout_ms;
   job.debug = request.debug;
   catalog::Job created;
+  // Created (checked above) and queued in one transaction with its audit event: a job is never
+  // left `created` by a crash in between.
   RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
     ASSIGN_OR_RETURN(created, tx.CreateJob(job));
+    created.status = catalog::kJobWaiting;
+    RETURN_IF_ERROR(tx.UpdateJob(created, catalog::kJobCreated));
     return tx.AppendEvent(AuditEvent(
         caller, project.id, "job.create", "job:" + std::to_string(created.id),
         {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}}));
   }));
-  created.status = catalog::kJobWaiting;
-  RETURN_IF_ERROR(rt.catalog().UpdateJob(created, catalog::kJobCreated));
   rt.jobs().Notify();
   return created;
 }
