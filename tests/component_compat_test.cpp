@@ -146,5 +146,24 @@ TEST_F(ComponentCompatTest, KeboolaComponentRunsUnchangedWithStateAndIncremental
   std::filesystem::remove_all(server_->data_dir() + "/jobs/" + std::to_string(job_id), ec);
 }
 
+// Keboola's API lets an input mapping leave out `destination`; the library then still reads
+// `destination` from config.json (Configuration.tables_input_mapping raises KeyError without
+// it), so Swan writes the file name it chose there.
+TEST_F(ComponentCompatTest, InputMappingWithoutDestinationNamesTheFileSwanWrote) {
+  ProjectApi project(*server_, "compat-nodest");
+  ASSERT_TRUE(project.ok());
+  ImportOrders(project, "id,customer,amount\n1,alice,1050\n");
+  project.CreateConfig(
+      "plain", kComponentId,
+      {{"parameters", {{"label", "plain"}}},
+       {"storage",
+        {{"input", {{"tables", {{{"source", "in.c-shop.orders"}}}}}},
+         {"output",
+          {{"tables", {{{"source", "runs.csv"}, {"destination", "out.c-compat.runs"}}}}}}}}});
+  json job = project.RunJob("plain");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(project, job);
+  EXPECT_EQ(project.SortedRows("out.c-compat.runs"), (Rows{{"1", "{}", "1", "plain"}}));
+}
+
 }  // namespace
 }  // namespace swan::testing

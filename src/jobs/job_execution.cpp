@@ -253,11 +253,15 @@ Outcome RunExternal(Execution& ex) {
   }
   const std::string data = ex.job_dir + "/data";
   const std::string code = ex.job_dir + "/code";
-  Status prepared = PrepareFolder(ex, data, code);
-  if (!prepared.ok()) return FromStatus(prepared);
   const json storage = ex.body.value("storage", json::object());
   auto inputs = ResolveInputTables(ctx, storage, true);
   if (!inputs.ok()) return FromStatus(inputs.status());
+  // config.json names each input's file: keboola.component reads `destination` of every mapping
+  // (KeyError without it), and Keboola's API lets a mapping leave it out.
+  for (size_t i = 0; i < inputs->size(); ++i)
+    ex.body["storage"]["input"]["tables"][i]["destination"] = (*inputs)[i].destination;
+  Status prepared = PrepareFolder(ex, data, code);
+  if (!prepared.ok()) return FromStatus(prepared);
   auto usage = WriteInputTables(ctx, *inputs, data + "/in/tables");
   if (!usage.ok()) return FromStatus(usage.status());
   ex.inputs = std::move(*usage);
