@@ -18,6 +18,7 @@ using nlohmann::json;
 void JobControl::Cancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
+  flag_->store(true);
   if (process_) process_->Cancel();
 }
 
@@ -110,6 +111,7 @@ struct Execution {
   catalog::ConfigVersion version{};
   ComponentSpec component{};
   json body{};  // the configuration with secrets opened (never written outside the job folder)
+  secrets::Key key{};  // the project's
   std::string state_json = "{}";
   std::optional<std::string> new_state{};
   json inputs = json::array();
@@ -186,8 +188,15 @@ Outcome RunSql(Execution& ex) {
   if (ex.job.timeout_ms > 0) script.timeout_ms = ex.job.timeout_ms;
   ex.log.Info("running " + std::to_string(script.statements.size()) + " SQL statements over " +
               std::to_string(views->size()) + " input tables");
+  script.cancel = ex.control.flag();
   auto rows = ex.parts.sql->RunScript(*views, script);
-  if (!rows.ok()) return FromStatus(rows.status());
+  if (!rows.ok()) {
+    const auto& details = rows.status().details();
+    auto field = details.find("field");
+    if (field != details.end() && field->second == "timeout_ms")
+      return {catalog::kJobError, rows.status().message(), "timeout"};
+    return FromStatus(rows.status());
+  }
   Status staged = StageParquetOutputs(ctx, outputs, &ex.outputs);
   if (!staged.ok()) return FromStatus(staged);
   return {};
@@ -208,8 +217,11 @@ std::map<std::string, std::string> ComponentEnv(const Execution& ex) {
           {"KBC_TOKENID", j.token_id ? std::to_string(*j.token_id) : ""},
           {"KBC_TOKENDESC", ex.token.description},
           {"KBC_COMPONENT_RUN_MODE", "run"},
+          // keboola.component: with KBC_STACKID set, `queuev2` keeps write_always in manifests;
+          // "none" keeps the legacy manifest format (types come from column metadata).
           {"KBC_DATA_TYPE_SUPPORT", "none"},
-          {"KBC_PROJECT_FEATURE_GATES", ""},
+          {"KBC_PROJECT_FEATURE_GATES", "queuev2"},
+          {"KBC_STAGING_FILE_PROVIDER", "local"},
           {"PATH", kDefaultPath},
           {"HOME", "/tmp"},
           {"LANG", "C.UTF-8"},
@@ -327,6 +339,9 @@ Outcome RunExternal(Execution& ex) {
     json state = json::parse(*text, nullptr, false);
     if (state.is_discarded() || !state.is_object())
       return UserError("out/state.json is not a JSON object");
+    // Keboola seals `#` keys of a state like a configuration's.
+    Status sealed = SealSecrets(state, ex.key, "state");
+    if (!sealed.ok()) return UserError("out/state.json: " + sealed.message());
     ex.new_state = state.dump();
   } else {
     // Keboola: a component that writes no state leaves an empty one.
@@ -363,13 +378,18 @@ Status Load(Execution& ex) {
     if (!ex.component.row_configuration_schema.is_null())
       schema = &ex.component.row_configuration_schema;
   }
-  ASSIGN_OR_RETURN(auto key, ProjectKey(cat, ex.parts.master_key, ex.job.project_id));
+  ASSIGN_OR_RETURN(ex.key, ProjectKey(cat, ex.parts.master_key, ex.job.project_id));
   std::vector<std::string> opened;
-  RETURN_IF_ERROR(OpenSecrets(ex.body, key, &opened));
+  RETURN_IF_ERROR(OpenSecrets(ex.body, ex.key, &opened));
+  ASSIGN_OR_RETURN(ex.state_json, cat.GetConfigState(ex.job.configuration_id, ex.job.row_id));
+  json state = json::parse(ex.state_json, nullptr, false);
+  if (state.is_object()) {
+    RETURN_IF_ERROR(OpenSecrets(state, ex.key, &opened));
+    ex.state_json = state.dump();
+  }
   ex.log.SetMasker(SecretMasker(std::move(opened)));
   if (!schema->is_null())
     RETURN_IF_ERROR(ValidateJson(*schema, ex.body.value("parameters", json::object())));
-  ASSIGN_OR_RETURN(ex.state_json, cat.GetConfigState(ex.job.configuration_id, ex.job.row_id));
   return Status::Ok();
 }
 

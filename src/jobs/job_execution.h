@@ -6,7 +6,9 @@
 // cancels.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 #include "jobs/job_runner.h"
@@ -21,8 +23,11 @@ class JobControl {
   bool cancelled() const;
   // The component's process while it runs (null before and after).
   void Attach(SandboxedProcess* process);
+  // Turns true on Cancel: for work that polls (the SQL transformation's watchdog).
+  std::shared_ptr<const std::atomic<bool>> flag() const { return flag_; }
 
  private:
+  std::shared_ptr<std::atomic<bool>> flag_ = std::make_shared<std::atomic<bool>>(false);
   mutable std::mutex mu_;
   SandboxedProcess* process_ = nullptr;
   bool cancelled_ = false;

@@ -44,6 +44,7 @@ struct SqlRunner::Job {
   int64_t timeout_ms = 0;
   Body body;
   bool script = false;
+  std::shared_ptr<const std::atomic<bool>> cancel;  // a script's caller cancels through it
 
   // Guarded by mu.
   std::mutex mu;
@@ -60,13 +61,25 @@ namespace {
 // DuckDB drops an interrupt that arrives while no query runs, and a query being parsed or planned
 // is not interruptible: from the deadline on, interrupt again every few milliseconds.
 constexpr auto kInterruptRepeat = std::chrono::milliseconds(10);
+constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 
 class Watchdog {
  public:
-  Watchdog(engine::Connection& conn, Clock::time_point deadline) {
-    thread_ = std::thread([this, &conn, deadline] {
+  // Interrupts the query from `deadline` on, or as soon as *cancel turns true (checked every
+  // kCancelPoll; null = no cancel).
+  Watchdog(engine::Connection& conn, Clock::time_point deadline,
+           const std::atomic<bool>* cancel = nullptr) {
+    thread_ = std::thread([this, &conn, deadline, cancel] {
       std::unique_lock lock(mu_);
-      if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
+      if (cancel == nullptr) {
+        if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
+      } else {
+        while (!done_ && !cancel->load() && Clock::now() < deadline) {
+          cv_.wait_until(lock, std::min(deadline, Clock::now() + kCancelPoll),
+                         [this] { return done_; });
+        }
+        if (done_) return;
+      }
       while (!done_) {
         conn.Interrupt();
         cv_.wait_for(lock, kInterruptRepeat, [this] { return done_; });
@@ -308,6 +321,7 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
   job->timeout_ms = request.timeout_ms;
   job->body = std::move(body);
   job->script = script;
+  job->cancel = request.cancel;
 
   RETURN_IF_ERROR(AcquireSlot(deadline));
   {
@@ -392,7 +406,7 @@ Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {
       job.conn = nullptr;
     }
   } unpublish{job};
-  Watchdog watchdog(*conn, job.deadline);
+  Watchdog watchdog(*conn, job.deadline, job.cancel.get());
 
   for (const SqlTable& t : job.tables) {
     Status st = conn->Execute("CREATE VIEW " + QuoteIdent(t.full_id) +
@@ -478,6 +492,7 @@ Result<std::vector<int64_t>> SqlRunner::RunScript(const std::vector<SqlTable>& t
   for (const auto& st : script.statements) request.sql += st.sql + "\n";
   request.timeout_ms = script.timeout_ms;
   request.started = script.started;
+  request.cancel = script.cancel;
   std::vector<std::string> out_paths;
   for (const auto& o : script.outputs) out_paths.push_back(o.out_path);
   auto rows = std::make_shared<std::vector<int64_t>>();

@@ -16,6 +16,7 @@
 // Thread-safety: Run and RunToParquet may be called from any number of threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +55,9 @@ struct SqlRequest {
   std::optional<std::chrono::steady_clock::time_point> started;
   // Past this many rendered bytes (JSON, an upper bound of CSV too) rows stop: truncated.
   size_t answer_bytes_max = limits::kSqlAnswerBytesMax;
+  // When it turns true the query is interrupted (ends `cancelled`); null = never. Shared: the
+  // query may outlive the call (it answers at the deadline while DuckDB still plans).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 struct SqlResult {
@@ -77,6 +81,7 @@ struct ScriptRequest {
   std::vector<ScriptOutput> outputs;
   int64_t timeout_ms = limits::kSqlTimeoutMsMax;
   std::optional<std::chrono::steady_clock::time_point> started;
+  std::shared_ptr<const std::atomic<bool>> cancel;  // as SqlRequest::cancel
 };
 
 struct SqlRunnerOptions {
