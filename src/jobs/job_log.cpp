@@ -1,6 +1,7 @@
 #include "jobs/job_log.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace swan::jobs {
 
@@ -13,6 +14,38 @@ void Remember(std::vector<std::string>& lines, const std::string& line) {
   if (lines.size() > kLastLines) lines.erase(lines.begin());
 }
 }  // namespace
+
+JobLog::JobLog(catalog::Catalog& catalog, Clock& clock, int64_t job_id,
+               std::function<void()> on_flush)
+    : catalog_(catalog),
+      clock_(clock),
+      job_id_(job_id),
+      on_flush_(std::move(on_flush)),
+      last_flush_ms_(clock.NowMs()),
+      flusher_([this] { FlushLoop(); }) {}
+
+JobLog::~JobLog() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  flusher_.join();
+  Flush();
+}
+
+void JobLog::FlushLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (pending_.empty() || held_) {
+      wake_.wait(lock);
+      continue;
+    }
+    // Real time, not clock_: a test's fake clock must not hold events back.
+    wake_.wait_for(lock, std::chrono::milliseconds(kBatchMs));
+    if (!stopping_ && !held_) FlushLocked();
+  }
+}
 
 void JobLog::SetMasker(SecretMasker masker) {
   std::lock_guard lock(mu_);
@@ -40,7 +73,12 @@ void JobLog::Add(const std::string& level, const std::string& source, std::strin
   }
   ++total_;
   pending_.push_back({0, job_id_, level, source, std::move(message), now});
-  if (pending_.size() >= kBatchEvents || now - last_flush_ms_ >= kBatchMs) FlushLocked();
+  if (held_) return;
+  if (pending_.size() >= kBatchEvents || now - last_flush_ms_ >= kBatchMs) {
+    FlushLocked();
+  } else if (pending_.size() == 1) {
+    wake_.notify_one();
+  }
 }
 
 void JobLog::Flush() {
@@ -60,13 +98,18 @@ void JobLog::FlushLocked() {
 
 std::vector<catalog::JobEvent> JobLog::Pending() const {
   std::lock_guard lock(mu_);
+  held_ = true;
   return pending_;
 }
 
 void JobLog::Forget(size_t n) {
-  std::lock_guard lock(mu_);
-  pending_.erase(pending_.begin(), pending_.begin() + std::min(n, pending_.size()));
-  if (on_flush_) on_flush_();
+  {
+    std::lock_guard lock(mu_);
+    pending_.erase(pending_.begin(), pending_.begin() + std::min(n, pending_.size()));
+    held_ = false;
+    if (on_flush_) on_flush_();
+  }
+  wake_.notify_one();
 }
 
 std::string JobLog::LastComponentMessage() const {

@@ -2,12 +2,15 @@
 // batches (a chatty component must not cost one catalog transaction per line) and at most
 // kEventsMax per job. Followers wake through the runner's activity signal.
 //
-// Thread-safety: Add and Flush may be called from any thread.
+// Thread-safety: Add and Flush may be called from any thread; one thread of the log's own writes
+// what waited kBatchMs.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -23,13 +26,13 @@ class JobLog {
   static constexpr size_t kBatchEvents = 200;
   static constexpr int64_t kBatchMs = 100;
 
-  JobLog(catalog::Catalog& catalog, Clock& clock, int64_t job_id, std::function<void()> on_flush)
-      : catalog_(catalog),
-        clock_(clock),
-        job_id_(job_id),
-        on_flush_(std::move(on_flush)),
-        last_flush_ms_(clock.NowMs()) {}
-  ~JobLog() { Flush(); }
+  // Starts the thread that writes a buffered event at most kBatchMs after it was added, also
+  // when no later line comes (a component that prints "started" and then works quietly).
+  JobLog(catalog::Catalog& catalog, Clock& clock, int64_t job_id, std::function<void()> on_flush);
+  // Stops that thread and writes what is buffered.
+  ~JobLog();
+  JobLog(const JobLog&) = delete;
+  JobLog& operator=(const JobLog&) = delete;
 
   void SetMasker(SecretMasker masker);
   void Add(const std::string& level, const std::string& source, std::string message);
@@ -39,7 +42,8 @@ class JobLog {
   // Writes what is buffered.
   void Flush();
   // What is buffered, to be written in another transaction (the job's final commit); Forget(n)
-  // drops the first n once that transaction committed.
+  // drops the first n once that transaction committed. In between, the timed writes pause (they
+  // would write those events twice).
   std::vector<catalog::JobEvent> Pending() const;
   void Forget(size_t n);
   // The last lines a component wrote to stderr (or stdout when it wrote no stderr), masked: the
@@ -49,6 +53,7 @@ class JobLog {
 
  private:
   void FlushLocked();
+  void FlushLoop();
   catalog::Catalog& catalog_;
   Clock& clock_;
   const int64_t job_id_;
@@ -61,6 +66,10 @@ class JobLog {
   bool dropped_ = false;
   std::vector<std::string> last_stderr_;
   std::vector<std::string> last_stdout_;
+  std::condition_variable wake_;  // an event was buffered, Forget() or stop
+  mutable bool held_ = false;     // Pending() handed the buffer out; no timed write until Forget()
+  bool stopping_ = false;
+  std::thread flusher_;  // last: it starts once the members above exist
 };
 
 }  // namespace swan::jobs
