@@ -403,6 +403,7 @@ void Finish(Execution& ex, Outcome outcome) {
     job.finished_at = ex.parts.clock->NowMs();
     job.status = outcome.status;
     job.message = outcome.message.empty() ? "done" : outcome.message;
+    job.error_kind.clear();  // an earlier attempt's failure is over
     job.inputs_json = ex.inputs.dump();
     ex.log.Info("committing " + std::to_string(ex.outputs.writes.size()) + " output tables");
     ex.log.Flush();
