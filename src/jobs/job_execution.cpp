@@ -495,6 +495,13 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
   if (job.debug && parts.env->FileExists(ex.job_dir + "/data/config.json")) {
     json sealed = json::parse(ex.version.body_json, nullptr, false);
     (void)WriteText(ex.job_dir + "/data/config.json", sealed.dump(2));
+    // The state handed in was opened too.
+    json state = json::parse(ex.state_json, nullptr, false);
+    if (state.is_object() && SealSecrets(state, ex.key, "state").ok()) {
+      (void)WriteText(ex.job_dir + "/data/in/state.json", state.dump());
+    } else {
+      (void)parts.env->RemoveFile(ex.job_dir + "/data/in/state.json");
+    }
   } else {
     (void)parts.env->RemoveAll(ex.job_dir);
   }
