@@ -176,8 +176,9 @@ Result<Job> SqliteCatalog::RequestJobCancel(int64_t id) {
                   "UPDATE jobs SET cancel_requested = 1, status = CASE WHEN status IN ('created', "
                   "'waiting') THEN 'cancelled' ELSE status END, finished_at = CASE WHEN status IN "
                   "('created', 'waiting') THEN ? ELSE finished_at END, message = CASE WHEN status "
-                  "IN ('created', 'waiting') THEN 'cancelled before it started' ELSE message END "
-                  "WHERE id = ?");
+                  "IN ('created', 'waiting') THEN 'cancelled before it started' ELSE message END, "
+                  "error_kind = CASE WHEN status IN ('created', 'waiting') THEN 'cancelled' ELSE "
+                  "error_kind END WHERE id = ?");
     RETURN_IF_ERROR(up.Bind(1, clock_.NowMs()).Bind(2, id).Run());
     return GetJobLocked(id);
   });
