@@ -465,5 +465,54 @@ TEST_F(StoreTest, EmptyTableHasSchemaAndNoRows) {
       StatusCode::kInvalidArgument);
 }
 
+// Keboola's delete_where: the matching rows of the table go, the batch comes, in one version.
+TEST_F(StoreTest, DeleteWhereRemovesMatchingRowsBeforeTheIncrementalBatch) {
+  ASSERT_TRUE(ImportCsv("dw", "id,day,v\n1,mon,a\n2,tue,b\n3,mon,c\n4,,d\n").ok());
+  auto request = [&](const std::string& csv, std::vector<std::string> values, std::string op) {
+    storage::ImportRequest r;
+    r.file_path = WriteFile("dw-" + std::to_string(values.size()) + op + ".csv", csv);
+    r.display_name = "batch.csv";
+    r.incremental = true;
+    r.delete_where = storage::DeleteWhere{"day", std::move(values), std::move(op)};
+    return r;
+  };
+  // eq: Monday's rows are replaced by the batch; the row with no day stays.
+  auto w = store_->Import(bucket_, "dw", request("id,day,v\n5,mon,e\n", {"mon"}, "eq"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->version.row_count, 3);
+  EXPECT_EQ(Rows("dw"), (V{"2|tue|b", "4|NULL|d", "5|mon|e"}));
+  // ne: everything but Tuesday goes (a NULL day is neither: kept, as SQL's NOT IN would).
+  w = store_->Import(bucket_, "dw", request("id,day,v\n6,wed,f\n", {"tue"}, "ne"));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(Rows("dw"), (V{"2|tue|b", "4|NULL|d", "6|wed|f"}));
+  EXPECT_EQ(w->version.row_count, 3);
+  // Earlier versions are untouched (time travel), and a bad column changes nothing.
+  EXPECT_EQ(Rows("dw", 1), (V{"1|mon|a", "2|tue|b", "3|mon|c", "4|NULL|d"}));
+  auto bad = request("id,day,v\n7,x,g\n", {"x"}, "eq");
+  bad.delete_where->column = "nope";
+  auto failed = store_->Import(bucket_, "dw", bad);
+  EXPECT_EQ(failed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(failed.status().message().find("nope"), std::string::npos);
+  EXPECT_EQ(Rows("dw"), (V{"2|tue|b", "4|NULL|d", "6|wed|f"}));
+  // A full load with delete_where is refused.
+  auto full = request("id,day,v\n8,x,h\n", {"x"}, "eq");
+  full.incremental = false;
+  EXPECT_EQ(store_->Import(bucket_, "dw", full).status().code(), StatusCode::kInvalidArgument);
+}
+
+// With a primary key, the batch upserts over the rows delete_where kept.
+TEST_F(StoreTest, DeleteWhereWithPrimaryKeyUpsertsOverTheKeptRows) {
+  ASSERT_TRUE(ImportCsv("dk", "id,day,v\n1,mon,a\n2,tue,b\n3,mon,c\n", false, {"id"}).ok());
+  storage::ImportRequest r;
+  r.file_path = WriteFile("dk.csv", "id,day,v\n2,tue,bb\n9,mon,z\n");
+  r.display_name = "batch.csv";
+  r.incremental = true;
+  r.delete_where = storage::DeleteWhere{"day", {"mon"}, "eq"};
+  auto w = store_->Import(bucket_, "dk", r);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(Rows("dk"), (V{"2|tue|bb", "9|mon|z"}));
+  EXPECT_EQ(w->version.row_count, 2);
+}
+
 }  // namespace
 }  // namespace swan::testing

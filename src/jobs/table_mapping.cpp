@@ -143,10 +143,21 @@ Status StageOne(JobContext& ctx, const std::string& destination, const json& map
       for (const auto& k : mapping["primary_key"])
         if (k.is_string()) request.primary_key.push_back(k.get<std::string>());
     }
-    if (mapping.contains("delete_where_column") || mapping.contains("delete_where")) {
+    if (mapping.contains("delete_where")) {
       return Status::InvalidArgument("output '" + request.display_name +
-                                     "': delete_where is not supported by Swan yet")
+                                     "': the delete_where list form is not supported by Swan yet; "
+                                     "use delete_where_column/_values/_operator")
           .WithDetail("field", "storage.output.tables");
+    }
+    if (mapping.contains("delete_where_column") && mapping["delete_where_column"].is_string() &&
+        !mapping["delete_where_column"].get<std::string>().empty()) {
+      storage::DeleteWhere d;
+      d.column = mapping["delete_where_column"].get<std::string>();
+      if (mapping.contains("delete_where_values") && mapping["delete_where_values"].is_array())
+        for (const auto& v : mapping["delete_where_values"]) d.values.push_back(ScalarText(v));
+      if (mapping.contains("delete_where_operator") && mapping["delete_where_operator"].is_string())
+        d.op = mapping["delete_where_operator"].get<std::string>();
+      request.delete_where = d;
     }
   }
   ASSIGN_OR_RETURN(auto bucket, OutputBucket(ctx, stage, bucket_name, out));
@@ -335,9 +346,23 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
     json mapping;
     for (const auto& m : mappings)
       if (m.is_object() && m.value("source", std::string()) == s.name) mapping = m;
+    std::optional<storage::DeleteWhere> delete_where;
     if (!manifest.delete_where.empty()) {
-      return Status::InvalidArgument(shown + ".manifest: delete_where is not supported by Swan yet")
-          .WithDetail("field", "delete_where");
+      // One rule of one filter with listed values: Keboola's delete_where_column/_values/
+      // _operator. Time windows and values read from other tables are not supported yet.
+      const DeleteWhereRule& rule = manifest.delete_where[0];
+      if (manifest.delete_where.size() != 1 || rule.filters.size() != 1 ||
+          !rule.changed_since.empty() || !rule.changed_until.empty() ||
+          rule.filters[0].values_from_workspace || rule.filters[0].values_from_storage) {
+        return Status::InvalidArgument(shown +
+                                       ".manifest: Swan supports delete_where as one filter "
+                                       "with listed values (delete_where_column/_values/"
+                                       "_operator) only")
+            .WithDetail("field", "delete_where");
+      }
+      const DeleteWhereFilter& f = rule.filters[0];
+      delete_where = storage::DeleteWhere{
+          f.column, f.values, f.op == DeleteWhereOperator::kEq ? std::string("eq") : "ne"};
     }
     ASSIGN_OR_RETURN(
         std::string destination,
@@ -348,6 +373,7 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
     request.display_name = shown;
     request.incremental = manifest.incremental;
     request.primary_key = manifest.primary_key;
+    request.delete_where = delete_where;
     request.csv.given.delimiter = manifest.delimiter;
     request.csv.given.quote = manifest.enclosure;
     request.csv.given.escape = manifest.enclosure;

@@ -42,13 +42,22 @@ struct ImportReport {
   std::string quarantine_table;         // with BadRows::kQuarantine and bad rows
 };
 
+// Keboola's delete_where of an incremental load: rows of the table whose `column` is (eq) or is
+// not (ne) one of `values` are deleted before the batch is added, in the same new version.
+struct DeleteWhere {
+  std::string column;
+  std::vector<std::string> values;
+  std::string op = "eq";  // eq | ne
+};
+
 struct ImportRequest {
   std::string file_path;     // a server-local file with the uploaded bytes
   std::string display_name;  // the user's file name, for error messages
   FileFormat format = FileFormat::kCsv;
   CsvOptions csv;
   bool incremental = false;
-  std::vector<std::string> primary_key;  // used when the table is created by this import
+  std::vector<std::string> primary_key;     // used when the table is created by this import
+  std::optional<DeleteWhere> delete_where;  // incremental loads only
   std::optional<int64_t> token_id;
   std::string operation;  // catalog operation name; default import_full / import_incremental
 };

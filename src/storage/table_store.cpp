@@ -267,6 +267,15 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
                                                        const std::string& name,
                                                        const ImportRequest& request) {
   RETURN_IF_ERROR(names::ValidateTableName(name));
+  if (request.delete_where) {
+    if (!request.incremental)
+      return Status::InvalidArgument("delete_where applies to incremental loads only")
+          .WithDetail("field", "delete_where");
+    if (request.delete_where->op != "eq" && request.delete_where->op != "ne")
+      return Status::InvalidArgument("delete_where operator must be eq or ne")
+          .WithDetail("field", "delete_where");
+    RETURN_IF_ERROR(names::ValidateColumn(request.delete_where->column));
+  }
   ImportReport report;
   std::unique_ptr<CsvSource> csv;
   std::unique_ptr<CsvRowCheck> row_check;
@@ -548,6 +557,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     staged->table_name_ = name;
     staged->incremental_ = request.incremental;
     staged->primary_key_ = request.primary_key;
+    staged->delete_where_ = request.delete_where;
     staged->token_id_ = request.token_id;
     staged->operation_ = request.operation.empty()
                              ? (request.incremental ? "import_incremental" : "import_full")
@@ -610,6 +620,7 @@ struct TableStore::PlannedVersion {
   std::optional<catalog::Table> table;  // empty: the commit creates it
   int64_t expected_head = 0;
   catalog::NewVersion next;
+  std::string kept_segment;  // delete_where: the rows kept, written for this plan (relative)
 };
 
 Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w) {
@@ -636,6 +647,44 @@ Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w)
   plan.next.segments = head.segments;
   plan.next.segments.push_back(w.segment_);
   plan.next.row_count = head.row_count + w.batch_rows_;
+  if (w.delete_where_ && !head.segments.empty()) {
+    // The head's rows that the filter keeps, folded into one new segment, then the batch.
+    const DeleteWhere& d = *w.delete_where_;
+    if (std::none_of(head.columns.begin(), head.columns.end(),
+                     [&](const catalog::ColumnDef& c) { return c.name == d.column; })) {
+      return Status::InvalidArgument("delete_where column '" + d.column + "' is not in table " +
+                                     table->FullId())
+          .WithDetail("field", "delete_where");
+    }
+    std::string values;
+    for (const auto& v : d.values) values += (values.empty() ? "" : ", ") + QuoteLiteral(v);
+    if (values.empty()) values = "NULL";
+    // Kept: rows the DELETE's condition does not select. As in SQL, a NULL value matches
+    // neither `IN` nor `NOT IN`, so it is never deleted.
+    const std::string match = "CAST(" + QuoteIdent(d.column) + " AS VARCHAR) IN (" + values + ")";
+    const std::string deleted = d.op == "eq" ? match : "NOT (" + match + ")";
+    const std::string keep = "(" + deleted + ") IS NOT TRUE";
+    std::string rel = NewSegmentPath(w.bucket_.project_id);
+    RETURN_IF_ERROR(
+        env_.MakeDirs(std::filesystem::path(data_dir_ + "/" + rel).parent_path().string()));
+    BeginWrite(rel);
+    ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+    auto kept = conn->QueryInt(
+        "COPY (SELECT * FROM (" + VersionSelectSql(data_dir_, head, table->primary_key) +
+        ") WHERE " + keep + ") TO " + QuoteLiteral(data_dir_ + "/" + rel) + kSegmentCopyOptions);
+    auto segment = kept.ok() ? FinishSegment(rel, *kept) : Result<catalog::Segment>(kept.status());
+    if (!segment.ok()) {
+      EndWrite(rel, false);
+      return segment.status().Prefix("delete_where on " + table->FullId());
+    }
+    segment->project_id = w.bucket_.project_id;
+    segment->columns = head.columns;
+    plan.kept_segment = rel;
+    plan.next.segments = {*segment, w.segment_};
+    plan.next.row_count = *kept + w.batch_rows_;
+    head.segments = {*segment};  // the upsert count below is against the kept rows
+    head.columns = segment->columns;
+  }
   if (!table->primary_key.empty() && !head.segments.empty() && w.batch_rows_ > 0) {
     // Rows of the batch whose key already exists replace a row instead of adding one.
     ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
@@ -676,6 +725,16 @@ Result<std::vector<WriteResult>> TableStore::CommitStaged(
 
   for (int attempt = 0; attempt < kCommitRetries; ++attempt) {
     std::vector<PlannedVersion> plans;
+    // Segments a plan wrote (delete_where) are kept only by the commit that uses them.
+    struct PlanFiles {
+      TableStore& store;
+      std::vector<PlannedVersion>& plans;
+      bool committed = false;
+      ~PlanFiles() {
+        for (const auto& p : plans)
+          if (!p.kept_segment.empty()) store.EndWrite(p.kept_segment, committed);
+      }
+    } plan_files{*this, plans};
     for (const auto& w : writes) {
       ASSIGN_OR_RETURN(auto plan, PlanVersion(*w));
       plans.push_back(std::move(plan));
@@ -703,6 +762,7 @@ Result<std::vector<WriteResult>> TableStore::CommitStaged(
     });
     if (st.ok()) {
       for (auto& w : writes) w->committed_ = true;
+      plan_files.committed = true;
       return results;
     }
     const bool exists = st.code() == StatusCode::kConflict && [&] {

@@ -67,6 +67,7 @@ class StagedWrite {
   std::string table_name_;
   bool incremental_ = false;
   std::vector<std::string> primary_key_;  // for a table this write creates
+  std::optional<DeleteWhere> delete_where_;
   std::optional<int64_t> token_id_;
   std::string operation_;
   std::vector<catalog::ColumnDef> input_columns_;
