@@ -22,9 +22,22 @@ void JobControl::Cancel() {
   if (process_) process_->Cancel();
 }
 
+void JobControl::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  Cancel();
+}
+
 bool JobControl::cancelled() const {
   std::lock_guard lock(mu_);
   return cancelled_;
+}
+
+bool JobControl::stopping() const {
+  std::lock_guard lock(mu_);
+  return stopping_;
 }
 
 void JobControl::Attach(SandboxedProcess* process) {
@@ -432,9 +445,11 @@ void Finish(Execution& ex, Outcome outcome) {
   }
   DropCreatedBuckets(*std::make_unique<JobContext>(Context(ex)), ex.outputs);
   ex.outputs.writes.clear();  // staged segments are deleted, uncommitted
-  const bool retry = (outcome.error_kind == "application" || outcome.error_kind == "timeout") &&
+  const bool retry = (outcome.error_kind == "application" || outcome.error_kind == "timeout" ||
+                      outcome.error_kind == "terminated") &&
                      job.attempt < job.max_attempts;
-  if (outcome.status == catalog::kJobError) ex.log.Error(outcome.message);
+  if (outcome.status == catalog::kJobError || outcome.status == catalog::kJobTerminated)
+    ex.log.Error(outcome.message);
   if (outcome.status == catalog::kJobCancelled) ex.log.Warning(outcome.message);
   if (retry) {
     ex.log.Warning("attempt " + std::to_string(job.attempt) + " of " +
@@ -488,6 +503,12 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
   }
   if (control.cancelled() && outcome.status == catalog::kJobSuccess)
     outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
+  // Nobody cancelled it: the server is stopping (docs/api.md: terminated).
+  if (control.stopping() && outcome.status == catalog::kJobCancelled) {
+    outcome = {catalog::kJobTerminated,
+               "terminated: the server stopped while the job ran; nothing of it was committed",
+               "terminated"};
+  }
   Finish(ex, std::move(outcome));
   for (const auto& f : ex.outputs.temp_files) (void)parts.env->RemoveFile(f);
   // The folder held the opened secrets: gone, unless kept for debugging with the secrets

@@ -20,7 +20,11 @@ namespace swan::jobs {
 class JobControl {
  public:
   void Cancel();
+  // The server stops: the job is cancelled as by Cancel(), but ends `terminated` (or waits for
+  // another attempt), as a job the server's restart finds unfinished does.
+  void Stop();
   bool cancelled() const;
+  bool stopping() const;
   // The component's process while it runs (null before and after).
   void Attach(SandboxedProcess* process);
   // Turns true on Cancel: for work that polls (the SQL transformation's watchdog).
@@ -31,6 +35,7 @@ class JobControl {
   mutable std::mutex mu_;
   SandboxedProcess* process_ = nullptr;
   bool cancelled_ = false;
+  bool stopping_ = false;
 };
 
 // Runs `job` (claimed: processing) and writes its end to the catalog: a final state, or waiting

@@ -67,7 +67,7 @@ void JobRunner::Stop() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [id, r] : running_) r->control.Cancel();
+    for (auto& [id, r] : running_) r->control.Stop();
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -120,7 +120,7 @@ void JobRunner::RunClaimed(catalog::Job job) {
   {
     std::lock_guard lock(mu_);
     running_[id] = running;
-    if (stopping_) running->control.Cancel();
+    if (stopping_) running->control.Stop();
   }
   // A cancel that reached the catalog before this worker claimed the job.
   if (job.cancel_requested) running->control.Cancel();
