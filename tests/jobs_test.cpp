@@ -911,6 +911,52 @@ time.sleep(300)
   again.Kill();
 }
 
+// A graceful stop (SIGTERM) is not a cancel: the job ends as a kill -9 leaves it, terminated, or
+// runs again after the restart when it has attempts left.
+TEST_F(JobsTest, AServerStopDuringAJobTerminatesItOrRunsItAgain) {
+  ServerProcess first;
+  ASSERT_TRUE(first.ok()) << first.error();
+  Project once = CreateProject("stop-once", first);
+  Project twice = CreateProject("stop-twice", first);
+  const std::string marker = "swanmark" + RandomHex(12);
+  const std::string code =
+      WriteComponent(first, "t.stop", R"PY(
+if not os.path.exists("/code/second"):
+    write_table("one.csv", "a\n1\n", {"destination": "out.c-stop.one"})
+    print("first attempt", flush=True)
+    time.sleep(300)
+write_table("one.csv", "a\n2\n", {"destination": "out.c-stop.one"})
+print("second attempt")
+)PY",
+                     {{"command", {"/usr/bin/python3", "-u", "/code/main.py", marker}}});
+  CreateConfig(once, "c1", "t.stop", {{"parameters", json::object()}});
+  CreateConfig(twice, "c1", "t.stop", {{"parameters", json::object()}});
+  const json before = Storage(once);
+  const int64_t once_id = Run(once, "c1")["id"].get<int64_t>();
+  const int64_t twice_id = Run(twice, "c1", {{"max_attempts", 2}})["id"].get<int64_t>();
+  ASSERT_TRUE(WaitEvent(once, once_id, "first attempt"));
+  ASSERT_TRUE(WaitEvent(twice, twice_id, "first attempt"));
+  first.Kill();
+  EXPECT_EQ(WaitProcessesGone(marker), std::vector<std::string>());
+  WriteFile(code + "/second", "");
+
+  ServerProcess again(first.data_dir(), first.admin_token());
+  ASSERT_TRUE(again.ok()) << again.error();
+  once.server = &again;
+  twice.server = &again;
+  JobEnd ended = WaitJob(once, once_id);
+  ExpectEnd(ended, "terminated", "terminated");
+  EXPECT_NE(Message(ended).find("the server stopped"), std::string::npos) << Message(ended);
+  EXPECT_EQ(Storage(once), before);
+  JobEnd rerun = WaitJob(twice, twice_id);
+  ExpectEnd(rerun, "success", nullptr);
+  EXPECT_EQ(rerun.job["attempt"], 2);
+  EXPECT_TRUE(rerun.HasEvent("second attempt")) << rerun.EventText();
+  EXPECT_EQ(Rows(twice, "out.c-stop.one"), json::parse(R"([["2"]])"));
+  again.Kill();
+  EXPECT_TRUE(FilesUnder(first.data_dir() + "/jobs").empty());
+}
+
 // --- 14. parameters against the component's schema -----------------------------------------------
 
 TEST_F(JobsTest, ParametersAreCheckedAgainstTheComponentSchema) {
