@@ -79,6 +79,8 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"POST", "/v1/projects/{project}/configs/{config}/rollback"},
     {"GET", "/v1/projects/{project}/configs/{config}/state"},
     {"POST", "/v1/projects/{project}/configs/{config}/run"},
+    {"GET", "/v1/projects/{project}/files"},
+    {"GET", "/v1/projects/{project}/files/{id}/download"},
     {"GET", "/v1/projects/{project}/jobs"},
     {"GET", "/v1/projects/{project}/jobs/{id}"},
     {"POST", "/v1/projects/{project}/jobs/{id}/cancel"},

@@ -133,6 +133,16 @@ class ForwardingCatalog : public catalog::Catalog {
                                                        int limit) override {
     return base_.ListJobEvents(j, after, limit);
   }
+  Result<catalog::StoredFile> CreateFile(const catalog::StoredFile& f) override {
+    return base_.CreateFile(f);
+  }
+  Result<catalog::StoredFile> GetFile(int64_t p, int64_t id) override {
+    return base_.GetFile(p, id);
+  }
+  Result<std::vector<catalog::StoredFile>> ListFiles(int64_t p, const std::vector<std::string>& t,
+                                                     int limit) override {
+    return base_.ListFiles(p, t, limit);
+  }
   Status Transact(const std::function<Status(catalog::Catalog& tx)>& body) override {
     return base_.Transact([&](catalog::Catalog& tx) {
       auto view = Wrap(tx);

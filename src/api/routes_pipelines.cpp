@@ -3,6 +3,7 @@
 #include "api/router.h"
 #include "service/access.h"
 #include "service/configs.h"
+#include "service/files.h"
 #include "service/jobs.h"
 
 namespace swan::api {
@@ -217,6 +218,33 @@ void AddPipelineRoutes(Router& router) {
                 ASSIGN_OR_RETURN(auto job,
                                  service::RunConfig(ctx.runtime, ctx.Caller(), project, request));
                 ctx.Json(201, {{"job", service::JobJson(job)}});
+                return Status::Ok();
+              }});
+  router.Add({"GET", "/v1/projects/{project}/files",
+              "List files jobs wrote (out/files), newest first", "", true,
+              QueryParams({{"tags", "only files with every one of these tags: a,b"},
+                           {"limit", "at most this many (default 100, at most 1000)"}}),
+              nullptr, 200, [](RequestContext& ctx) -> Status {
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
+                ASSIGN_OR_RETURN(auto limit, OptionalInt(ctx.Query("limit"), "limit"));
+                ASSIGN_OR_RETURN(auto files,
+                                 service::ListFiles(ctx.runtime, ctx.Caller(), project,
+                                                    SplitList(ctx.Query("tags").value_or("")),
+                                                    static_cast<int>(limit.value_or(100))));
+                json out = json::array();
+                for (const auto& f : files) out.push_back(service::FileJson(f));
+                ctx.Json(200, {{"files", out}});
+                return Status::Ok();
+              }});
+  router.Add({"GET", "/v1/projects/{project}/files/{id}/download", "Download a file's bytes", "",
+              true, json::array(), nullptr, 200, [](RequestContext& ctx) -> Status {
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
+                ASSIGN_OR_RETURN(int64_t id, RequiredInt(ctx, "id"));
+                catalog::StoredFile file;
+                ASSIGN_OR_RETURN(
+                    std::string copy,
+                    service::CopyFileForDownload(ctx.runtime, ctx.Caller(), project, id, &file));
+                ctx.SendFile(copy, "application/octet-stream", file.name);
                 return Status::Ok();
               }});
   router.Add({"GET", "/v1/projects/{project}/jobs", "List jobs, newest first", "", true,

@@ -129,6 +129,13 @@ class Catalog {
   virtual Result<std::vector<JobEvent>> ListJobEvents(int64_t job_id, int64_t after_id,
                                                       int limit) = 0;
 
+  // Files. ListFiles: newest first, only files carrying every tag of `tags`.
+  virtual Result<StoredFile> CreateFile(const StoredFile& file) = 0;
+  virtual Result<StoredFile> GetFile(int64_t project_id, int64_t id) = 0;
+  virtual Result<std::vector<StoredFile>> ListFiles(int64_t project_id,
+                                                    const std::vector<std::string>& tags,
+                                                    int limit) = 0;
+
   // Runs `body` as one transaction: every change it makes through `tx` (never through this
   // object) commits together when it returns OK, and none does when it returns an error — a
   // project with its master token, a change with its audit event, new versions of several tables.

@@ -211,6 +211,25 @@ CREATE TRIGGER jobs_retire_id AFTER DELETE ON jobs BEGIN
   ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
 END;
 )SQL"},
+      // Files (Keboola's Storage files): what jobs write to out/files and read by tags.
+      {4, "files", R"SQL(
+CREATE TABLE files (
+  id INTEGER PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '[]',
+  path TEXT NOT NULL UNIQUE,
+  size_bytes INTEGER NOT NULL,
+  is_permanent INTEGER NOT NULL DEFAULT 0,
+  job_id INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX files_project ON files(project_id, id);
+CREATE TRIGGER files_retire_id AFTER DELETE ON files BEGIN
+  INSERT INTO retired_ids (entity, last_id) VALUES ('files', OLD.id)
+  ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
+END;
+)SQL"},
   };
   return kMigrations;
 }

@@ -206,4 +206,18 @@ struct JobEvent {
   int64_t created_at = 0;
 };
 
+// A file in a project's file storage (Keboola's Storage files): written by jobs to out/files,
+// given to jobs in in/files by tags. `path` is relative to the data directory.
+struct StoredFile {
+  int64_t id = 0;
+  int64_t project_id = 0;
+  std::string name;
+  std::vector<std::string> tags;
+  std::string path;
+  int64_t size_bytes = 0;
+  bool is_permanent = false;
+  std::optional<int64_t> job_id;
+  int64_t created_at = 0;
+};
+
 }  // namespace swan::catalog

@@ -129,6 +129,12 @@ class SqliteCatalog final : public Catalog {
   Result<Job> RequestJobCancel(int64_t id) override;
   Status AppendJobEvents(const std::vector<JobEvent>& events) override;
   Result<std::vector<JobEvent>> ListJobEvents(int64_t job_id, int64_t after_id, int limit) override;
+  // Files: sqlite_files.cpp.
+  Result<StoredFile> CreateFile(const StoredFile& file) override;
+  Result<StoredFile> GetFile(int64_t project_id, int64_t id) override;
+  Result<std::vector<StoredFile>> ListFiles(int64_t project_id,
+                                            const std::vector<std::string>& tags,
+                                            int limit) override;
   Status Transact(const std::function<Status(Catalog& tx)>& body) override;
 
  private:

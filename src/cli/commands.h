@@ -190,6 +190,8 @@ Status JobList(const GlobalOptions& global, const std::string& config_id,
 Status JobShow(const GlobalOptions& global, int64_t job_id);
 Status JobLogs(const GlobalOptions& global, int64_t job_id, bool follow);
 Status JobCancel(const GlobalOptions& global, int64_t job_id);
+Status FileList(const GlobalOptions& global, const std::string& tags);
+Status FileDownload(const GlobalOptions& global, int64_t file_id, const std::string& output);
 Status ComponentList(const GlobalOptions& global);
 Status ComponentShow(const GlobalOptions& global, const std::string& component_id);
 

@@ -358,6 +358,35 @@ Status JobCancel(const GlobalOptions& global, int64_t job_id) {
                        FieldText(answer.value("job", json::object()), "status") + ").");
 }
 
+Status FileList(const GlobalOptions& global, const std::string& tags) {
+  ASSIGN_OR_RETURN(ProjectSession session, OpenProject(global));
+  Query q;
+  q.Add("tags", tags);
+  ASSIGN_OR_RETURN(json answer, session.api.Get(session.Path("/files" + q.str())));
+  if (global.json) {
+    PrintJson(answer);
+    return Status::Ok();
+  }
+  TextTable table({"ID", "NAME", "TAGS", "SIZE", "JOB", "CREATED"});
+  table.AlignRight(0);
+  for (const auto& f : answer.value("files", json::array())) {
+    table.AddRow({FieldText(f, "id"), FieldText(f, "name"), JoinStrings(f.value("tags", json())),
+                  BytesField(f, "size_bytes"), FieldText(f, "job_id"), FieldText(f, "created_at")});
+  }
+  table.Print(std::cout);
+  return Status::Ok();
+}
+
+Status FileDownload(const GlobalOptions& global, int64_t file_id, const std::string& output) {
+  ASSIGN_OR_RETURN(ProjectSession session, OpenProject(global));
+  ASSIGN_OR_RETURN(
+      uint64_t bytes,
+      session.api.Download(session.Path("/files/" + std::to_string(file_id) + "/download"), output,
+                           nullptr));
+  if (output != "-") std::cerr << "Wrote " << bytes << " bytes to " << output << ".\n";
+  return Status::Ok();
+}
+
 Status ComponentList(const GlobalOptions& global) {
   ASSIGN_OR_RETURN(ApiClient api, Connect(global));
   ASSIGN_OR_RETURN(json answer, api.Get("/v1/components"));

@@ -517,6 +517,21 @@ int main(int argc, char** argv) {
       ->add_option("ID", job_id, "job id")
       ->required();
 
+  // ---- file ----
+  CLI::App* file = app.add_subcommand("file", "Files jobs wrote to out/files (tagged)");
+  file->require_subcommand(1);
+  std::string file_tags, file_output = "-";
+  int64_t file_id = 0;
+  AddClientCommand(file, "list", "List files, newest first", global, action, [&] {
+    return FileList(global, file_tags);
+  })->add_option("--tags", file_tags, "only files with all these tags: a,b");
+  CLI::App* file_download =
+      AddClientCommand(file, "download", "Download a file", global, action,
+                       [&] { return FileDownload(global, file_id, file_output); });
+  file_download->add_option("ID", file_id, "file id (see `file list`)")->required();
+  file_download->add_option("-o,--output", file_output, "where to write it ('-' = stdout)")
+      ->capture_default_str();
+
   // ---- component ----
   CLI::App* component = app.add_subcommand("component", "The components jobs can run");
   component->require_subcommand(1);

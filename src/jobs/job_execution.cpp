@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "jobs/config_secrets.h"
+#include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
 #include "jobs/table_mapping.h"
 
@@ -105,6 +107,35 @@ Result<std::string> ReadText(const std::string& path) {
   return ss.str();
 }
 
+// Whether `dir` (itself included) holds only folders and regular files; the first other entry
+// is an invalid_argument naming it under `shown`. A component's data folder is read and written
+// by the server outside the sandbox, where a link the component left would resolve to a host
+// path (a host file loaded as a table or state, a kept config.json written over a host file) and
+// a FIFO would block the reading worker. Links are never followed. Called once the component has
+// ended (its pid namespace dies with it), so nothing changes the folder meanwhile.
+Status OnlyFilesAndFolders(const std::string& dir, const std::string& shown) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_type top = fs::symlink_status(dir, ec).type();
+  if (top == fs::file_type::not_found) return Status::Ok();
+  auto refuse = [&](const std::string& name, fs::file_type type) {
+    return Status::InvalidArgument(
+               name + " is " +
+               (type == fs::file_type::symlink ? "a symbolic link" : "not a regular file") +
+               ": Swan reads only regular files and folders a component "
+               "writes, never links, FIFOs or devices")
+        .WithDetail("field", name);
+  };
+  if (top != fs::file_type::directory) return refuse(shown, top);
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::file_type type = it->symlink_status(ec).type();
+    if (type != fs::file_type::directory && type != fs::file_type::regular)
+      return refuse(shown + "/" + fs::relative(it->path(), dir, ec).string(), type);
+  }
+  if (ec) return Status::Internal("cannot list " + shown + ": " + ec.message());
+  return Status::Ok();
+}
+
 int64_t ProcessCpuMs() {
   rusage u{};
   ::getrusage(RUSAGE_SELF, &u);
@@ -129,6 +160,7 @@ struct Execution {
   std::optional<std::string> new_state{};
   json inputs = json::array();
   StagedOutputs outputs{};
+  StagedFiles files{};  // out/files, moved into the file storage, registered by the commit
 };
 
 // Keboola's transformation code: parameters.blocks[].codes[].script[].
@@ -290,6 +322,9 @@ Outcome RunExternal(Execution& ex) {
   auto usage = WriteInputTables(ctx, *inputs, data + "/in/tables");
   if (!usage.ok()) return FromStatus(usage.status());
   ex.inputs = std::move(*usage);
+  auto file_usage = WriteInputFiles(ctx, storage, data + "/in/files");
+  if (!file_usage.ok()) return FromStatus(file_usage.status());
+  for (auto& f : *file_usage) ex.inputs.push_back(std::move(f));
 
   ProcessSpec spec;
   spec.argv = ex.component.command;
@@ -344,7 +379,9 @@ Outcome RunExternal(Execution& ex) {
                                         : "failed with exit code " + std::to_string(r.exit_code);
     return AppError("application error: the component " + how + (last.empty() ? "" : ": " + last));
   }
-  // Success: its state and outputs.
+  // Success: its state and outputs, from out/ as the component left it.
+  Status plain = OnlyFilesAndFolders(data + "/out", "out");
+  if (!plain.ok()) return FromStatus(plain);
   const std::string state_path = data + "/out/state.json";
   if (ex.parts.env->FileExists(state_path)) {
     auto text = ReadText(state_path);
@@ -362,6 +399,8 @@ Outcome RunExternal(Execution& ex) {
   }
   Status staged = StageOutputFolder(ctx, storage, data + "/out/tables", &ex.outputs);
   if (!staged.ok()) return FromStatus(staged);
+  Status files = StageOutputFiles(ctx, storage, data + "/out/files", &ex.files);
+  if (!files.ok()) return FromStatus(files);
   return {};
 }
 
@@ -422,7 +461,11 @@ void Finish(Execution& ex, Outcome outcome) {
     ex.log.Flush();
     auto hook = [&](catalog::Catalog& tx,
                     const std::vector<storage::WriteResult>& results) -> Status {
-      job.outputs_json = OutputUsage(results).dump();
+      json outputs = OutputUsage(results);
+      for (const auto& f : ex.files.files)
+        outputs.push_back({{"file", f.name}, {"bytes", f.size_bytes}, {"tags", f.tags}});
+      job.outputs_json = outputs.dump();
+      RETURN_IF_ERROR(RegisterOutputFiles(tx, ex.files));
       if (ex.new_state)
         RETURN_IF_ERROR(tx.SetConfigState(job.configuration_id, job.row_id, *ex.new_state));
       // The last event commits with the status: a follower that sees the job end has seen it.
@@ -443,7 +486,11 @@ void Finish(Execution& ex, Outcome outcome) {
     outcome = FromStatus(committed);
     outcome.message = "the outputs could not be committed (nothing was): " + committed.message();
   }
-  DropCreatedBuckets(*std::make_unique<JobContext>(Context(ex)), ex.outputs);
+  {
+    JobContext ctx = Context(ex);
+    DropCreatedBuckets(ctx, ex.outputs);
+    DropOutputFiles(ctx, ex.files);
+  }
   ex.outputs.writes.clear();  // staged segments are deleted, uncommitted
   const bool retry = (outcome.error_kind == "application" || outcome.error_kind == "timeout" ||
                       outcome.error_kind == "terminated") &&
@@ -512,8 +559,9 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
   Finish(ex, std::move(outcome));
   for (const auto& f : ex.outputs.temp_files) (void)parts.env->RemoveFile(f);
   // The folder held the opened secrets: gone, unless kept for debugging with the secrets
-  // sealed again.
-  if (job.debug && parts.env->FileExists(ex.job_dir + "/data/config.json")) {
+  // sealed again (and only when the component left no link there to write through).
+  if (job.debug && parts.env->FileExists(ex.job_dir + "/data/config.json") &&
+      OnlyFilesAndFolders(ex.job_dir + "/data", "data").ok()) {
     json sealed = json::parse(ex.version.body_json, nullptr, false);
     (void)WriteText(ex.job_dir + "/data/config.json", sealed.dump(2));
     // The state handed in was opened too.
