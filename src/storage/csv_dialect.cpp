@@ -203,7 +203,10 @@ struct Shape {
   size_t agreeing = 0;              // records from start with that count
 };
 
-Shape ShapeOf(const Parsed& p, int64_t skip_lines) {
+// `skip_lines` given (0 included): the records start right there, whatever their field counts;
+// otherwise at the first record of the most common count (a preamble is skipped).
+Shape ShapeOf(const Parsed& p, std::optional<int64_t> given_skip) {
+  const int64_t skip_lines = given_skip.value_or(0);
   Shape shape;
   for (const auto& r : p.records) {
     if (r.blank || r.comment || r.unclosed || r.line < skip_lines) continue;
@@ -219,7 +222,7 @@ Shape ShapeOf(const Parsed& p, int64_t skip_lines) {
       shape.columns = n;
     }
   }
-  if (skip_lines > 0) {
+  if (given_skip) {
     shape.start = 0;
   } else {
     while (shape.start < shape.rows.size() &&
@@ -299,7 +302,7 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
     std::string used_comment = comment;
     if (!given.comment) {
       // Lines starting with '#' that do not have the row's shape are comments.
-      Shape plain = ShapeOf(p, skip);
+      Shape plain = ShapeOf(p, given.skip_lines);
       bool has_comments = false;
       for (size_t k = plain.start; k < plain.rows.size(); ++k) {
         const Record* r = plain.rows[k];
@@ -312,7 +315,7 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
         p = Parse(sample, c, used_comment, whole, max_records);
       }
     }
-    Shape shape = ShapeOf(p, skip);
+    Shape shape = ShapeOf(p, given.skip_lines);
     int64_t broken = 0, quoted = 0;
     // A quote that never closes counts for its reading (as agreeing): read without quotes, the
     // same line would agree, and win, hiding the stray quote.
@@ -379,7 +382,7 @@ Result<CsvDialect> DetectCsvDialect(std::string_view sample, bool whole,
   d.comment = best_comment;
   // A quote that never closes is not an error here: the row check reports its row (a bad row
   // that on_bad_rows=skip can leave out).
-  Shape shape = ShapeOf(best_parsed, skip);
+  Shape shape = ShapeOf(best_parsed, given.skip_lines);
   if (shape.rows.empty()) {
     return Status::InvalidArgument(display_name + ": the file has no rows" +
                                    (skip > 0 ? " after the skipped lines" : ""))
