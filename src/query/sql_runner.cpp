@@ -515,8 +515,10 @@ Result<std::vector<int64_t>> SqlRunner::RunScript(const std::vector<SqlTable>& t
                                  QuoteLiteral(o.out_path) + " (FORMAT parquet)");
           if (!n.ok()) {
             if (n.status().code() != StatusCode::kInvalidArgument) return n.status();
+            // DuckDB's first line only: the rest quotes Swan's COPY and a server path.
+            const std::string& m = n.status().message();
             return Status::InvalidArgument("output mapping: the transformation made no table '" +
-                                           o.source + "' (" + n.status().message() + ")")
+                                           o.source + "' (" + m.substr(0, m.find('\n')) + ")")
                 .WithDetail("field", "storage.output.tables");
           }
           rows->push_back(*n);

@@ -5,7 +5,10 @@ table and its state, and writes two output tables with manifests and a new state
   - runs.csv: one row about this run (full load; its destination comes from the output mapping):
     the run number, the state it read, the input rows and the `label` parameter;
   - orders_seen.csv: every input order with the run that saw it, loaded incrementally with the
-    primary key `id` into out.c-compat.orders_seen (destination from its manifest).
+    primary key `id` into out.c-compat.orders_seen (destination from its manifest);
+  - with the parameter `typed_totals`, totals.csv: orders and total amount per customer, a table
+    defined by a typed schema (its manifest format follows the data type support, see
+    docs/keboola_interface_notes.md).
 """
 import sys
 
@@ -18,9 +21,11 @@ import logging  # noqa: E402
 import os  # noqa: E402
 
 from keboola.component.base import ComponentBase  # noqa: E402
+from keboola.component.dao import BaseType, ColumnDefinition  # noqa: E402
 from keboola.component.exceptions import UserException  # noqa: E402
 
 KEY_LABEL = "label"
+KEY_TYPED_TOTALS = "typed_totals"
 REQUIRED_PARAMETERS = [KEY_LABEL]
 
 
@@ -77,9 +82,32 @@ class Component(ComponentBase):
             writer.writerow([run_number, json.dumps(state, sort_keys=True), len(rows), params[KEY_LABEL]])
         self.write_manifest(runs)
 
+        if params.get(KEY_TYPED_TOTALS):
+            self._write_totals(rows)
+
         last_id = max((int(row["id"]) for row in rows), default=0)
         self.write_state_file({"runs": run_number, "last_id": last_id})
         logging.info("run %d wrote %d orders", run_number, len(rows))
+
+    def _write_totals(self, rows):
+        totals = {}
+        for row in rows:
+            count, cents = totals.get(row["customer"], (0, 0))
+            totals[row["customer"]] = (count + 1, cents + int(row["amount"]))
+        schema = {
+            "customer": ColumnDefinition(primary_key=True),
+            "orders": ColumnDefinition(data_types=BaseType.integer()),
+            "total": ColumnDefinition(data_types=BaseType.numeric(length="38,2"), description="sum of amounts"),
+        }
+        table = self.create_out_table_definition(
+            "totals.csv", destination="out.c-compat.totals", schema=schema, has_header=True
+        )
+        with open(table.full_path, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["customer", "orders", "total"])
+            for customer, (count, cents) in sorted(totals.items()):
+                writer.writerow([customer, count, f"{cents // 100}.{cents % 100:02d}"])
+        self.write_manifest(table)
 
 
 """
