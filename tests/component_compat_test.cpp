@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -163,6 +164,71 @@ TEST_F(ComponentCompatTest, InputMappingWithoutDestinationNamesTheFileSwanWrote)
   json job = project.RunJob("plain");
   ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(project, job);
   EXPECT_EQ(project.SortedRows("out.c-compat.runs"), (Rows{{"1", "{}", "1", "plain"}}));
+}
+
+// A table the component defines by a typed schema: Swan's environment (KBC_STACKID set,
+// KBC_DATA_TYPE_SUPPORT=none) makes the library write Keboola's legacy manifest, which carries no
+// types (Swan infers them); a configuration's storage.output.data_type_support "authoritative"
+// makes it write the `schema` manifest, and the types and key land as declared.
+TEST_F(ComponentCompatTest, TypedSchemaFollowsTheDataTypeSupport) {
+  ProjectApi project(*server_, "compat-typed");
+  ASSERT_TRUE(project.ok());
+  ImportOrders(project, "id,customer,amount\n1,alice,1050\n2,bob,2000\n3,alice,725\n");
+  auto configuration = [](const json& data_type_support) {
+    json output = {{"tables", {{{"source", "runs.csv"}, {"destination", "out.c-compat.runs"}}}}};
+    if (!data_type_support.is_null()) output["data_type_support"] = data_type_support;
+    return json{{"parameters", {{"label", "typed"}, {"typed_totals", true}}},
+                {"storage",
+                 {{"input",
+                   {{"tables", {{{"source", "in.c-shop.orders"}, {"destination", "orders.csv"}}}}}},
+                  {"output", output}}}};
+  };
+  auto manifest = [&](const json& job) {
+    const std::string dir =
+        server_->data_dir() + "/jobs/" + std::to_string(job.value("id", int64_t{0}));
+    json m = json::parse(ReadFile(dir + "/data/out/tables/totals.csv.manifest"), nullptr, false);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return m;
+  };
+  auto types = [&](const std::string& table) {
+    std::map<std::string, std::string> out;
+    for (const auto& c : project.Table(table).value("columns", json::array()))
+      out[c.value("name", "")] = c.value("type", "");
+    return out;
+  };
+
+  // Swan's default: the legacy format, with the header and the key, without types.
+  project.CreateConfig("default", kComponentId, configuration(nullptr));
+  json job = project.RunJob("default", {{"debug", true}});
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(project, job);
+  json m = manifest(job);
+  ASSERT_TRUE(m.is_object()) << DescribeJob(project, job);
+  EXPECT_FALSE(m.contains("schema")) << m.dump();
+  EXPECT_EQ(m.value("primary_key", json()), json::array({"customer"})) << m.dump();
+  EXPECT_EQ(project.Columns("out.c-compat.totals"),
+            (std::vector<std::string>{"customer", "orders", "total"}));
+  EXPECT_EQ(project.Table("out.c-compat.totals").value("primary_key", json()),
+            json::array({"customer"}));
+
+  // The configuration asks for typed manifests.
+  project.Ok("DELETE", project.Path("/tables/out.c-compat.totals"));
+  project.CreateConfig("typed", kComponentId, configuration("authoritative"));
+  job = project.RunJob("typed", {{"debug", true}});
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(project, job);
+  m = manifest(job);
+  ASSERT_TRUE(m.is_object()) << DescribeJob(project, job);
+  EXPECT_TRUE(m.contains("schema")) << m.dump();
+  EXPECT_EQ(m.value("has_header", false), true) << m.dump();
+  EXPECT_EQ(project.Columns("out.c-compat.totals"),
+            (std::vector<std::string>{"customer", "orders", "total"}));
+  EXPECT_EQ(types("out.c-compat.totals"),
+            (std::map<std::string, std::string>{
+                {"customer", "VARCHAR"}, {"orders", "BIGINT"}, {"total", "DECIMAL(38,2)"}}));
+  EXPECT_EQ(project.Table("out.c-compat.totals").value("primary_key", json()),
+            json::array({"customer"}));
+  EXPECT_EQ(project.SortedRows("out.c-compat.totals"),
+            (Rows{{"alice", "2", "17.75"}, {"bob", "1", "20.00"}}));
 }
 
 }  // namespace
