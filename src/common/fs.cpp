@@ -12,7 +12,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 namespace swan::fs {
@@ -82,6 +84,15 @@ std::string IsoTime(int64_t ms) {
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
   return out;
+}
+
+Result<std::string> ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::Internal("cannot read " + path);
+  return ss.str();
 }
 
 Result<int64_t> ParseTimeMs(const std::string& text) {

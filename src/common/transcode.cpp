@@ -528,4 +528,10 @@ void AppendUtf8(char32_t cp, std::string& out) {
   }
 }
 
+size_t Utf8CodePoints(std::string_view text) {
+  size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace swan::transcode

@@ -63,5 +63,7 @@ std::optional<size_t> FirstInvalidUtf8(std::string_view data);
 
 // Appends code point `cp` (at most U+10FFFF) to `out` as UTF-8.
 void AppendUtf8(char32_t cp, std::string& out);
+// Code points of UTF-8 text (continuation bytes are not counted).
+size_t Utf8CodePoints(std::string_view text);
 
 }  // namespace swan::transcode

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fs.h"
+
 namespace swan::jobs {
 
 using nlohmann::json;
@@ -36,14 +38,6 @@ std::vector<ComponentSpec> Builtins() {
   ComponentSpec py_alias = py;
   py_alias.id = "swan.python-transformation";
   return {sql, py, py_alias};
-}
-
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {
@@ -134,7 +128,7 @@ std::vector<ComponentSpec> ComponentRegistry::List(std::vector<std::string>* pro
   std::vector<ComponentSpec> out = Builtins();
   for (const auto& dir : dirs_) {
     for (const auto& file : JsonFiles(dir)) {
-      auto text = ReadText(file);
+      auto text = fs::ReadFileText(file);
       auto spec =
           text.ok() ? ParseComponentFile(file, *text) : Result<ComponentSpec>(text.status());
       if (!spec.ok()) {
@@ -158,7 +152,7 @@ Result<ComponentSpec> ComponentRegistry::Find(const std::string& id) const {
     if (c.id == id) return c;
   for (const auto& dir : dirs_) {
     for (const auto& file : JsonFiles(dir)) {
-      ASSIGN_OR_RETURN(std::string text, ReadText(file));
+      ASSIGN_OR_RETURN(std::string text, fs::ReadFileText(file));
       // Only the file that declares `id` may fail the lookup.
       json j = json::parse(text, nullptr, false);
       if (!j.is_object() || !j.contains("id") || j["id"] != id) {

@@ -113,10 +113,8 @@ Status StageOutputFiles(JobContext& ctx, const json& storage, const std::string&
     }
     OutputFileManifest manifest;
     if (!s.manifest_path.empty()) {
-      std::ifstream in(s.manifest_path, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      ASSIGN_OR_RETURN(manifest, ParseOutputFileManifest(text.str(), shown + ".manifest"));
+      ASSIGN_OR_RETURN(std::string text, fs::ReadFileText(s.manifest_path));
+      ASSIGN_OR_RETURN(manifest, ParseOutputFileManifest(text, shown + ".manifest"));
     }
     for (const auto& m : mappings) {
       if (!m.is_object() || m.value("source", std::string()) != s.name) continue;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fs.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -99,14 +100,6 @@ Status WriteText(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Whether `dir` (itself included) holds only folders and regular files; the first other entry
 // is an invalid_argument naming it under `shown`. A component's data folder is read and written
 // by the server outside the sandbox, where a link the component left would resolve to a host
@@ -114,7 +107,7 @@ Result<std::string> ReadText(const std::string& path) {
 // a FIFO would block the reading worker. Links are never followed. Called once the component has
 // ended (its pid namespace dies with it), so nothing changes the folder meanwhile.
 Status OnlyFilesAndFolders(const std::string& dir, const std::string& shown) {
-  namespace fs = std::filesystem;
+  namespace fs = std::filesystem;  // here: the standard one, not swan::fs
   std::error_code ec;
   const fs::file_type top = fs::symlink_status(dir, ec).type();
   if (top == fs::file_type::not_found) return Status::Ok();
@@ -384,7 +377,7 @@ Outcome RunExternal(Execution& ex) {
   if (!plain.ok()) return FromStatus(plain);
   const std::string state_path = data + "/out/state.json";
   if (ex.parts.env->FileExists(state_path)) {
-    auto text = ReadText(state_path);
+    auto text = fs::ReadFileText(state_path);
     if (!text.ok()) return AppError(text.status().message());
     json state = json::parse(*text, nullptr, false);
     if (state.is_discarded() || !state.is_object())

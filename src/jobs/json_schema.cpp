@@ -12,18 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/transcode.h"
+
 namespace swan::jobs {
 
 using nlohmann::json;
 
 namespace {
-
-// Code points of UTF-8 text: JSON Schema lengths count characters, not bytes.
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 bool IsInteger(const json& v) {
   if (v.is_number_integer()) return true;
@@ -330,7 +325,7 @@ Status Validator::ValidateNumber(const json& schema, const std::string& schema_p
 Status Validator::ValidateString(const json& schema, const std::string& schema_path,
                                  const json& value, const std::string& path) {
   const std::string& s = value.get_ref<const std::string&>();
-  const size_t length = CodePoints(s);
+  const size_t length = transcode::Utf8CodePoints(s);
   if (auto min = CountKeyword(schema, "minLength", schema_path); min && length < *min) {
     return Fail(path, *min == 1 ? "must not be empty"
                                 : "must be at least " + std::to_string(*min) + " characters long");

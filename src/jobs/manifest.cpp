@@ -7,18 +7,13 @@
 #include <set>
 #include <utility>
 
+#include "common/transcode.h"
+
 namespace swan::jobs {
 
 using nlohmann::json;
 
 namespace {
-
-// Code points of UTF-8 text (continuation bytes are not counted).
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
 
 std::string Trim(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -436,8 +431,10 @@ Status ParseDeleteWhere(const FieldReader& r, const json& doc, OutputTableManife
 }
 
 Status CheckDelimiters(const FieldReader& r, const OutputTableManifest& m) {
-  if (CodePoints(m.delimiter) != 1) return r.Error("delimiter", "must be one character");
-  if (CodePoints(m.enclosure) > 1) return r.Error("enclosure", "must be one character or empty");
+  if (transcode::Utf8CodePoints(m.delimiter) != 1)
+    return r.Error("delimiter", "must be one character");
+  if (transcode::Utf8CodePoints(m.enclosure) > 1)
+    return r.Error("enclosure", "must be one character or empty");
   return Status::Ok();
 }
 

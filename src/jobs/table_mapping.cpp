@@ -83,14 +83,6 @@ std::string DuckType(const OutputColumnDetails& d) {
   return "";
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Internal("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The bucket a job writes to: existing, or created (with the write right) and remembered.
 Result<catalog::Bucket> OutputBucket(JobContext& ctx, const std::string& stage,
                                      const std::string& name, StagedOutputs* out) {
@@ -340,7 +332,7 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
     const std::string shown = "out/tables/" + s.name;
     OutputTableManifest manifest;
     if (!s.manifest_path.empty()) {
-      ASSIGN_OR_RETURN(std::string text, ReadFile(s.manifest_path));
+      ASSIGN_OR_RETURN(std::string text, fs::ReadFileText(s.manifest_path));
       ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
     }
     json mapping;
