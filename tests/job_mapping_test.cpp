@@ -3,6 +3,8 @@
 // (columns, where, limit, pinned version) seen by a SQL transformation.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "component_test_util.h"
@@ -178,6 +180,51 @@ TEST_F(JobMappingTest, InputMappingSelectsColumnsRowsAndVersions) {
   j = p.RunJob("bad");
   EXPECT_EQ(j.value("error_kind", ""), "user") << DescribeJob(p, j);
   EXPECT_NE(j.value("message", "").find("nope"), std::string::npos) << j.dump();
+}
+
+// A transformation may not write files: its sandbox can reach its inputs' segment files (DuckDB's
+// allowed paths are readable and writable), so statements that leave the database are refused.
+TEST_F(JobMappingTest, SqlTransformationCannotWriteFilesEvenItsInputsSegments) {
+  ProjectApi p(server_, "nowrite");
+  ASSERT_TRUE(p.ok());
+  p.ImportCsv("in.c-w.t", "id\n1\n2\n");
+  std::string segment;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(server_.data_dir() + "/segments"))
+    if (e.path().extension() == ".parquet") segment = e.path().string();
+  ASSERT_FALSE(segment.empty());
+  const json storage = {{"input", {{"tables", {{{"source", "in.c-w.t"}, {"destination", "t"}}}}}}};
+  int configs = 0;
+  for (const std::string& statement :
+       {"COPY (SELECT 42 AS id) TO '" + segment + "' (FORMAT parquet)",
+        std::string("ATTACH '/tmp/x.db' AS x"), std::string("INSTALL httpfs"),
+        std::string("CALL pragma_version()"), std::string("PREPARE p AS SELECT 1")}) {
+    const std::string id = "w" + std::to_string(++configs);
+    p.CreateConfig(id, "swan.sql-transformation",
+                   SqlConfig({"SELECT count(*) FROM t", statement}, storage));
+    json j = p.RunJob(id);
+    EXPECT_EQ(j.value("status", ""), "error") << statement << ": " << DescribeJob(p, j);
+    EXPECT_EQ(j.value("error_kind", ""), "user") << statement;
+    EXPECT_NE(j.value("message", "").find("statement 2"), std::string::npos) << j.dump();
+  }
+  EXPECT_EQ(p.SortedRows("in.c-w.t"), (Rows{{"1"}, {"2"}}));
+}
+
+// A value of the wrong JSON type in a mapping is the configuration's error, and the server lives.
+TEST_F(JobMappingTest, AWrongTypeInTheMappingIsAUserErrorNotACrash) {
+  ProjectApi p(server_, "types");
+  ASSERT_TRUE(p.ok());
+  p.ImportCsv("in.c-w.t", "id\n1\n");
+  p.CreateConfig(
+      "bad", "keboola.python-transformation-v2",
+      PythonConfig("print('hi')\n",
+                   {{"input", {{"tables", {{{"source", "in.c-w.t"}, {"destination", 7}}}}}}}));
+  json j = p.RunJob("bad");
+  EXPECT_EQ(j.value("status", ""), "error") << DescribeJob(p, j);
+  EXPECT_EQ(j.value("error_kind", ""), "user") << DescribeJob(p, j);
+  // Still serving: another job runs.
+  p.CreateConfig("ok", "keboola.python-transformation-v2", PythonConfig("print('hi')\n"));
+  EXPECT_EQ(p.RunJob("ok").value("status", ""), "success");
 }
 
 }  // namespace

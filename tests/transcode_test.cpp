@@ -420,5 +420,19 @@ TEST(FirstInvalidUtf8Test, Cases) {
   EXPECT_EQ(FirstInvalidUtf8("ab\xED\xA0"), 2u);
 }
 
+TEST(ValidUtf8, ReplacesInvalidAndCutSequencesAndKeepsValidText) {
+  EXPECT_EQ(transcode::ValidUtf8("plain"), "plain");
+  EXPECT_EQ(transcode::ValidUtf8("Pr\xC3\xA1ha"), "Pr\xC3\xA1ha");
+  EXPECT_EQ(transcode::ValidUtf8("a\xFF"
+                                 "b"),
+            "a\xEF\xBF\xBD"
+            "b");                                                   // a Latin-1 byte
+  EXPECT_EQ(transcode::ValidUtf8("Pr\xC3"), "Pr\xEF\xBF\xBD");      // cut at the end
+  EXPECT_EQ(transcode::ValidUtf8("x\xE2\x82"), "x\xEF\xBF\xBD");    // a cut 3-byte sequence
+  EXPECT_EQ(transcode::ValidUtf8("\xE2\x82\xAC"), "\xE2\x82\xAC");  // the euro sign, whole
+  EXPECT_TRUE(!transcode::FirstInvalidUtf8(
+      transcode::ValidUtf8(std::string("\x80\xC0\xAF\xED\xA0\x80z", 7))));
+}
+
 }  // namespace
 }  // namespace swan::testing

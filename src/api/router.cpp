@@ -190,7 +190,9 @@ Result<uint64_t> RequestContext::BodyToFile(const std::string& path,
 
 void RequestContext::Json(int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Text from outside (a component's output, file names) may hold invalid UTF-8: replaced, never
+  // a 500 for a whole listing.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void RequestContext::NoContent() { res.status = 204; }

@@ -86,9 +86,15 @@ std::string IsoTime(int64_t ms) {
   return out;
 }
 
-Result<std::string> ReadFileText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+Result<std::string> ReadFileText(const std::string& path, int64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Status::NotFound("cannot read " + path);
+  const auto size = static_cast<int64_t>(in.tellg());
+  if (size > max_bytes) {
+    return Status::InvalidArgument(path + " is " + std::to_string(size) + " bytes, more than the " +
+                                   std::to_string(max_bytes) + " this file may have");
+  }
+  in.seekg(0);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::Internal("cannot read " + path);
@@ -97,6 +103,8 @@ Result<std::string> ReadFileText(const std::string& path) {
 
 Result<int64_t> ParseTimeMs(const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    if (text.size() > 12)  // past year 33658: not a time anyone means
+      return Status::InvalidArgument("cannot parse time '" + text + "': too far in the future");
     return static_cast<int64_t>(std::stoll(text)) * 1000;
   }
   struct tm tm = {};

@@ -21,8 +21,9 @@ std::string Sha256Hex(const std::string& data);
 std::string IsoTime(int64_t ms);
 // Parses ISO-8601 ("2026-11-25", "2026-11-25T12:00:00Z", with optional fraction) or Unix seconds.
 Result<int64_t> ParseTimeMs(const std::string& text);
-// A whole (small) file: configuration, manifest, state. not_found when it cannot be opened.
-Result<std::string> ReadFileText(const std::string& path);
+// A whole (small) file: configuration, manifest, state. not_found when it cannot be opened,
+// invalid_argument when it is larger than max_bytes.
+Result<std::string> ReadFileText(const std::string& path, int64_t max_bytes = int64_t{64} << 20);
 
 }  // namespace swan::fs
 

@@ -534,4 +534,33 @@ size_t Utf8CodePoints(std::string_view text) {
   return n;
 }
 
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  while (true) {
+    std::optional<size_t> bad = FirstInvalidUtf8(text);
+    // A sequence cut by the end is valid as a prefix: replaced too, the text ends here.
+    if (!bad) {
+      size_t keep = text.size();
+      size_t back = 0;
+      while (back < 4 && back < keep &&
+             (static_cast<unsigned char>(text[keep - 1 - back]) & 0xC0) == 0x80)
+        ++back;
+      if (back < keep) {
+        const auto lead = static_cast<unsigned char>(text[keep - 1 - back]);
+        const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (need > back + 1) {
+          out.append(text.substr(0, keep - 1 - back));
+          out += "\xEF\xBF\xBD";
+          return out;
+        }
+      }
+      out.append(text);
+      return out;
+    }
+    out.append(text.substr(0, *bad));
+    out += "\xEF\xBF\xBD";
+    text.remove_prefix(*bad + 1);
+  }
+}
+
 }  // namespace swan::transcode

@@ -61,6 +61,9 @@ Result<uint64_t> TranscodeToUtf8(const std::string& in_path, bool gzip, Encoding
 // not an error when its bytes so far can begin a valid sequence (`data` is a prefix).
 std::optional<size_t> FirstInvalidUtf8(std::string_view data);
 
+// `text` with every invalid UTF-8 sequence (a cut one at the end too) replaced by U+FFFD.
+std::string ValidUtf8(std::string_view text);
+
 // Appends code point `cp` (at most U+10FFFF) to `out` as UTF-8.
 void AppendUtf8(char32_t cp, std::string& out);
 // Code points of UTF-8 text (continuation bytes are not counted).

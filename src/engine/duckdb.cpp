@@ -356,6 +356,97 @@ Status Connection::Execute(const std::string& sql) {
   return st;
 }
 
+namespace {
+
+const char* RefusedStatement(duckdb_statement_type type) {
+  switch (type) {
+    case DUCKDB_STATEMENT_TYPE_SELECT:
+    case DUCKDB_STATEMENT_TYPE_INSERT:
+    case DUCKDB_STATEMENT_TYPE_UPDATE:
+    case DUCKDB_STATEMENT_TYPE_DELETE:
+    case DUCKDB_STATEMENT_TYPE_EXPLAIN:
+    case DUCKDB_STATEMENT_TYPE_CREATE:
+    case DUCKDB_STATEMENT_TYPE_CREATE_FUNC:
+    case DUCKDB_STATEMENT_TYPE_ALTER:
+    case DUCKDB_STATEMENT_TYPE_DROP:
+    case DUCKDB_STATEMENT_TYPE_TRANSACTION:
+    case DUCKDB_STATEMENT_TYPE_ANALYZE:
+    case DUCKDB_STATEMENT_TYPE_VACUUM:
+    case DUCKDB_STATEMENT_TYPE_VARIABLE_SET:
+      return nullptr;
+    case DUCKDB_STATEMENT_TYPE_COPY:
+      return "COPY";
+    case DUCKDB_STATEMENT_TYPE_EXPORT:
+      return "EXPORT";
+    case DUCKDB_STATEMENT_TYPE_ATTACH:
+    case DUCKDB_STATEMENT_TYPE_DETACH:
+      return "ATTACH/DETACH";
+    case DUCKDB_STATEMENT_TYPE_LOAD:
+    case DUCKDB_STATEMENT_TYPE_EXTENSION:
+      return "LOAD/INSTALL";
+    case DUCKDB_STATEMENT_TYPE_PRAGMA:
+      return "PRAGMA";
+    case DUCKDB_STATEMENT_TYPE_SET:
+      return "SET";
+    case DUCKDB_STATEMENT_TYPE_CALL:
+      return "CALL";
+    case DUCKDB_STATEMENT_TYPE_PREPARE:
+    case DUCKDB_STATEMENT_TYPE_EXECUTE:
+      return "PREPARE/EXECUTE";
+    default:
+      return "this kind of statement";
+  }
+}
+
+}  // namespace
+
+Status Connection::ExecuteRestricted(const std::string& sql) {
+  auto conn = static_cast<duckdb_connection>(conn_);
+  duckdb_extracted_statements extracted = nullptr;
+  const idx_t count = duckdb_extract_statements(conn, sql.c_str(), &extracted);
+  struct Extracted {
+    duckdb_extracted_statements& e;
+    ~Extracted() { duckdb_destroy_extracted(&e); }
+  } guard{extracted};
+  if (count == 0) {
+    const char* err = duckdb_extract_statements_error(extracted);
+    if (err && *err) return EngineError(DUCKDB_ERROR_PARSER, err, private_paths_);
+    return Status::Ok();  // only comments or whitespace
+  }
+  for (idx_t i = 0; i < count; ++i) {
+    duckdb_prepared_statement prepared = nullptr;
+    const bool ok =
+        duckdb_prepare_extracted_statement(conn, extracted, i, &prepared) == DuckDBSuccess;
+    struct Prepared {
+      duckdb_prepared_statement& p;
+      ~Prepared() { duckdb_destroy_prepare(&p); }
+    } prepared_guard{prepared};
+    if (!ok) {
+      // The C API of 1.4 gives no error type for a failed prepare: its message names the kind.
+      const char* m = duckdb_prepare_error(prepared);
+      const std::string text = m ? m : "cannot prepare a statement";
+      duckdb_error_type type = DUCKDB_ERROR_BINDER;
+      if (text.starts_with("Out of Memory")) type = DUCKDB_ERROR_OUT_OF_MEMORY;
+      if (text.starts_with("INTERRUPT")) type = DUCKDB_ERROR_INTERRUPT;
+      if (text.starts_with("IO Error")) type = DUCKDB_ERROR_IO;
+      if (text.starts_with("INTERNAL")) type = DUCKDB_ERROR_INTERNAL;
+      return EngineError(type, text.c_str(), private_paths_);
+    }
+    if (const char* refused = RefusedStatement(duckdb_prepared_statement_type(prepared))) {
+      return Status::InvalidArgument(std::string(refused) +
+                                     " is not allowed here: a transformation reads its mapped "
+                                     "tables and writes through its output mapping only");
+    }
+    duckdb_result res;
+    Status st;
+    if (duckdb_execute_prepared(prepared, &res) == DuckDBError)
+      st = ResultError(&res, private_paths_);
+    duckdb_destroy_result(&res);
+    RETURN_IF_ERROR(st);
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<Column>> Connection::Describe(const std::string& sql) {
   return DescribeQuery(static_cast<duckdb_connection>(conn_), sql, private_paths_);
 }

@@ -103,6 +103,11 @@ class Connection {
 
   // Runs one or more statements, discarding results.
   Status Execute(const std::string& sql);
+  // Runs the statements of `sql` in order, each checked before it runs: only statements that
+  // stay inside the database (queries, DML, DDL, transactions, EXPLAIN) run; COPY, EXPORT,
+  // ATTACH, LOAD, INSTALL, PRAGMA, SET, CALL, PREPARE/EXECUTE are invalid_argument. For user
+  // scripts in a sandbox whose allowed paths are readable *and writable* by DuckDB.
+  Status ExecuteRestricted(const std::string& sql);
   // Runs statement(s) and returns the first value of the last result as an integer (e.g. the row
   // count a COPY reports). Error when there is no integer value.
   Result<int64_t> QueryInt(const std::string& sql);

@@ -525,21 +525,30 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
   const auto started = std::chrono::steady_clock::now();
   const int64_t cpu_before = ProcessCpuMs();
   Outcome outcome;
-  Status loaded = Load(ex);
-  if (!loaded.ok()) {
-    outcome = FromStatus(loaded);
-  } else if (control.cancelled()) {
-    outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
-  } else if (ex.component.builtin == Builtin::kSql) {
-    outcome = RunSql(ex);
-    // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that
-    // runs at the same time is counted too).
-    job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-    job.cpu_ms = ProcessCpuMs() - cpu_before;
-  } else {
-    outcome = RunExternal(ex);
+  // An exception must end this job, never the server and every other tenant's jobs with it.
+  try {
+    Status loaded = Load(ex);
+    if (!loaded.ok()) {
+      outcome = FromStatus(loaded);
+    } else if (control.cancelled()) {
+      outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
+    } else if (ex.component.builtin == Builtin::kSql) {
+      outcome = RunSql(ex);
+      // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that
+      // runs at the same time is counted too).
+      job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+      job.cpu_ms = ProcessCpuMs() - cpu_before;
+    } else {
+      outcome = RunExternal(ex);
+    }
+  } catch (const json::exception& e) {
+    // A configuration value of the wrong JSON type where a mapping or script reads it.
+    outcome =
+        UserError(std::string("the configuration has a value of the wrong type: ") + e.what());
+  } catch (const std::exception& e) {
+    outcome = AppError(std::string("unexpected error: ") + e.what());
   }
   if (control.cancelled() && outcome.status == catalog::kJobSuccess)
     outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
@@ -549,7 +558,15 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
                "terminated: the server stopped while the job ran; nothing of it was committed",
                "terminated"};
   }
-  Finish(ex, std::move(outcome));
+  try {
+    Finish(ex, std::move(outcome));
+  } catch (const std::exception& e) {
+    job.status = catalog::kJobError;
+    job.error_kind = "application";
+    job.message = std::string("unexpected error while ending the job: ") + e.what();
+    job.finished_at = parts.clock->NowMs();
+    (void)parts.catalog->UpdateJob(job, catalog::kJobProcessing);
+  }
   for (const auto& f : ex.outputs.temp_files) (void)parts.env->RemoveFile(f);
   // The folder held the opened secrets: gone, unless kept for debugging with the secrets
   // sealed again (and only when the component left no link there to write through).

@@ -1,5 +1,7 @@
 #include "jobs/job_log.h"
 
+#include "common/transcode.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -59,6 +61,9 @@ void JobLog::Add(const std::string& level, const std::string& source, std::strin
     message.resize(kMessageBytesMax);
     message += " [cut]";
   }
+  // Events are JSON text: a component's Latin-1, binary or a line cut mid-character must not
+  // make them unreadable.
+  message = transcode::ValidUtf8(message);
   if (source == "stderr") Remember(last_stderr_, message);
   if (source == "stdout") Remember(last_stdout_, message);
   const int64_t now = clock_.NowMs();

@@ -503,7 +503,7 @@ Result<std::vector<int64_t>> SqlRunner::RunScript(const std::vector<SqlTable>& t
       [rows, statements, outputs](engine::Connection& conn, const std::string&) -> Status {
         for (const auto& st : *statements) {
           if (st.sql.find_first_not_of(" \t\r\n;") == std::string::npos) continue;
-          Status s = conn.Execute(st.sql);
+          Status s = conn.ExecuteRestricted(st.sql);
           if (s.code() == StatusCode::kCancelled) return s;
           if (!s.ok()) {
             return Status(s.code(), st.where + ": " + s.message())
