@@ -156,7 +156,8 @@ void AddPipelineRoutes(Router& router) {
                 ASSIGN_OR_RETURN(auto to, OptionalInt(ctx.Query("to"), "to"));
                 ASSIGN_OR_RETURN(auto from, OptionalInt(ctx.Query("from"), "from"));
                 const int64_t to_n = to.value_or(config.version);
-                const int64_t from_n = from.value_or(to_n - 1);
+                // Version 1 has no earlier one: compared with itself (no changes).
+                const int64_t from_n = from.value_or(std::max<int64_t>(1, to_n - 1));
                 ASSIGN_OR_RETURN(json changes,
                                  service::DiffConfigVersions(ctx.runtime, ctx.Caller(), project,
                                                              ctx.Param("config"), from_n, to_n));
@@ -206,6 +207,9 @@ void AddPipelineRoutes(Router& router) {
                 request.config_id = ctx.Param("config");
                 ASSIGN_OR_RETURN(request.row_id, StringField(body, "row", false));
                 ASSIGN_OR_RETURN(int64_t timeout, IntField(body, "timeout", 0));
+                if (timeout < 0 || timeout > int64_t{7} * 24 * 3600)
+                  return Status::InvalidArgument("timeout must be between 1 second and 7 days")
+                      .WithDetail("field", "timeout");
                 request.timeout_ms = timeout * 1000;
                 ASSIGN_OR_RETURN(int64_t attempts, IntField(body, "max_attempts", 1));
                 request.max_attempts = static_cast<int>(attempts);

@@ -1,14 +1,18 @@
 #include "jobs/job_execution.h"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/fs.h"
+#include "common/limits.h"
+#include "common/transcode.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -223,7 +227,9 @@ Outcome RunSql(Execution& ex) {
     script.outputs.push_back({m["source"].get<std::string>(), o.path});
     outputs.push_back(std::move(o));
   }
-  if (ex.job.timeout_ms > 0) script.timeout_ms = ex.job.timeout_ms;
+  // The SQL runner's ceiling (an hour) bounds a transformation however long the job may run.
+  if (ex.job.timeout_ms > 0)
+    script.timeout_ms = std::min<int64_t>(ex.job.timeout_ms, limits::kSqlTimeoutMsMax);
   ex.log.Info("running " + std::to_string(script.statements.size()) + " SQL statements over " +
               std::to_string(views->size()) + " input tables");
   script.cancel = ex.control.flag();
@@ -303,6 +309,13 @@ Outcome RunExternal(Execution& ex) {
   }
   const std::string data = ex.job_dir + "/data";
   const std::string code = ex.job_dir + "/code";
+  // A fresh folder for each attempt (a kept debug folder must not hand a retry old outputs),
+  // private to root: it will hold opened secrets. (The component's uid inside the sandbox is
+  // root outside it, so it still reads and writes there.)
+  (void)ex.parts.env->RemoveAll(ex.job_dir);
+  if (Status made = ex.parts.env->MakeDirs(ex.job_dir); !made.ok()) return FromStatus(made);
+  if (::chmod(ex.job_dir.c_str(), 0700) != 0)
+    return AppError("cannot make the job folder private: " + std::string(std::strerror(errno)));
   const json storage = ex.body.value("storage", json::object());
   auto inputs = ResolveInputTables(ctx, storage, true);
   if (!inputs.ok()) return FromStatus(inputs.status());
@@ -379,7 +392,10 @@ Outcome RunExternal(Execution& ex) {
   if (ex.parts.env->FileExists(state_path)) {
     auto text = fs::ReadFileText(state_path);
     if (!text.ok()) return AppError(text.status().message());
-    json state = json::parse(*text, nullptr, false);
+    // Keboola: an empty file is an empty state.
+    json state = text->find_first_not_of(" \t\r\n") == std::string::npos
+                     ? json::object()
+                     : json::parse(*text, nullptr, false);
     if (state.is_discarded() || !state.is_object())
       return UserError("out/state.json is not a JSON object");
     // Keboola seals `#` keys of a state like a configuration's.
@@ -442,6 +458,9 @@ Status Load(Execution& ex) {
 void Finish(Execution& ex, Outcome outcome) {
   catalog::Catalog& cat = *ex.parts.catalog;
   catalog::Job& job = ex.job;
+  // The message is shown by the API: a secret a component put in a file name, a header or a
+  // value that an error quotes must not reach it in clear.
+  outcome.message = transcode::ValidUtf8(ex.log.masker().Mask(std::move(outcome.message)));
   if (outcome.status == catalog::kJobSuccess) {
     for (const auto& w : ex.outputs.writes)
       if (w->report().bad_rows > 0) outcome.status = catalog::kJobWarning;

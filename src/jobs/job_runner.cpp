@@ -122,8 +122,11 @@ void JobRunner::RunClaimed(catalog::Job job) {
     running_[id] = running;
     if (stopping_) running->control.Stop();
   }
-  // A cancel that reached the catalog before this worker claimed the job.
+  // A cancel that reached the catalog before this worker claimed the job, or between the claim
+  // and the registration above (JobRunner::Cancel found nothing to kill then).
   if (job.cancel_requested) running->control.Cancel();
+  if (auto fresh = parts_.catalog->GetJob(job.id); fresh.ok() && fresh->cancel_requested)
+    running->control.Cancel();
   Touch();
   ExecuteJob(parts_, jobs_dir_, std::move(job), running->control, [this] { Touch(); });
   {

@@ -59,6 +59,14 @@ Status Normalize(Runtime& rt, const catalog::Project& project, json& body, json&
     if (!r.contains("name")) r["name"] = "";
     if (!r.contains("description")) r["description"] = "";
     if (!r.contains("is_disabled")) r["is_disabled"] = false;
+    if (!r["is_disabled"].is_boolean())
+      return Status::InvalidArgument(field + ".is_disabled must be true or false")
+          .WithDetail("field", field + ".is_disabled");
+    for (const char* text : {"name", "description"}) {
+      if (!r[text].is_string())
+        return Status::InvalidArgument(field + "." + text + " must be a string")
+            .WithDetail("field", field + "." + text);
+    }
   }
   ASSIGN_OR_RETURN(auto key, jobs::ProjectKey(rt.catalog(), rt.master_key(), project.id));
   RETURN_IF_ERROR(jobs::SealSecrets(body, key, "configuration"));

@@ -11,7 +11,8 @@ Result<std::vector<catalog::StoredFile>> ListFiles(Runtime& rt, const Caller& ca
                                                    const catalog::Project& project,
                                                    const std::vector<std::string>& tags,
                                                    int limit) {
-  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
+  // Files are not in buckets: a scoped token's rights do not reach them.
+  RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   if (limit < 1 || limit > 1000)
     return Status::InvalidArgument("limit must be between 1 and 1000").WithDetail("field", "limit");
   return rt.catalog().ListFiles(project.id, tags, limit);
@@ -20,7 +21,7 @@ Result<std::vector<catalog::StoredFile>> ListFiles(Runtime& rt, const Caller& ca
 Result<std::string> CopyFileForDownload(Runtime& rt, const Caller& caller,
                                         const catalog::Project& project, int64_t file_id,
                                         catalog::StoredFile* file) {
-  RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
+  RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   ASSIGN_OR_RETURN(*file, rt.catalog().GetFile(project.id, file_id));
   const std::string copy = rt.store().NewTempPath(".download");
   std::error_code ec;

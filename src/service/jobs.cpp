@@ -70,8 +70,10 @@ Result<catalog::Job> GetJob(Runtime& rt, const Caller& caller, const catalog::Pr
                             int64_t job_id) {
   RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
   auto job = rt.catalog().GetJob(job_id);
-  // Another project's job does not exist for this caller.
-  if (!job.ok() || job->project_id != project.id)
+  // Another project's job does not exist for this caller, nor, for a scoped token, a job another
+  // token started (its events may show data of buckets the scoped token cannot read).
+  if (!job.ok() || job->project_id != project.id ||
+      (caller.token.kind == "scoped" && job->token_id != caller.token.id))
     return Status::NotFound("job " + std::to_string(job_id) + " not found");
   return job;
 }
@@ -91,7 +93,11 @@ Result<std::vector<catalog::Job>> ListJobs(Runtime& rt, const Caller& caller,
     ASSIGN_OR_RETURN(auto config, rt.catalog().GetConfiguration(project.main_branch_id, config_id));
     filter.configuration_id = config.id;
   }
-  return rt.catalog().ListJobs(filter);
+  ASSIGN_OR_RETURN(auto jobs, rt.catalog().ListJobs(filter));
+  if (caller.token.kind == "scoped") {
+    std::erase_if(jobs, [&](const catalog::Job& j) { return j.token_id != caller.token.id; });
+  }
+  return jobs;
 }
 
 Result<catalog::Job> CancelJob(Runtime& rt, const Caller& caller, const catalog::Project& project,

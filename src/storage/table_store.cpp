@@ -696,12 +696,16 @@ Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w)
     std::string old_files;
     for (const auto& p : SegmentPaths(data_dir_, head))
       old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
-    ASSIGN_OR_RETURN(int64_t matched,
-                     conn->QueryInt("SELECT count(*) FROM read_parquet(" +
-                                    QuoteLiteral(data_dir_ + "/" + w.segment_.path) +
-                                    ") AS b SEMI JOIN (SELECT " +
-                                    PrimaryKeyList(table->primary_key) + " FROM read_parquet([" +
-                                    old_files + "], union_by_name = true)) AS o ON " + on));
+    auto counted = conn->QueryInt(
+        "SELECT count(*) FROM read_parquet(" + QuoteLiteral(data_dir_ + "/" + w.segment_.path) +
+        ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) + " FROM read_parquet([" +
+        old_files + "], union_by_name = true)) AS o ON " + on);
+    if (!counted.ok()) {
+      // The kept rows' segment (delete_where) is this plan's: not used now.
+      if (!plan.kept_segment.empty()) EndWrite(plan.kept_segment, false);
+      return counted.status();
+    }
+    const int64_t matched = *counted;
     plan.next.row_count -= matched;
   }
   return plan;
