@@ -621,6 +621,23 @@ TEST_F(SandboxIsolation, ReadOnlyBindForCode) {
   EXPECT_EQ(RunToEnd(spec).status.code(), StatusCode::kInvalidArgument);
 }
 
+// A relative bind source is the server's working directory's, not the sandbox's (`swan demo
+// --data swan-data` gave bwrap "swan-data/jobs/2/code", which it resolved inside /data).
+TEST_F(SandboxIsolation, RelativeBindSourceResolvesFromTheServersWorkingDirectory) {
+  TempDir base;
+  ASSERT_EQ(::mkdir((base.path() + "/code").c_str(), 0755), 0);
+  WriteFile(base.path() + "/code/main.py", "print('relative ok')\n");
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::filesystem::current_path(base.path());  // "code" exists here, not in the data folder
+  ProcessSpec spec = Spec(true, dir(), {"python3", "/code/main.py"});
+  spec.ro_binds = {{"code", "/code"}};
+  Outcome run = RunToEnd(spec);
+  std::filesystem::current_path(before);
+  ASSERT_TRUE(run.status.ok()) << run.Dump();
+  EXPECT_EQ(run.result.exit_code, 0) << run.Dump();
+  EXPECT_EQ(run.out, std::vector<std::string>{"relative ok"}) << run.Dump();
+}
+
 TEST_F(SandboxIsolation, NetworkOffLeavesOnlyLoopback) {
   ProcessSpec spec = Shell(true, dir(), "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '");
   spec.network = false;

@@ -406,7 +406,11 @@ Result<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(const ProcessS
       return Status::Unavailable(std::string("sandbox: ") + kBwrapPath + " is not installed");
     }
     plan.program = kBwrapPath;
-    plan.args = BwrapCommand(spec, data_dir);
+    // bwrap runs in data_dir: a relative bind source (a relative --data of the server) would
+    // resolve there. Absolute from the server's own working directory.
+    ProcessSpec absolute = spec;
+    for (auto& [host, inside] : absolute.ro_binds) host = std::filesystem::absolute(host).string();
+    plan.args = BwrapCommand(absolute, data_dir);
   } else {
     // Relative names with a '/' resolve against data_dir, the child's cwd at execve.
     ASSIGN_OR_RETURN(plan.program, ResolveProgram(spec.argv[0], env["PATH"]));
