@@ -369,8 +369,6 @@ TEST_P(BothModes, OpenFilesLimit) {
   EXPECT_EQ(run.out, std::vector<std::string>{"emfile"}) << run.Dump();
 }
 
-// RLIMIT_NPROC is set, but the kernel does not enforce it for a server running as root (see the
-// header), so only its presence is checked.
 TEST_P(BothModes, MaxProcessesIsSet) {
   ProcessSpec spec =
       Python(sandbox(), dir(), "import resource; print(resource.getrlimit(resource.RLIMIT_NPROC))");
@@ -378,6 +376,25 @@ TEST_P(BothModes, MaxProcessesIsSet) {
   Outcome run = RunToEnd(spec);
   ASSERT_TRUE(run.status.ok()) << run.Dump();
   EXPECT_EQ(run.out, std::vector<std::string>{"(50, 50)"}) << run.Dump();
+}
+
+// ru_maxrss is the largest single process; the tree's sum is what the component really held.
+TEST_P(BothModes, PeakRssOfTheWholeProcessTree) {
+  Outcome run = RunToEnd(Python(sandbox(), dir(),
+                                "import os, time\n"
+                                "kids = []\n"
+                                "for i in range(3):\n"
+                                "  pid = os.fork()\n"
+                                "  if pid == 0:\n"
+                                "    b = bytearray(80 << 20)\n"
+                                "    for j in range(0, len(b), 4096): b[j] = 1\n"
+                                "    time.sleep(0.6); os._exit(0)\n"
+                                "  kids.append(pid)\n"
+                                "for pid in kids: os.waitpid(pid, 0)\n"));
+  ASSERT_TRUE(run.status.ok()) << run.Dump();
+  EXPECT_EQ(run.result.exit_code, 0) << run.Dump();
+  EXPECT_GE(run.result.peak_rss_bytes, 3 * 80'000'000) << run.Dump();
+  EXPECT_LT(run.result.peak_rss_bytes, 3 * 80'000'000 + 200'000'000) << run.Dump();
 }
 
 TEST_P(BothModes, EnvironmentIsOnlyWhatTheSpecSays) {
@@ -540,6 +557,32 @@ class SandboxIsolation : public ::testing::Test {
   TempDir dir_;
 };
 
+// In the sandbox of a root server the component runs as its own job uid, so RLIMIT_NPROC counts its
+// processes alone and the kernel enforces it (uid 0 would be exempt).
+TEST_F(SandboxIsolation, MaxProcessesIsEnforced) {
+  ProcessSpec spec = Python(true, dir(),
+                            "import os, errno, time\n"
+                            "ok = failed = 0\n"
+                            "for i in range(40):\n"
+                            "  try:\n"
+                            "    if os.fork() == 0:\n"
+                            "      time.sleep(3); os._exit(0)\n"
+                            "    ok += 1\n"
+                            "  except OSError as e:\n"
+                            "    if e.errno == errno.EAGAIN: failed += 1\n"
+                            "print(ok, failed, flush=True)\n"
+                            "os._exit(0)\n");
+  spec.limits.max_processes = 10;
+  Outcome run = RunToEnd(spec);
+  ASSERT_TRUE(run.status.ok()) << run.Dump();
+  ASSERT_EQ(run.out.size(), 1u) << run.Dump();
+  int ok = -1, failed = -1;
+  std::istringstream(run.out[0]) >> ok >> failed;
+  EXPECT_LT(ok, 10) << run.Dump();
+  EXPECT_GT(failed, 0) << run.Dump();
+  EXPECT_EQ(ok + failed, 40) << run.Dump();
+}
+
 TEST_F(SandboxIsolation, CannotReadOutsideData) {
   TempDir other;
   const std::string secret = other.path() + "/secret.txt";
@@ -564,27 +607,66 @@ TEST_F(SandboxIsolation, WritesOnlyToDataAndTmp) {
   EXPECT_TRUE(std::filesystem::exists(dir() + "/x"));
 }
 
-TEST_F(SandboxIsolation, RunsAsNobodyWithoutCapabilities) {
-  Outcome run = RunToEnd(Shell(true, dir(), "id -u; id -g; grep CapEff /proc/self/status; pwd"));
+// Under a root server: a job uid of its own, which owns what it writes and is root nowhere; under
+// a non-root server: nobody in a user namespace. No capabilities either way.
+TEST_F(SandboxIsolation, RunsUnprivilegedWithoutCapabilities) {
+  Outcome run = RunToEnd(
+      Shell(true, dir(), "id -u; id -g; id -G; grep CapEff /proc/self/status; pwd; echo x > mine"));
   ASSERT_TRUE(run.status.ok()) << run.Dump();
-  EXPECT_EQ(run.out,
-            (std::vector<std::string>{"65534", "65534", "CapEff:\t0000000000000000", "/data"}));
+  if (::geteuid() == 0) {
+    const int64_t uid = run.result.host_uid;
+    ASSERT_GE(uid, kJobUidBase);
+    ASSERT_LT(uid, kJobUidBase + kJobUidCount);
+    const std::string id = std::to_string(uid);
+    EXPECT_EQ(run.out,
+              (std::vector<std::string>{id, id, id, "CapEff:\t0000000000000000", "/data"}));
+    struct stat st;
+    ASSERT_EQ(::stat((dir() + "/mine").c_str(), &st), 0);
+    EXPECT_EQ(static_cast<int64_t>(st.st_uid), uid);  // its uid outside too, not root
+  } else {
+    EXPECT_EQ(run.result.host_uid, -1);
+    EXPECT_EQ(run.out, (std::vector<std::string>{"65534", "65534", "65534",
+                                                 "CapEff:\t0000000000000000", "/data"}));
+  }
+}
+
+// Two components running at once never share a job uid (nor, so, a process budget); a finished
+// one's uid is free again.
+TEST_F(SandboxIsolation, ConcurrentComponentsGetDistinctUids) {
+  if (::geteuid() != 0) GTEST_SKIP() << "job uids exist under a root server only";
+  TempDir other;
+  auto a = SandboxedProcess::Start(Shell(true, dir(), "sleep 0.3"), nullptr);
+  auto b = SandboxedProcess::Start(Shell(true, other.path(), "sleep 0.3"), nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const ProcessResult ra = (*a)->Wait(), rb = (*b)->Wait();
+  EXPECT_NE(ra.host_uid, rb.host_uid);
+  EXPECT_GE(ra.host_uid, kJobUidBase);
+  EXPECT_GE(rb.host_uid, kJobUidBase);
 }
 
 // As the entrypoint of a Docker container: pid 1, which ignores signals it has no handler for
 // when they come from inside its namespace (even SIGKILL sent to itself).
-TEST_F(SandboxIsolation, ComponentIsPid1) {
+// Non-root server: the component is pid 1, as a Docker entrypoint is (it ignores signals it has no
+// handler for when they come from inside its namespace, even a SIGKILL sent to itself). Root
+// server: pid 1 is a root shell that waits for the component (pid 2); a signal that kills the
+// component shows as 128 + N.
+TEST_F(SandboxIsolation, ComponentRunsUnderTheNamespacesInit) {
   Outcome run = RunToEnd(Shell(true, dir(), "echo $$; kill -KILL $$; echo alive"));
   ASSERT_TRUE(run.status.ok()) << run.Dump();
-  EXPECT_EQ(run.out, (std::vector<std::string>{"1", "alive"}));
-  EXPECT_EQ(run.result.exit_code, 0);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(run.out, (std::vector<std::string>{"2"}));
+    EXPECT_EQ(run.result.exit_code, 128 + SIGKILL);
+  } else {
+    EXPECT_EQ(run.out, (std::vector<std::string>{"1", "alive"}));
+    EXPECT_EQ(run.result.exit_code, 0);
+  }
 }
 
 TEST_F(SandboxIsolation, SeesOnlyItsOwnProcesses) {
   Outcome run = RunToEnd(Shell(true, dir(), "ls /proc | grep -c '^[0-9]'"));
   ASSERT_TRUE(run.status.ok()) << run.Dump();
   ASSERT_EQ(run.out.size(), 1u);
-  EXPECT_LE(std::stoi(run.out[0]), 4);  // sh, ls, grep
+  EXPECT_LE(std::stoi(run.out[0]), 5);  // (the root server's init,) sh, ls, grep
 }
 
 TEST_F(SandboxIsolation, PythonRuns) {
@@ -602,6 +684,7 @@ TEST_F(SandboxIsolation, PythonRuns) {
 
 TEST_F(SandboxIsolation, ReadOnlyBindForCode) {
   TempDir code;
+  ASSERT_EQ(::chmod(code.path().c_str(), 0755), 0);  // mkdtemp's 0700: see below
   WriteFile(code.path() + "/main.py",
             "import os\n"
             "print(open('/code/main.py').readline().strip())\n"
@@ -619,6 +702,23 @@ TEST_F(SandboxIsolation, ReadOnlyBindForCode) {
   EXPECT_EQ(RunToEnd(spec).status.code(), StatusCode::kInvalidArgument);
   spec.ro_binds = {{code.path(), "code"}};
   EXPECT_EQ(RunToEnd(spec).status.code(), StatusCode::kInvalidArgument);
+
+  // Under a root server the job uid reads the code as "others" do: a private folder is refused
+  // with a message that says how to fix it, unless the spec hands it over (owned_paths).
+  ASSERT_EQ(::chmod(code.path().c_str(), 0700), 0);
+  spec.ro_binds = {{code.path(), "/code"}};
+  Outcome refused = RunToEnd(spec);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(refused.status.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status.message().find("chmod"), std::string::npos)
+        << refused.status.ToString();
+    spec.owned_paths = {code.path()};
+    Outcome owned = RunToEnd(spec);
+    ASSERT_TRUE(owned.status.ok()) << owned.Dump();
+    EXPECT_EQ(owned.out, (std::vector<std::string>{"import os", "read-only"})) << owned.Dump();
+  } else {
+    EXPECT_TRUE(refused.status.ok()) << refused.Dump();
+  }
 }
 
 // A relative bind source is the server's working directory's, not the sandbox's (`swan demo
@@ -653,10 +753,12 @@ TEST_F(SandboxIsolation, CannotCreateUserNamespaces) {
   EXPECT_EQ(run.out, std::vector<std::string>{"no"});
 }
 
-TEST_F(SandboxIsolation, MissingProgramIsReportedByBwrap) {
+// Reported on stderr by bwrap (exit 1), or by setpriv under a root server (exit 127, as a shell's
+// "command not found").
+TEST_F(SandboxIsolation, MissingProgramIsReportedOnStderr) {
   Outcome run = RunToEnd(Spec(true, dir(), {"no-such-program-swan"}));
   ASSERT_TRUE(run.status.ok()) << run.Dump();
-  EXPECT_EQ(run.result.exit_code, 1);
+  EXPECT_EQ(run.result.exit_code, ::geteuid() == 0 ? 127 : 1);
   ASSERT_FALSE(run.err.empty());
   EXPECT_NE(run.err[0].find("no-such-program-swan"), std::string::npos);
 }

@@ -310,8 +310,8 @@ Outcome RunExternal(Execution& ex) {
   const std::string data = ex.job_dir + "/data";
   const std::string code = ex.job_dir + "/code";
   // A fresh folder for each attempt (a kept debug folder must not hand a retry old outputs),
-  // private to root: it will hold opened secrets. (The component's uid inside the sandbox is
-  // root outside it, so it still reads and writes there.)
+  // private to the server's user: it will hold opened secrets. The sandbox binds data/ and code/
+  // below it, and hands them to the component's job uid (SandboxedProcess).
   (void)ex.parts.env->RemoveAll(ex.job_dir);
   if (Status made = ex.parts.env->MakeDirs(ex.job_dir); !made.ok()) return FromStatus(made);
   if (::chmod(ex.job_dir.c_str(), 0700) != 0)
@@ -338,6 +338,7 @@ Outcome RunExternal(Execution& ex) {
   spec.data_dir = data;
   if (ex.component.builtin == Builtin::kPython) {
     spec.ro_binds.push_back({code, "/code"});
+    spec.owned_paths.push_back(code);
   } else if (!ex.component.code_dir.empty()) {
     spec.ro_binds.push_back({ex.component.code_dir, "/code"});
   }

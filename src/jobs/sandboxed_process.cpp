@@ -2,14 +2,18 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +25,9 @@
 #include <future>
 #include <optional>
 #include <system_error>
+
+#include "jobs/process_tree.h"
+#include "jobs/seccomp_filter.h"
 
 namespace swan::jobs {
 namespace {
@@ -119,8 +126,9 @@ struct ChildFailure {
   int step = 0;  // index into kChildSteps
   int err = 0;   // errno
 };
-constexpr const char* kChildSteps[] = {"setsid", "prctl", "setrlimit", "dup2", "chdir", "execve"};
-enum ChildStep { kSetsid, kPrctl, kSetrlimit, kDup2, kChdir, kExecve };
+constexpr const char* kChildSteps[] = {"setsid", "prctl",   "setrlimit", "dup2",
+                                       "chdir",  "seccomp", "execve"};
+enum ChildStep { kSetsid, kPrctl, kSetrlimit, kDup2, kChdir, kSeccomp, kExecve };
 
 // Read-only files and folders of /etc that ordinary programs (the dynamic loader, TLS, DNS, user
 // lookups, Python) read. Not /etc/ssl as a whole: its private/ folder holds the host's keys.
@@ -168,36 +176,118 @@ void AddSystemMounts(std::vector<std::string>& args) {
   }
 }
 
-std::vector<std::string> BwrapCommand(const ProcessSpec& spec, const std::string& data_dir) {
-  const std::string id = std::to_string(kSandboxUid);
-  std::vector<std::string> args = {
-      kBwrapPath,
-      "--unshare-all",
-      "--unshare-user",
-      "--disable-userns",
-      "--uid",
-      id,
-      "--gid",
-      id,
-      "--die-with-parent",  // pid 1 of the namespace dies with bwrap, and everything with it
-      "--new-session",      // no TIOCSTI into a terminal the server may have
-      // The component itself is pid 1 (as a Docker entrypoint is). With bwrap's own init as pid 1
-      // instead, bwrap exits without reaping that init, and the component's rusage is lost.
-      "--as-pid-1",
-  };
-  if (spec.network) args.push_back("--share-net");
+// `job_uid` >= 0: a root server; bwrap runs as real root with no user namespace, and setpriv drops
+// the component to the job uid. Otherwise bwrap makes a user namespace with uid 65534 inside.
+std::vector<std::string> BwrapCommand(const ProcessSpec& spec, const std::string& data_dir,
+                                      int64_t job_uid) {
+  std::vector<std::string> args = {kBwrapPath};
+  if (job_uid >= 0) {
+    args.insert(args.end(),
+                {"--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"});
+    if (!spec.network) args.push_back("--unshare-net");
+  } else {
+    const std::string id = std::to_string(kSandboxUid);
+    args.insert(args.end(),
+                {"--unshare-all", "--unshare-user", "--disable-userns", "--uid", id, "--gid", id});
+    if (spec.network) args.push_back("--share-net");
+  }
+  args.insert(args.end(), {
+                              // pid 1 of the namespace dies with bwrap, and everything with it
+                              "--die-with-parent",
+                              // no TIOCSTI into a terminal the server may have
+                              "--new-session",
+                              // The component itself is pid 1 (as a Docker entrypoint is). With
+                              // bwrap's own init as pid 1 instead, bwrap exits without reaping that
+                              // init, and the component's rusage is lost.
+                              "--as-pid-1",
+                          });
   AddSystemMounts(args);
   args.insert(args.end(), {"--proc", "/proc", "--dev", "/dev"});
   if (spec.limits.tmp_bytes > 0) {
     args.insert(args.end(), {"--size", std::to_string(spec.limits.tmp_bytes)});
   }
-  args.insert(args.end(), {"--tmpfs", "/tmp", "--bind", data_dir, "/data"});
+  // Sticky and writable by all: under a root server the tmpfs belongs to root, not the job uid.
+  args.insert(args.end(), {"--perms", "1777", "--tmpfs", "/tmp", "--bind", data_dir, "/data"});
   for (const auto& [host, inside] : spec.ro_binds) AddReadOnlyBind(args, host, inside);
   // The root is a tmpfs bwrap builds; without the remount the component could write to / and
   // /etc. Not recursive, so /tmp and /data stay writable.
   args.insert(args.end(), {"--chdir", "/data", "--remount-ro", "/", "--"});
+  if (job_uid >= 0) {
+    // pid 1 is a root shell that waits for the component (pid 2) and exits with its status (128 +
+    // N when signal N killed it). It cannot be a job-uid process: the death signal of
+    // --die-with-parent comes from bwrap's monitor, root without capabilities, which may signal
+    // root processes only. pid 1 dying ends the whole namespace; and the monitor reaps pid 1, so
+    // the component's rusage reaches the server.
+    const std::string id = std::to_string(job_uid);
+    args.insert(args.end(), {"/bin/sh", "-c", "\"$@\"", "swan-sandbox-init", kSetprivPath,
+                             "--reuid=" + id, "--regid=" + id, "--clear-groups", "--inh-caps=-all",
+                             "--bounding-set=-all", "--no-new-privs", "--"});
+  }
   args.insert(args.end(), spec.argv.begin(), spec.argv.end());
   return args;
+}
+
+// Leases a job uid for as long as the returned socket stays open. An abstract unix socket name is
+// unique in the host's network namespace, shared by every server on the host, and the kernel frees
+// it when its holder exits, even by SIGKILL: no lock files to clean up.
+Result<std::pair<int, int64_t>> LeaseJobUid() {
+  static std::atomic<uint32_t> next{0};
+  const uint32_t first = next.fetch_add(1);
+  for (int i = 0; i < kJobUidCount; ++i) {
+    const int64_t uid = kJobUidBase + (first + static_cast<uint32_t>(i)) % kJobUidCount;
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Status::Unavailable("leasing a job uid: socket: " + ErrnoText(errno));
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    const std::string name = "swan-job-uid-" + std::to_string(uid);
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+    const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), length) == 0)
+      return std::pair{fd, uid};
+    const int err = errno;
+    ::close(fd);
+    if (err != EADDRINUSE) return Status::Unavailable("leasing a job uid: bind: " + ErrnoText(err));
+  }
+  return Status::Unavailable("leasing a job uid: all " + std::to_string(kJobUidCount) +
+                             " are in use");
+}
+
+// A root server's component reads its read-only binds as "others": a bind it cannot enter would
+// fail inside the sandbox with a bare "Permission denied". Only the bound folder itself is
+// checked (its parents are not on the way inside); owned_paths are the job uid's own.
+Status CheckReadableByOthers(const ProcessSpec& spec) {
+  for (const auto& [host, inside] : spec.ro_binds) {
+    if (std::find(spec.owned_paths.begin(), spec.owned_paths.end(), host) != spec.owned_paths.end())
+      continue;
+    struct stat st;
+    if (::stat(host.c_str(), &st) != 0) continue;  // ValidateSpec reported it
+    const mode_t need = S_ISDIR(st.st_mode) ? (S_IROTH | S_IXOTH) : S_IROTH;
+    if ((st.st_mode & need) != need) {
+      return Status::InvalidArgument("process spec: " + host + " (bound at " + inside +
+                                     ") is not readable by the component's unprivileged user: "
+                                     "`chmod -R a+rX " +
+                                     host + "`")
+          .WithDetail("field", "ro_binds");
+    }
+  }
+  return Status::Ok();
+}
+
+// Makes `path` and everything below it belong to `uid` (links themselves, never their targets).
+Status HandOver(const std::string& path, int64_t uid) {
+  auto chown_one = [&](const std::string& p) -> Status {
+    if (::lchown(p.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid)) != 0)
+      return Status::Internal("handing " + p + " to the job uid: " + ErrnoText(errno));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(chown_one(path));
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    RETURN_IF_ERROR(chown_one(it->path().string()));
+  }
+  if (ec) return Status::Internal("handing " + path + " to the job uid: " + ec.message());
+  return Status::Ok();
 }
 
 Status ValidateSpec(const ProcessSpec& spec) {
@@ -346,7 +436,8 @@ struct SandboxedProcess::ExecPlan {
   std::vector<std::string> env;  // "KEY=VALUE"
   std::string cwd;
   std::vector<ResourceLimit> limits;
-  int max_fd = 1024;  // bound of the fd walk when close_range is missing
+  const sock_fprog* seccomp = nullptr;  // installed just before execve
+  int max_fd = 1024;                    // bound of the fd walk when close_range is missing
 };
 
 namespace {
@@ -355,7 +446,8 @@ namespace {
 // allocation, no locks.
 [[noreturn]] void RunChild(const std::string& program, char* const* argv, char* const* envp,
                            const std::string& cwd, const std::vector<ResourceLimit>& limits,
-                           int max_fd, const ChildFds& fds, pid_t parent) {
+                           const sock_fprog* seccomp, int max_fd, const ChildFds& fds,
+                           pid_t parent) {
   // Ignored signals and the signal mask survive execve: a server that ignores SIGPIPE or blocks
   // SIGTERM for a signal thread would hand that to the component. All signals are blocked since
   // before the fork, so no server handler runs here: reset every disposition first, then unblock.
@@ -379,6 +471,8 @@ namespace {
     ChildFail(fds.exec_report, kDup2);
   }
   if (::chdir(cwd.c_str()) != 0) ChildFail(fds.exec_report, kChdir);
+  if (seccomp != nullptr && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, seccomp) != 0)
+    ChildFail(fds.exec_report, kSeccomp);
   CloseOtherFdsOnExec(max_fd);
   ::execve(program.c_str(), argv, envp);
   ChildFail(fds.exec_report, kExecve);
@@ -406,11 +500,6 @@ Result<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(const ProcessS
       return Status::Unavailable(std::string("sandbox: ") + kBwrapPath + " is not installed");
     }
     plan.program = kBwrapPath;
-    // bwrap runs in data_dir: a relative bind source (a relative --data of the server) would
-    // resolve there. Absolute from the server's own working directory.
-    ProcessSpec absolute = spec;
-    for (auto& [host, inside] : absolute.ro_binds) host = std::filesystem::absolute(host).string();
-    plan.args = BwrapCommand(absolute, data_dir);
   } else {
     // Relative names with a '/' resolve against data_dir, the child's cwd at execve.
     ASSIGN_OR_RETURN(plan.program, ResolveProgram(spec.argv[0], env["PATH"]));
@@ -423,6 +512,29 @@ Result<std::unique_ptr<SandboxedProcess>> SandboxedProcess::Start(const ProcessS
   }
 
   std::unique_ptr<SandboxedProcess> process(new SandboxedProcess(spec, std::move(on_line)));
+  if (spec.sandbox) {
+    int64_t job_uid = -1;
+    if (::geteuid() == 0) {
+      if (::access(kSetprivPath, X_OK) != 0) {
+        return Status::Unavailable(std::string("sandbox: ") + kSetprivPath +
+                                   " (util-linux) is not installed: a root server needs it to run "
+                                   "components as an unprivileged user");
+      }
+      ASSIGN_OR_RETURN(auto lease, LeaseJobUid());
+      process->uid_lease_fd_ = lease.first;  // released when the process object dies
+      job_uid = lease.second;
+      process->result_.host_uid = job_uid;
+      RETURN_IF_ERROR(HandOver(data_dir, job_uid));
+      for (const std::string& path : spec.owned_paths) RETURN_IF_ERROR(HandOver(path, job_uid));
+      RETURN_IF_ERROR(CheckReadableByOthers(spec));
+      plan.seccomp = NoUserNamespacesFilter();
+    }
+    // bwrap runs in data_dir: a relative bind source (a relative --data of the server) would
+    // resolve there. Absolute from the server's own working directory.
+    ProcessSpec absolute = spec;
+    for (auto& [host, inside] : absolute.ro_binds) host = std::filesystem::absolute(host).string();
+    plan.args = BwrapCommand(absolute, data_dir, job_uid);
+  }
   RETURN_IF_ERROR(process->Launch(std::move(plan)));
   return process;
 }
@@ -471,8 +583,8 @@ Status SandboxedProcess::Spawn(ExecPlan& plan) {
   start_ms_ = NowMs();
   const pid_t pid = ::fork();
   if (pid == 0) {
-    RunChild(plan.program, argv.data(), envp.data(), plan.cwd, plan.limits, plan.max_fd, child_fds,
-             parent);
+    RunChild(plan.program, argv.data(), envp.data(), plan.cwd, plan.limits, plan.seccomp,
+             plan.max_fd, child_fds, parent);
   }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -550,9 +662,18 @@ void SandboxedProcess::ReapChild() {
     return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
   };
   result_.cpu_ms = to_ms(usage.ru_utime) + to_ms(usage.ru_stime);
-  result_.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
+  // ru_maxrss is in KiB; the largest single process, which a short-lived tree may only show here.
+  result_.peak_rss_bytes =
+      std::max(result_.peak_rss_bytes, static_cast<int64_t>(usage.ru_maxrss) * 1024);
   ::close(pidfd_);
   pidfd_ = -1;
+  // The pid namespace is gone with its pid 1: nothing runs as the job uid any more.
+  if (uid_lease_fd_ >= 0) ::close(uid_lease_fd_);
+  uid_lease_fd_ = -1;
+}
+
+void SandboxedProcess::SampleTree() {
+  result_.peak_rss_bytes = std::max(result_.peak_rss_bytes, TreeResidentBytes(pid_));
 }
 
 // The monitor thread: reads both pipes, enforces the timeout, reacts to Cancel, reaps the child.
@@ -562,6 +683,7 @@ void SandboxedProcess::Monitor() {
   bool stopping = false;               // SIGTERM sent
   int64_t sigkill_at = -1;             // when to escalate; -1 once SIGKILL is sent (or before)
   std::optional<int64_t> drain_until;  // set when the child was reaped
+  int64_t sample_at = start_ms_ + kTreeSampleMs / 5;  // the first sample early: short jobs
   LineSplitter splitters[2];
   int* const fds[2] = {&out_fd_, &err_fd_};
   const OutputStream streams[2] = {OutputStream::kStdout, OutputStream::kStderr};
@@ -591,6 +713,10 @@ void SandboxedProcess::Monitor() {
       sigkill_at = -1;
     }
     if (exited && ((out_fd_ < 0 && err_fd_ < 0) || now >= *drain_until)) break;
+    if (!exited && now >= sample_at) {
+      SampleTree();
+      sample_at = now + kTreeSampleMs;
+    }
 
     // Sleep until the next fd event or the next deadline.
     std::optional<int64_t> wake_at = timeout_at;
@@ -599,6 +725,7 @@ void SandboxedProcess::Monitor() {
     } else if (stopping) {
       wake_at = sigkill_at >= 0 ? std::optional<int64_t>(sigkill_at) : std::nullopt;
     }
+    if (!exited) wake_at = wake_at ? std::min(*wake_at, sample_at) : sample_at;
     const int poll_ms =
         wake_at ? static_cast<int>(std::clamp<int64_t>(*wake_at - now, 0, INT_MAX)) : -1;
     pollfd pfds[4];
@@ -674,6 +801,7 @@ SandboxedProcess::~SandboxedProcess() {
   Cancel();  // no effect if it already ended
   (void)Wait();
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (uid_lease_fd_ >= 0) ::close(uid_lease_fd_);
 }
 
 bool SandboxedProcess::SandboxAvailable() {

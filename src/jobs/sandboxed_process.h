@@ -19,9 +19,16 @@
 // stdin, pipes as stdout and stderr, the rlimits in `limits`, and its own session and process
 // group.
 //
-// Security note: bwrap runs as the server's user. When that is root, the sandbox uid 65534 is root
-// outside, so inside it owns every root-owned file of the bound paths whatever their mode bits say
-// (hence /etc/ssl/private is never bound). Bind nothing the component must not read.
+// The component's user. A root server (the usual case in a container) runs bwrap as real root,
+// without a user namespace, and the component as a *job uid* of its own: bwrap builds the mounts,
+// then /usr/bin/setpriv (util-linux) inside the sandbox drops to uid = gid = a number from
+// kJobUidBase up, free on this host at that moment (leased through an abstract unix socket, so
+// concurrent servers never share one), with no supplementary groups, no capabilities (bounding set
+// empty), no_new_privs, and a seccomp filter that refuses new user namespaces. Outside the sandbox
+// that uid owns nothing but the job's own folder: `data_dir` and `owned_paths` are handed to it
+// (chowned) before the start, and the server (root) reads what it left there. A non-root server
+// cannot switch users: bwrap then builds a user namespace where the component is uid 65534
+// (nobody), which is the server's own uid outside, with --disable-userns.
 //
 // Ending: the process group is killed (SIGTERM, then SIGKILL after `kill_grace_ms`) on timeout,
 // Cancel() or destruction. When the main process exits by itself, whatever it left running in its
@@ -37,14 +44,17 @@
 //   - cpu_seconds: RLIMIT_CPU of each process (a fork gets a fresh budget): SIGKILL at the limit.
 //   - file_bytes: RLIMIT_FSIZE: a write past it fails with EFBIG, or SIGXFSZ kills the writer.
 //   - open_files: RLIMIT_NOFILE of each process (bwrap itself needs a few fds; keep it >= 16).
-//   - max_processes: RLIMIT_NPROC, counted per host uid. Set, but NOT ENFORCED when the server runs
-//     as root: the kernel exempts uid 0 (copy_process checks `user != INIT_USER`), and in the
-//     sandbox the component is still uid 0 outside its user namespace. Enforcing it needs a cgroup
-//     (pids.max) or a dedicated unprivileged host uid per job.
+//   - max_processes: RLIMIT_NPROC, counted per host uid: for a root server, the processes of the
+//     job's own uid, i.e. of this component alone (bwrap, root, is exempt). For a non-root server
+//     it counts every process of the server's user, so leave headroom for the server's own.
 //   - tmp_bytes: size of the sandbox's /tmp tmpfs (it lives in RAM; 0 = the kernel's default, half
 //     of RAM). Sandbox only.
 //   Limits are applied to bwrap too, and never raised above the server's own hard limits. Memory
 //   of the whole tree (RSS), disk use of /data and network are not limited here.
+//
+// Usage: cpu_ms is the whole tree's (reaped descendants included). peak_rss_bytes is the largest
+// resident memory of the whole tree: sampled every kTreeSampleMs (/proc), and at least the largest
+// single process's peak (ru_maxrss), which catches what lived shorter than a sample.
 //
 // Thread-safety: Start() and SandboxAvailable() may be called from any thread. On one object,
 // Cancel() and Wait() may be called from any thread while it lives.
@@ -71,8 +81,15 @@ namespace swan::jobs {
 inline constexpr const char* kBwrapPath = "/usr/bin/bwrap";
 // PATH when `env` has none (inside the sandbox and out).
 inline constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
-// The sandbox's user and group (nobody/nogroup).
+// The sandbox's user and group under a non-root server (nobody/nogroup, inside its user namespace).
 inline constexpr int kSandboxUid = 65534;
+// Under a root server, the component's host uid/gid: one of kJobUidCount numbers from kJobUidBase,
+// far above the ids of real users and of container user ranges.
+inline constexpr int64_t kJobUidBase = 1'900'000'000;
+inline constexpr int kJobUidCount = 65536;
+inline constexpr const char* kSetprivPath = "/usr/bin/setpriv";
+// How often the memory of the component's process tree is sampled.
+inline constexpr int64_t kTreeSampleMs = 100;
 // Output lines longer than this are delivered in pieces of this size.
 inline constexpr int64_t kLineBytesMax = 64 * 1024;
 // After the main process exits, output still held open by escaped descendants (only possible
@@ -82,7 +99,7 @@ inline constexpr int64_t kDrainAfterExitMs = 1000;
 struct ProcessLimits {
   int64_t memory_bytes = 0;   // RLIMIT_AS of each process; 0 = none
   int64_t cpu_seconds = 0;    // RLIMIT_CPU of each process; 0 = none
-  int64_t max_processes = 0;  // RLIMIT_NPROC; 0 = none; not enforced for root (see above)
+  int64_t max_processes = 0;  // RLIMIT_NPROC (see above); 0 = none
   int64_t file_bytes = 0;     // RLIMIT_FSIZE: largest file it may write; 0 = none
   int64_t open_files = 0;     // RLIMIT_NOFILE; 0 = none
   int64_t tmp_bytes = 0;      // size of the sandbox's /tmp; 0 = kernel default
@@ -94,6 +111,9 @@ struct ProcessSpec {
   std::string data_dir;                    // existing host folder: read-write /data, the cwd
   // Extra read-only mounts: host path -> absolute sandbox path (e.g. component code at /code).
   std::vector<std::pair<std::string, std::string>> ro_binds;
+  // Host paths besides data_dir that the component must own (e.g. code written for it into the job
+  // folder): chowned, recursively, to its job uid under a root server. Nothing else is touched.
+  std::vector<std::string> owned_paths;
   bool sandbox = true;  // false: run on the host with cwd = data_dir (ro_binds ignored)
   bool network = true;  // false: the sandbox gets its own network namespace with only loopback
   ProcessLimits limits;
@@ -115,7 +135,8 @@ struct ProcessResult {
   bool output_truncated = false;  // lines past output_bytes_max were dropped
   int64_t wall_ms = 0;            // start to exit
   int64_t cpu_ms = 0;             // user + system of the child and its reaped descendants
-  int64_t peak_rss_bytes = 0;     // largest resident set among them
+  int64_t peak_rss_bytes = 0;     // largest resident memory of the whole tree (see above)
+  int64_t host_uid = -1;          // the job uid it ran as (root server, sandbox), else -1
 };
 
 class SandboxedProcess {
@@ -159,6 +180,7 @@ class SandboxedProcess {
   void Monitor();
   void Deliver(OutputStream stream, std::string_view line);
   void ReapChild();
+  void SampleTree();
 
   const LineCallback on_line_;
   const int64_t timeout_ms_;
@@ -172,7 +194,8 @@ class SandboxedProcess {
   int err_fd_ = -1;
   int64_t start_ms_ = 0;
   int64_t output_bytes_ = 0;
-  ProcessResult result_;  // read by Wait() only after the monitor thread is joined
+  int uid_lease_fd_ = -1;  // holds the job uid (root server, sandbox) until the child is reaped
+  ProcessResult result_;   // read by Wait() only after the monitor thread is joined
 
   int wake_fd_ = -1;  // eventfd: Cancel() wakes the monitor's poll
   std::atomic<bool> cancel_requested_{false};
