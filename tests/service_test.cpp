@@ -1,6 +1,7 @@
 // The service layer called directly, with no HTTP server: a Runtime over a temp data directory,
 // callers with real tokens, and a catalog that can refuse to write audit events.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -245,6 +246,24 @@ TEST_F(ServiceTest, TokenExpiryFollowsTheInjectedClock) {
   req.expires_in_seconds = 0;
   EXPECT_EQ(service::CreateToken(*rt_, Master(*p), p->project, req).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+// One process per data directory: a second runtime (another server) is refused, naming the holder,
+// instead of running the same jobs and writing the same heads. The lock goes with its holder.
+TEST_F(ServiceTest, ASecondRuntimeOnTheSameDataDirectoryIsRefused) {
+  service::RuntimeOptions options;
+  options.data_dir = dir_.path() + "/data";
+  options.start_jobs = false;
+  auto second = service::Runtime::Open(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("in use by another Swan process (pid " +
+                                           std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.status().ToString();
+  rt_.reset();
+  auto third = service::Runtime::Open(options);
+  EXPECT_TRUE(third.ok()) << third.status().ToString();
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   rt->data_dir_ = options.data_dir.empty() ? limits::kDefaultDataDir : options.data_dir;
   rt->memory_limit_ = EffectiveMemoryLimit(options.memory_limit);
   RETURN_IF_ERROR(env.MakeDirs(rt->data_dir_));
+  ASSIGN_OR_RETURN(rt->lock_, fs::DirLock::Acquire(rt->data_dir_));
   ASSIGN_OR_RETURN(rt->catalog_, catalog::OpenSqliteCatalog(rt->data_dir_ + "/catalog.db", &clock));
   if (options.wrap_catalog_for_test)
     rt->catalog_ = options.wrap_catalog_for_test(std::move(rt->catalog_));

@@ -13,6 +13,7 @@
 
 #include "catalog/catalog.h"
 #include "common/clock.h"
+#include "common/dir_lock.h"
 #include "common/env.h"
 #include "common/secret_box.h"
 #include "common/status.h"
@@ -69,6 +70,7 @@ class Runtime {
   Runtime(Env& env, Clock& clock) : env_(env), clock_(clock) {}
   Env& env_;
   Clock& clock_;
+  fs::DirLock lock_;  // released last: nothing of this runtime touches the directory after it
   std::string data_dir_;
   std::string memory_limit_;
   // Destroyed in reverse order: the runner and the store before the catalog they use.
