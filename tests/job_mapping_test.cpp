@@ -100,6 +100,69 @@ sys.exit(2)
   EXPECT_TRUE(p.Ok("GET", p.Path("/files"))["files"].empty());
 }
 
+// The output mapping's fields override the manifest's (Keboola): a headless file with its own
+// dialect is read with the mapping's columns, delimiter and enclosure.
+TEST_F(JobMappingTest, OutputMappingGivesColumnsDelimiterAndEnclosure) {
+  ProjectApi p(server_, "dialect");
+  ASSERT_TRUE(p.ok());
+  const char* script = R"PY(import json
+open('out/tables/raw.csv', 'w').write("1;'a;b'\n2;'c'\n")
+json.dump({'delimiter': ','}, open('out/tables/raw.csv.manifest', 'w'))
+)PY";
+  const json storage = {{"output",
+                         {{"tables",
+                           {{{"source", "raw.csv"},
+                             {"destination", "out.c-dialect.raw"},
+                             {"columns", {"id", "name"}},
+                             {"delimiter", ";"},
+                             {"enclosure", "'"}}}}}}};
+  p.CreateConfig("w", "keboola.python-transformation-v2", PythonConfig(script, storage));
+  json j = p.RunJob("w");
+  ASSERT_EQ(j.value("status", ""), "success") << DescribeJob(p, j);
+  EXPECT_EQ(p.Columns("out.c-dialect.raw"), (std::vector<std::string>{"id", "name"}));
+  EXPECT_EQ(p.SortedRows("out.c-dialect.raw"), (Rows{{"1", "a;b"}, {"2", "c"}}));
+}
+
+// Keboola's write_always: that table is loaded although the component fails; the others are not,
+// and the job still ends in error.
+TEST_F(JobMappingTest, WriteAlwaysTablesAreLoadedWhenTheComponentFails) {
+  ProjectApi p(server_, "always");
+  ASSERT_TRUE(p.ok());
+  const char* script = R"PY(import json, sys
+open('out/tables/log.csv', 'w').write('step\nstarted\nfailed\n')
+open('out/tables/result.csv', 'w').write('n\n1\n')
+json.dump({'write_always': True}, open('out/tables/log.csv.manifest', 'w'))
+print('the source API went away', file=sys.stderr)
+sys.exit(1)
+)PY";
+  const json storage = {{"output",
+                         {{"tables",
+                           {{{"source", "log.csv"}, {"destination", "out.c-always.log"}},
+                            {{"source", "result.csv"}, {"destination", "out.c-always.result"}}}}}}};
+  p.CreateConfig("w", "keboola.python-transformation-v2", PythonConfig(script, storage));
+  json j = p.RunJob("w");
+  EXPECT_EQ(j.value("status", ""), "error") << DescribeJob(p, j);
+  EXPECT_EQ(j.value("error_kind", ""), "user") << DescribeJob(p, j);
+  EXPECT_EQ(p.SortedRows("out.c-always.log"), (Rows{{"failed"}, {"started"}}));
+  HttpResponse result = HttpCall("GET", server_.url() + p.Path("/tables/out.c-always.result"),
+                                 {"Authorization: Bearer " + p.token()}, "");
+  EXPECT_EQ(result.status, 404) << result.body;
+  ASSERT_TRUE(j.contains("outputs")) << j.dump();
+  ASSERT_EQ(j["outputs"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["outputs"][0].value("table", ""), "out.c-always.log");
+
+  // The mapping can say it too; without write_always a failed job loads nothing.
+  const json mapped = {{"output",
+                        {{"tables",
+                          {{{"source", "result.csv"},
+                            {"destination", "out.c-always.mapped"},
+                            {"write_always", true}}}}}}};
+  p.CreateConfig("m", "keboola.python-transformation-v2", PythonConfig(script, mapped));
+  json m = p.RunJob("m");
+  EXPECT_EQ(m.value("status", ""), "error") << DescribeJob(p, m);
+  EXPECT_EQ(p.SortedRows("out.c-always.mapped"), (Rows{{"1"}}));
+}
+
 TEST_F(JobMappingTest, DeleteWhereFromTheManifestAndFromTheOutputMapping) {
   ProjectApi p(server_, "deletes");
   ASSERT_TRUE(p.ok());

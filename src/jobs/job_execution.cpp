@@ -374,9 +374,21 @@ Outcome RunExternal(Execution& ex) {
                 " s and was killed",
             "timeout"};
   }
+  // Keboola: tables whose manifest or mapping says write_always are loaded even when the
+  // component fails (Finish commits them once no retry follows).
+  auto failed = [&](Outcome outcome) {
+    if (!OnlyFilesAndFolders(data + "/out", "out").ok()) return outcome;
+    Status kept = StageOutputFolder(ctx, storage, data + "/out/tables", &ex.outputs, true);
+    if (!kept.ok()) {
+      ex.log.Warning("the write_always outputs were not loaded: " + kept.message());
+      ex.outputs.writes.clear();
+    }
+    return outcome;
+  };
   if (r.exit_code == 1) {
     std::string last = ex.log.LastComponentMessage();
-    return UserError(last.empty() ? "the component failed (exit code 1) without a message" : last);
+    return failed(
+        UserError(last.empty() ? "the component failed (exit code 1) without a message" : last));
   }
   if (r.exit_code != 0) {
     std::string last = ex.log.LastComponentMessage();
@@ -384,7 +396,8 @@ Outcome RunExternal(Execution& ex) {
                           ? "was killed by signal " + std::to_string(r.exit_code - 128)
                       : r.exit_code < 0 ? "was killed by signal " + std::to_string(r.term_signal)
                                         : "failed with exit code " + std::to_string(r.exit_code);
-    return AppError("application error: the component " + how + (last.empty() ? "" : ": " + last));
+    return failed(
+        AppError("application error: the component " + how + (last.empty() ? "" : ": " + last)));
   }
   // Success: its state and outputs, from out/ as the component left it.
   Status plain = OnlyFilesAndFolders(data + "/out", "out");
@@ -499,15 +512,34 @@ void Finish(Execution& ex, Outcome outcome) {
     outcome = FromStatus(committed);
     outcome.message = "the outputs could not be committed (nothing was): " + committed.message();
   }
-  {
-    JobContext ctx = Context(ex);
-    DropCreatedBuckets(ctx, ex.outputs);
-    DropOutputFiles(ctx, ex.files);
-  }
-  ex.outputs.writes.clear();  // staged segments are deleted, uncommitted
   const bool retry = (outcome.error_kind == "application" || outcome.error_kind == "timeout" ||
                       outcome.error_kind == "terminated") &&
                      job.attempt < job.max_attempts;
+  // What is staged now after a failure is the write_always tables (RunExternal): committed
+  // together, at the last attempt only.
+  json kept_outputs = json::array();
+  if (!retry && outcome.status == catalog::kJobError && !ex.outputs.writes.empty()) {
+    auto kept = ex.parts.store->CommitStaged(
+        ex.outputs.writes,
+        [&](catalog::Catalog& tx, const std::vector<storage::WriteResult>& results) -> Status {
+          kept_outputs = OutputUsage(results);
+          return tx.AppendJobEvents({{0, job.id, "info", "swan",
+                                      std::to_string(results.size()) +
+                                          " write_always output tables committed although the "
+                                          "job failed",
+                                      0}});
+        });
+    if (!kept.ok()) {
+      kept_outputs = json::array();
+      ex.log.Warning("the write_always outputs could not be committed: " + kept.status().message());
+    }
+  }
+  {
+    JobContext ctx = Context(ex);
+    DropCreatedBuckets(ctx, ex.outputs);  // only the empty ones
+    DropOutputFiles(ctx, ex.files);
+  }
+  ex.outputs.writes.clear();  // staged segments are deleted, uncommitted
   if (outcome.status == catalog::kJobError || outcome.status == catalog::kJobTerminated)
     ex.log.Error(outcome.message);
   if (outcome.status == catalog::kJobCancelled) ex.log.Warning(outcome.message);
@@ -524,7 +556,7 @@ void Finish(Execution& ex, Outcome outcome) {
   job.message = outcome.message;
   job.error_kind = outcome.error_kind;
   job.inputs_json = ex.inputs.dump();
-  job.outputs_json = "[]";
+  job.outputs_json = kept_outputs.dump();
   ex.log.Flush();
   Status st = cat.UpdateJob(job, catalog::kJobProcessing);
   (void)st;  // only a catalog that went away fails here; restart recovery ends the job then

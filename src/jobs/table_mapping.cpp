@@ -311,13 +311,13 @@ Result<std::vector<query::SqlTable>> InputViews(JobContext& ctx,
 }
 
 Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string& tables_dir,
-                         StagedOutputs* out) {
+                         StagedOutputs* out, bool only_write_always) {
   if (!ctx.env.FileExists(tables_dir)) return Status::Ok();
   ASSIGN_OR_RETURN(auto entries, ctx.env.List(tables_dir));
   ASSIGN_OR_RETURN(auto sources, PairOutputSources(entries));
   const json& mappings = Section(storage, "output");
   // Every mapped source must exist (Keboola: "Table sources not found").
-  for (size_t i = 0; i < mappings.size(); ++i) {
+  for (size_t i = 0; i < mappings.size() && !only_write_always; ++i) {
     const json& m = mappings[i];
     const std::string src = m.is_object() ? m.value("source", std::string()) : std::string();
     const bool found = std::any_of(sources.begin(), sources.end(),
@@ -330,14 +330,28 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
   std::set<std::string> destinations;
   for (const auto& s : sources) {
     const std::string shown = "out/tables/" + s.name;
-    OutputTableManifest manifest;
-    if (!s.manifest_path.empty()) {
-      ASSIGN_OR_RETURN(std::string text, fs::ReadFileText(s.manifest_path));
-      ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
-    }
     json mapping;
     for (const auto& m : mappings)
       if (m.is_object() && m.value("source", std::string()) == s.name) mapping = m;
+    OutputTableManifest manifest;
+    std::string text = "{}";
+    if (!s.manifest_path.empty()) {
+      ASSIGN_OR_RETURN(text, fs::ReadFileText(s.manifest_path));
+    }
+    if (mapping.is_object() && mapping.size() > 1) {
+      // The mapping's fields win, one by one; the manifest must parse first (its own errors).
+      RETURN_IF_ERROR(ParseOutputTableManifest(text, shown + ".manifest").status());
+      json merged = json::parse(text, nullptr, false);
+      if (!merged.is_object()) merged = json::object();
+      for (const auto& [key, value] : mapping.items())
+        if (key != "source" && key != "destination") merged[key] = value;
+      ASSIGN_OR_RETURN(manifest,
+                       ParseOutputTableManifest(merged.dump(), "storage.output.tables mapping of " +
+                                                                   shown + " with its manifest"));
+    } else {
+      ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
+    }
+    if (only_write_always && !manifest.write_always) continue;
     std::optional<storage::DeleteWhere> delete_where;
     if (!manifest.delete_where.empty()) {
       // One rule of one filter with listed values: Keboola's delete_where_column/_values/

@@ -50,9 +50,14 @@ struct StagedOutputs {
   std::vector<std::string> temp_files;  // removed after the commit
 };
 
-// Stages every table in `tables_dir` (out/tables) per its manifest and the output mapping.
+// Stages every table in `tables_dir` (out/tables) per its manifest and its entry of the output
+// mapping, whose fields override the manifest's one by one (Keboola: `columns`, `delimiter`,
+// `enclosure`, `has_header`, `incremental`, `primary_key`, `delete_where_*`, `write_always`...).
+// `only_write_always`: after a failed run, stage just the tables marked `write_always`, and
+// skip the check that every mapped source exists.
 Status StageOutputFolder(JobContext& ctx, const nlohmann::json& storage,
-                         const std::string& tables_dir, StagedOutputs* out);
+                         const std::string& tables_dir, StagedOutputs* out,
+                         bool only_write_always = false);
 
 // One output of a SQL transformation: the mapping entry and the Parquet file it was written to.
 struct ParquetOutput {
