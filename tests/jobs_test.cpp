@@ -742,8 +742,8 @@ if state:
   surfaces["server log"] = Server().Log();
   for (const char* file : {"/catalog.db", "/catalog.db-wal"})
     surfaces[file] = ReadFile(Server().data_dir() + file);
-  // The kept folder of the debug run: its config.json sealed again; only the component's own
-  // outputs (out/) may hold what it wrote.
+  // The kept folder of the debug run: its config.json and both states sealed again; only the
+  // component's own output tables (out/tables) may hold what it wrote.
   const std::string kept = Server().data_dir() + "/jobs/" + std::to_string(debug_id);
   const std::string kept_config = ReadFile(kept + "/data/config.json");
   ASSERT_FALSE(kept_config.empty()) << "debug run kept no config.json";
@@ -752,7 +752,12 @@ if state:
             0u)
       << kept_config;
   for (const auto& f : FilesUnder(kept))
-    if (!f.starts_with("data/out/")) surfaces["kept " + f] = ReadFile(kept + "/" + f);
+    if (!f.starts_with("data/out/tables/")) surfaces["kept " + f] = ReadFile(kept + "/" + f);
+  const std::string kept_state = ReadFile(kept + "/data/out/state.json");
+  ASSERT_FALSE(kept_state.empty()) << "debug run kept no out/state.json";
+  EXPECT_EQ(
+      json::parse(kept_state)["#password"].get<std::string>().rfind("KBC::ProjectSecure::", 0), 0u)
+      << kept_state;
 
   for (const auto& [name, text] : surfaces)
     EXPECT_EQ(text.find(secret), std::string::npos) << "the secret shows in " << name;

@@ -633,6 +633,17 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
     } else {
       (void)parts.env->RemoveFile(ex.job_dir + "/data/in/state.json");
     }
+    // And the state the component wrote, whose `#` keys are secrets as well.
+    const std::string out_state = ex.job_dir + "/data/out/state.json";
+    if (parts.env->FileExists(out_state)) {
+      auto text = fs::ReadFileText(out_state);
+      json written = text.ok() ? json::parse(*text, nullptr, false) : json();
+      if (written.is_object() && SealSecrets(written, ex.key, "state").ok()) {
+        (void)WriteText(out_state, written.dump());
+      } else {
+        (void)parts.env->RemoveFile(out_state);
+      }
+    }
   } else {
     (void)parts.env->RemoveAll(ex.job_dir);
   }
