@@ -100,6 +100,28 @@ sys.exit(2)
   EXPECT_TRUE(p.Ok("GET", p.Path("/files"))["files"].empty());
 }
 
+// A deleted project's files go with it: rows and bytes.
+TEST_F(JobMappingTest, DeletingAProjectRemovesItsFilesBytes) {
+  ProjectApi p(server_, "files-gone");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("w", "keboola.python-transformation-v2",
+                 PythonConfig("open('out/files/keep.txt', 'w').write('bytes of a file')\n"));
+  json j = p.RunJob("w");
+  ASSERT_EQ(j.value("status", ""), "success") << DescribeJob(p, j);
+  HttpResponse shown = HttpCall("GET", server_.url() + "/v1/projects/files-gone",
+                                {"Authorization: Bearer " + server_.admin_token()}, "");
+  ASSERT_EQ(shown.status, 200) << shown.body;
+  const int64_t project_id = json::parse(shown.body)["project"].value("id", int64_t{0});
+  ASSERT_GT(project_id, 0) << shown.body;
+  const std::string dir = server_.data_dir() + "/files/p" + std::to_string(project_id);
+  ASSERT_TRUE(std::filesystem::exists(dir)) << dir;
+  ASSERT_FALSE(std::filesystem::is_empty(dir)) << dir;
+  HttpResponse deleted = HttpCall("DELETE", server_.url() + "/v1/projects/files-gone",
+                                  {"Authorization: Bearer " + server_.admin_token()}, "");
+  ASSERT_EQ(deleted.status / 100, 2) << deleted.body;
+  EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
+}
+
 // The output mapping's fields override the manifest's (Keboola): a headless file with its own
 // dialect is read with the mapping's columns, delimiter and enclosure.
 TEST_F(JobMappingTest, OutputMappingGivesColumnsDelimiterAndEnclosure) {

@@ -97,13 +97,15 @@ Result<json> WriteInputFiles(JobContext& ctx, const json& storage, const std::st
   return usage;
 }
 
+std::string ProjectFilesDir(int64_t project_id) { return "files/p" + std::to_string(project_id); }
+
 Status StageOutputFiles(JobContext& ctx, const json& storage, const std::string& files_dir,
                         StagedFiles* out) {
   if (!ctx.env.FileExists(files_dir)) return Status::Ok();
   ASSIGN_OR_RETURN(auto entries, ctx.env.List(files_dir));
   ASSIGN_OR_RETURN(auto sources, PairOutputSources(entries));
   const json& mappings = Files(storage, "output");
-  const std::string rel_dir = "files/p" + std::to_string(ctx.project.id);
+  const std::string rel_dir = ProjectFilesDir(ctx.project.id);
   RETURN_IF_ERROR(ctx.env.MakeDirs(ctx.data_dir + "/" + rel_dir));
   for (const auto& s : sources) {
     const std::string shown = "out/files/" + s.name;

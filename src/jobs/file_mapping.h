@@ -21,6 +21,10 @@ Result<nlohmann::json> WriteInputFiles(JobContext& ctx, const nlohmann::json& st
 // The out/files of a finished job, moved into the file storage but not yet in the catalog: the
 // job's final commit registers them (RegisterOutputFiles); DropOutputFiles deletes them when
 // the job fails.
+// Where a project's files are kept, relative to the data directory ("files/p<id>"). Project ids
+// are never reused, so the folder is the project's alone and goes with it.
+std::string ProjectFilesDir(int64_t project_id);
+
 struct StagedFiles {
   std::vector<catalog::StoredFile> files;
 };

@@ -1,6 +1,7 @@
 #include "service/projects.h"
 
 #include "common/names.h"
+#include "jobs/file_mapping.h"
 #include "service/access.h"
 
 namespace swan::service {
@@ -89,10 +90,15 @@ Result<CreatedProject> CreateProject(Runtime& rt, const Caller& caller, const st
 Status DeleteProject(Runtime& rt, const Caller& caller, const std::string& name) {
   RETURN_IF_ERROR(RequireAdmin(caller.token));
   ASSIGN_OR_RETURN(auto project, ResolveProject(rt, caller, name));
-  return rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
     RETURN_IF_ERROR(tx.DeleteProject(project.id));
     return tx.AppendEvent(AuditEvent(caller, project.id, "project.delete", name));
-  });
+  }));
+  // The catalog rows of its files went with the project; their bytes go now. (Table segments
+  // are the garbage collector's: versions may still be shared.)
+  Status removed = rt.env().RemoveAll(rt.data_dir() + "/" + jobs::ProjectFilesDir(project.id));
+  (void)removed;  // the project is deleted; leftover bytes are unreachable through any API
+  return Status::Ok();
 }
 
 Result<std::vector<catalog::Bucket>> ListBuckets(Runtime& rt, const Caller& caller,
