@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "forwarding_catalog.h"
 #include "service/access.h"
+#include "service/configs.h"
+#include "service/jobs.h"
 #include "service/projects.h"
 #include "service/runtime.h"
 #include "service/sql.h"
@@ -39,6 +44,31 @@ class EventFailingCatalog : private OwnedCatalog, public ForwardingCatalog {
 
  private:
   const bool* fail_;
+};
+
+// Holds the first job a worker claims until `release` is set: the runner can be told to stop
+// between the claim and the run.
+class ClaimGatingCatalog : private OwnedCatalog, public ForwardingCatalog {
+ public:
+  ClaimGatingCatalog(std::unique_ptr<catalog::Catalog> c, std::promise<void>* claimed,
+                     std::shared_future<void> release)
+      : OwnedCatalog{std::move(c)},
+        ForwardingCatalog(*owned),
+        claimed_(claimed),
+        release_(std::move(release)) {}
+  Result<std::optional<catalog::Job>> ClaimJob(const std::string& w, int limit) override {
+    auto job = base_.ClaimJob(w, limit);
+    if (job.ok() && job->has_value() && !gated_.exchange(true)) {
+      claimed_->set_value();
+      release_.wait();
+    }
+    return job;
+  }
+
+ private:
+  std::promise<void>* claimed_;
+  std::shared_future<void> release_;
+  std::atomic<bool> gated_{false};
 };
 
 class ServiceTest : public ::testing::Test {
@@ -264,6 +294,54 @@ TEST_F(ServiceTest, ASecondRuntimeOnTheSameDataDirectoryIsRefused) {
   rt_.reset();
   auto third = service::Runtime::Open(options);
   EXPECT_TRUE(third.ok()) << third.status().ToString();
+}
+
+// A job claimed while the runner stops did not run: it waits again (same attempt) for the next
+// start, instead of ending terminated.
+TEST(JobRunnerStop, AJobClaimedWhileStoppingWaitsForTheNextStart) {
+  TempDir dir;
+  FakeClock clock{1'800'000'000'000};
+  std::promise<void> claimed;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  service::RuntimeOptions options;
+  options.data_dir = dir.path() + "/data";
+  options.clock = &clock;
+  options.wrap_catalog_for_test = [&](std::unique_ptr<catalog::Catalog> c) {
+    return std::unique_ptr<catalog::Catalog>(
+        std::make_unique<ClaimGatingCatalog>(std::move(c), &claimed, released));
+  };
+  auto rt = service::Runtime::Open(options);
+  ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+  catalog::Token spec;
+  spec.kind = "admin";
+  auto admin_token = service::IssueToken((*rt)->catalog(), spec);
+  ASSERT_TRUE(admin_token.ok());
+  const service::Caller admin{admin_token->token, "test"};
+  auto project = service::CreateProject(**rt, admin, "stopping", "");
+  ASSERT_TRUE(project.ok()) << project.status().ToString();
+  service::ConfigChange change;
+  change.component_id = "swan.sql-transformation";
+  change.configuration = nlohmann::json::parse(
+      R"({"parameters": {"blocks": [{"name": "b", "codes": [{"name": "c", "script": ["SELECT 1"]}]}]}})");
+  change.config_id = "noop";
+  ASSERT_TRUE(service::CreateConfig(**rt, admin, project->project, change).ok());
+  service::RunRequest run;
+  run.config_id = "noop";
+  auto job = service::RunConfig(**rt, admin, project->project, run);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+
+  ASSERT_EQ(claimed.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  std::thread stopper([&] { (*rt)->jobs().Stop(); });
+  // Stop() marks the runner stopping at once, then waits for the workers: let it mark, release.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  release.set_value();
+  stopper.join();
+  auto after = (*rt)->catalog().GetJob(job->id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, catalog::kJobWaiting) << after->message;
+  EXPECT_EQ(after->attempt, 1);
+  EXPECT_TRUE(after->worker.empty());
 }
 
 }  // namespace

@@ -117,10 +117,23 @@ void JobRunner::WorkerLoop() {
 void JobRunner::RunClaimed(catalog::Job job) {
   auto running = std::make_shared<Running>();
   const int64_t id = job.id;
+  bool stopping = false;
   {
     std::lock_guard lock(mu_);
-    running_[id] = running;
-    if (stopping_) running->control.Stop();
+    stopping = stopping_;
+    if (!stopping) running_[id] = running;
+  }
+  if (stopping) {
+    // Claimed while the server began to stop: nothing of it ran, so it waits for the next start
+    // (the same attempt) instead of ending terminated.
+    job.status = catalog::kJobWaiting;
+    job.worker.clear();
+    JobLog log(*parts_.catalog, *parts_.clock, job.id, {});
+    log.Info("the server is stopping: the job waits for its next start");
+    log.Flush();
+    (void)parts_.catalog->UpdateJob(job, catalog::kJobProcessing);
+    Touch();
+    return;
   }
   // A cancel that reached the catalog before this worker claimed the job, or between the claim
   // and the registration above (JobRunner::Cancel found nothing to kill then).
