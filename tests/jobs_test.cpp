@@ -964,6 +964,30 @@ print("second attempt")
 
 // --- 14. parameters against the component's schema -----------------------------------------------
 
+// The registry's server paths (a component's file, a broken file's problem) reach the
+// organization's admin only; a project's token sees the components and how many files are broken.
+TEST_F(JobsTest, ComponentListShowsServerPathsToTheAdminOnly) {
+  Project p = CreateProject("registry");
+  WriteComponent("t.listed", "print('ok')\n");
+  WriteFile(Server().data_dir() + "/components/broken.json", "{not json");
+  const json seen = Ok(p, "GET", "/v1/components");
+  EXPECT_EQ(seen.dump().find(Server().data_dir()), std::string::npos) << seen.dump();
+  EXPECT_FALSE(seen.contains("problems")) << seen.dump();
+  EXPECT_GE(seen.value("problems_count", 0), 1) << seen.dump();
+  bool listed = false;
+  for (const auto& c : seen["components"]) listed = listed || c.value("id", "") == "t.listed";
+  EXPECT_TRUE(listed) << seen.dump();
+  const json one = Ok(p, "GET", "/v1/components/t.listed");
+  EXPECT_FALSE(one["component"].contains("source")) << one.dump();
+
+  HttpResponse admin = Call(Server(), "GET", "/v1/components", Server().admin_token());
+  ASSERT_EQ(admin.status, 200) << Describe(admin);
+  EXPECT_NE(admin.body.find(Server().data_dir() + "/components/t.listed.json"), std::string::npos)
+      << admin.body;
+  EXPECT_NE(admin.body.find("broken.json"), std::string::npos) << admin.body;
+  stdfs::remove(Server().data_dir() + "/components/broken.json");
+}
+
 TEST_F(JobsTest, ParametersAreCheckedAgainstTheComponentSchema) {
   Project p = CreateProject("schema");
   WriteComponent("t.schema", "print('component ran')\n",

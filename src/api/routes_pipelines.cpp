@@ -55,17 +55,25 @@ const json kConfigBody = JsonRequestBody({{"id", {{"type", "string"}}},
 void AddPipelineRoutes(Router& router) {
   router.Add({"GET", "/v1/components", "List the components that can run as jobs", "", true,
               json::array(), nullptr, 200, [](RequestContext& ctx) -> Status {
+                // Paths of the server's registry files reach the organization's admin only.
+                const bool admin = service::IsAdmin(ctx.token);
                 std::vector<std::string> problems;
                 json out = json::array();
                 for (const auto& c : ctx.runtime.components().List(&problems))
-                  out.push_back(jobs::ComponentJson(c));
-                ctx.Json(200, {{"components", out}, {"problems", problems}});
+                  out.push_back(jobs::ComponentJson(c, admin));
+                json answer = {{"components", out}};
+                if (admin) {
+                  answer["problems"] = problems;
+                } else {
+                  answer["problems_count"] = problems.size();
+                }
+                ctx.Json(200, answer);
                 return Status::Ok();
               }});
   router.Add({"GET", "/v1/components/{id}", "Show a component", "", true, json::array(), nullptr,
               200, [](RequestContext& ctx) -> Status {
                 ASSIGN_OR_RETURN(auto c, ctx.runtime.components().Find(ctx.Param("id")));
-                ctx.Json(200, {{"component", jobs::ComponentJson(c)}});
+                ctx.Json(200, {{"component", jobs::ComponentJson(c, service::IsAdmin(ctx.token))}});
                 return Status::Ok();
               }});
 

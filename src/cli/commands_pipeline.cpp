@@ -401,6 +401,11 @@ Status ComponentList(const GlobalOptions& global) {
   table.Print(std::cout);
   for (const auto& p : answer.value("problems", json::array()))
     std::cerr << "swan: warning: " << p.get<std::string>() << '\n';
+  if (const int64_t broken = answer.value("problems_count", int64_t{0}); broken > 0) {
+    std::cerr << "swan: warning: " << broken
+              << " component file(s) of the server could not be read (an admin token shows "
+                 "which and why)\n";
+  }
   return Status::Ok();
 }
 

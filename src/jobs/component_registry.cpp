@@ -171,7 +171,7 @@ Result<ComponentSpec> ComponentRegistry::Find(const std::string& id) const {
       .WithDetail("field", "component_id");
 }
 
-json ComponentJson(const ComponentSpec& c) {
+json ComponentJson(const ComponentSpec& c, bool with_paths) {
   json j = {{"id", c.id},
             {"type", c.type},
             {"name", c.name},
@@ -183,8 +183,8 @@ json ComponentJson(const ComponentSpec& c) {
              {{"memory_mb", c.memory_mb},
               {"cpu_seconds", c.cpu_seconds},
               {"processes", c.processes},
-              {"output_mb", c.output_mb}}},
-            {"source", c.source_file}};
+              {"output_mb", c.output_mb}}}};
+  if (with_paths) j["source"] = c.source_file;
   if (!c.command.empty()) j["command"] = c.command;
   if (!c.configuration_schema.is_null()) j["configuration_schema"] = c.configuration_schema;
   if (!c.row_configuration_schema.is_null())

@@ -64,6 +64,8 @@ class ComponentRegistry {
 // Parses one registry file (exposed for tests).
 Result<ComponentSpec> ParseComponentFile(const std::string& path, const std::string& text);
 
-nlohmann::json ComponentJson(const ComponentSpec& c);
+// The API's view. `with_paths`: also the registry file it came from (a server path: shown to the
+// organization's admin only).
+nlohmann::json ComponentJson(const ComponentSpec& c, bool with_paths);
 
 }  // namespace swan::jobs
