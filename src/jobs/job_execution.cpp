@@ -157,6 +157,9 @@ struct Execution {
   std::optional<std::string> new_state{};
   json inputs = json::array();
   StagedOutputs outputs{};
+  // After a failed run: `outputs` holds the write_always tables only, loaded despite the failure
+  // (otherwise what a failed job staged is dropped).
+  bool write_always_outputs = false;
   StagedFiles files{};  // out/files, moved into the file storage, registered by the commit
 };
 
@@ -383,6 +386,7 @@ Outcome RunExternal(Execution& ex) {
       ex.log.Warning("the write_always outputs were not loaded: " + kept.message());
       ex.outputs.writes.clear();
     }
+    ex.write_always_outputs = kept.ok();
     return outcome;
   };
   if (r.exit_code == 1) {
@@ -518,7 +522,8 @@ void Finish(Execution& ex, Outcome outcome) {
   // What is staged now after a failure is the write_always tables (RunExternal): committed
   // together, at the last attempt only.
   json kept_outputs = json::array();
-  if (!retry && outcome.status == catalog::kJobError && !ex.outputs.writes.empty()) {
+  if (!retry && outcome.status == catalog::kJobError && ex.write_always_outputs &&
+      !ex.outputs.writes.empty()) {
     auto kept = ex.parts.store->CommitStaged(
         ex.outputs.writes,
         [&](catalog::Catalog& tx, const std::vector<storage::WriteResult>& results) -> Status {
