@@ -3,7 +3,8 @@
 
 Swan's subsystems are the folders of src/, layered (docs/architecture.md, "Layers"):
 
-    cli > demo > api > service > jobs > storage, query > catalog, engine > common;  client > common
+    cli > demo > api > service > jobs > storage, query > catalog, engine > common;
+    jobs > connectors > common;  client > common
 
 A file of src/X may include headers of X and of the subsystems X is allowed to depend on
 (ALLOWED below, the transitive closure of CMakeLists.txt's links). DuckDB's header may be
@@ -21,7 +22,8 @@ DIRECT = {
     "client": ["common"],
     "storage": ["catalog", "engine"],
     "query": ["engine"],
-    "jobs": ["storage", "query"],
+    "connectors": ["common"],
+    "jobs": ["storage", "query", "connectors"],
     "service": ["jobs", "storage", "query"],
     "api": ["service"],
     "demo": ["api", "client"],

@@ -1,0 +1,86 @@
+#include "connectors/csv_table.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace swan::connectors {
+
+CsvTable::CsvTable(std::string name, std::vector<std::string> header, std::string path)
+    : name_(std::move(name)), header_(std::move(header)), path_(std::move(path)) {
+  file_ = std::fopen(path_.c_str(), "wb");
+  if (file_ == nullptr) {
+    throw ExtractorError("cannot create " + path_ + ": " + std::strerror(errno), false);
+  }
+  WriteLine(header_);
+}
+
+CsvTable::~CsvTable() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void CsvTable::WriteLine(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) line.push_back(',');
+    line.push_back('"');
+    for (char c : fields[i]) {
+      if (c == '"') line.push_back('"');
+      line.push_back(c);
+    }
+    line.push_back('"');
+  }
+  line.push_back('\n');
+  if (file_ == nullptr || std::fwrite(line.data(), 1, line.size(), file_) != line.size()) {
+    throw ExtractorError("cannot write " + path_ + ": " + std::strerror(errno), false);
+  }
+}
+
+void CsvTable::WriteRow(const std::vector<Json>& cells) {
+  std::vector<std::string> fields;
+  fields.reserve(cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (cells[i].is_array() || cells[i].is_object()) {
+      std::string column = i < header_.size() ? header_[i] : std::to_string(i);
+      throw ExtractorError("Error writing '" + column + "' column of table '" + name_ +
+                           "': cannot write an " + (cells[i].is_array() ? "array" : "object") +
+                           " into a CSV cell");
+    }
+    fields.push_back(PhpToString(cells[i]));
+  }
+  WriteLine(fields);
+  ++rows_;
+}
+
+void CsvTable::AppendRowsOf(CsvTable& other) {
+  other.Close();
+  std::FILE* in = std::fopen(other.path().c_str(), "rb");
+  if (in == nullptr) throw ExtractorError("cannot read " + other.path(), false);
+  // Skip the header line: it is the first record; header names never hold a line break
+  // unless quoted, so track quotes.
+  bool in_quotes = false;
+  int c = 0;
+  while ((c = std::fgetc(in)) != EOF) {
+    if (c == '"') in_quotes = !in_quotes;
+    if (c == '\n' && !in_quotes) break;
+  }
+  char buf[65536];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) {
+    if (file_ == nullptr || std::fwrite(buf, 1, n, file_) != n) {
+      std::fclose(in);
+      throw ExtractorError("cannot write " + path_, false);
+    }
+  }
+  std::fclose(in);
+  rows_ += other.rows();
+}
+
+void CsvTable::Close() {
+  if (file_ != nullptr) {
+    int rc = std::fclose(file_);
+    file_ = nullptr;
+    if (rc != 0) throw ExtractorError("cannot write " + path_ + ": " + std::strerror(errno), false);
+  }
+}
+
+}  // namespace swan::connectors

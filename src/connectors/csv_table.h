@@ -1,0 +1,47 @@
+// An output table being written: an RFC 4180 CSV file (header row, every field quoted, "\n"
+// line ends, UTF-8) plus what its Keboola manifest needs (primary key, incremental flag).
+#pragma once
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/php_semantics.h"
+
+namespace swan::connectors {
+
+class CsvTable {
+ public:
+  // Creates (truncates) `path` and writes the header row. Throws ExtractorError on I/O errors.
+  CsvTable(std::string name, std::vector<std::string> header, std::string path);
+  ~CsvTable();
+  CsvTable(const CsvTable&) = delete;
+  CsvTable& operator=(const CsvTable&) = delete;
+
+  // One row; cells as PHP would write them (null "", true "1", false "", numbers as PHP
+  // prints them). Throws ExtractorError for an array or object cell, naming the column.
+  void WriteRow(const std::vector<Json>& cells);
+  // Appends the data rows (not the header) of another table with the same header.
+  void AppendRowsOf(CsvTable& other);
+  // Flushes and closes the file; further writes are errors.
+  void Close();
+
+  const std::string& name() const { return name_; }
+  const std::string& path() const { return path_; }
+  const std::vector<std::string>& header() const { return header_; }
+  int64_t rows() const { return rows_; }
+  std::vector<std::string> primary_key{};
+  std::optional<bool> incremental{};
+
+ private:
+  void WriteLine(const std::vector<std::string>& fields);
+
+  std::string name_;
+  std::vector<std::string> header_;
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  int64_t rows_ = 0;
+};
+
+}  // namespace swan::connectors

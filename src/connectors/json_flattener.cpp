@@ -1,0 +1,660 @@
+#include "connectors/json_flattener.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace swan::connectors {
+
+namespace {
+
+const char* const kArray = "[]";
+const char* const kDataColumn = "data";
+
+bool IsPhpFalsyString(const std::string& s) { return s.empty() || s == "0"; }
+
+// The string property `property` of `node`, or "" (PHP's empty()).
+std::string Prop(const Json* node, const std::string& property) {
+  if (node == nullptr || !node->is_object()) return "";
+  auto it = node->find(property);
+  if (it == node->end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+// PHP's str_word_count (letters, ' and -; a leading ' or - and a trailing - do not count).
+int StrWordCount(const std::string& s) {
+  size_t p = 0, e = s.size();
+  if (p < e && (s[p] == '\'' || s[p] == '-')) ++p;
+  if (e > p && s[e - 1] == '-') --e;
+  int count = 0;
+  while (p < e) {
+    size_t start = p;
+    while (p < e &&
+           (std::isalpha(static_cast<unsigned char>(s[p])) || s[p] == '\'' || s[p] == '-')) {
+      ++p;
+    }
+    if (p > start) ++count;
+    ++p;
+  }
+  return count;
+}
+
+std::string ReplaceRuns(const std::string& s, bool collapse) {
+  std::string out;
+  bool in_run = false;
+  for (char c : s) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+    if (ok) {
+      out.push_back(c);
+      in_run = false;
+    } else if (!collapse || !in_run) {
+      out.push_back('_');
+      in_run = true;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// JsonStructure
+
+std::string JsonStructure::EncodeNodeName(const std::string& name) {
+  return name == kArray ? name : "_" + name;
+}
+
+std::string JsonStructure::DecodeNodeName(const std::string& name) {
+  return name == kArray ? name : name.substr(1);
+}
+
+std::string JsonStructure::CleanPath(const NodePath& path) {
+  std::string out;
+  bool first = true;
+  for (const auto& p : path) {
+    if (p == kArray) continue;
+    if (!first) out.push_back('.');
+    first = false;
+    out += p;
+  }
+  return out;
+}
+
+std::string JsonStructure::PathString(const NodePath& path) {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (i) out.push_back('.');
+    out += path[i];
+  }
+  return out;
+}
+
+std::string JsonStructure::SafeName(const std::string& raw) {
+  std::string name = ReplaceRuns(raw, false);
+  std::string new_name;
+  if (name.size() > 64) {
+    std::string shortened;
+    if (StrWordCount(name) > 1) {
+      // preg_match_all('/\b(\w)/'): the first character of every run of [A-Za-z0-9_].
+      bool prev_word = false;
+      for (char c : name) {
+        bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+        if (word && !prev_word) shortened.push_back(c);
+        prev_word = word;
+      }
+    }
+    if (shortened.empty()) shortened = Md5Hex(name);
+    shortened.push_back('_');
+    size_t remaining = 64 - shortened.size();
+    size_t offset = name.size() - remaining;
+    size_t next = name.find(' ', offset);
+    if (next == std::string::npos || next == 0) next = name.find('_', offset);
+    new_name = next == std::string::npos ? shortened : shortened + name.substr(next);
+  } else {
+    new_name = name;
+  }
+  new_name = ReplaceRuns(new_name, true);
+  size_t b = new_name.find_first_not_of('_');
+  if (b == std::string::npos) return "";
+  size_t e = new_name.find_last_not_of('_');
+  return new_name.substr(b, e - b + 1);
+}
+
+std::string JsonStructure::GetTypeFromNodePath(const NodePath& path) const {
+  return SafeName(CleanPath(path));
+}
+
+Json* JsonStructure::FindNode(const NodePath& path) {
+  return const_cast<Json*>(static_cast<const JsonStructure*>(this)->GetNode(path));
+}
+
+const Json* JsonStructure::GetNode(const NodePath& path) const {
+  // php-jsonparser restarts from the root when it meets an empty node on the way (getNode's
+  // `if (empty($data)) $data = $this->data;`); kept for identical results.
+  const Json* data = &data_;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (data == nullptr || !data->is_object() || data->empty()) data = &data_;
+    auto it = data->find(EncodeNodeName(path[i]));
+    if (it == data->end() || it->is_null()) return nullptr;
+    data = &*it;
+  }
+  return path.empty() ? nullptr : data;
+}
+
+std::string JsonStructure::GetNodeProperty(const NodePath& path,
+                                           const std::string& property) const {
+  return Prop(GetNode(path), property);
+}
+
+void JsonStructure::SaveNode(const NodePath& path, const Json& node) {
+  Json* cur = &data_;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    auto it = cur->find(EncodeNodeName(path[i]));
+    if (it == cur->end()) {
+      throw ExtractorError("Node path " + PathString(path) + " does not exist.");
+    }
+    cur = &*it;
+  }
+  (*cur)[EncodeNodeName(path.back())] = node;
+}
+
+void JsonStructure::SaveNodeValue(const NodePath& path, const std::string& property,
+                                  const std::string& value) {
+  Json* cur = &data_;
+  for (const auto& p : path) {
+    std::string name = EncodeNodeName(p);
+    if (!cur->contains(name) || !(*cur)[name].is_object()) (*cur)[name] = Json::object();
+    cur = &(*cur)[name];
+  }
+  std::string existing = Prop(cur, property);
+  if (!IsPhpFalsyString(existing) && existing != value) {
+    if (property != "nodeType") {
+      throw ExtractorError("Attempting to overwrite '" + property + "' value '" + existing +
+                           "' with '" + value + "'.");
+    }
+    Json node = *cur;
+    HandleUpgrade(node, path, value);
+    return;
+  }
+  (*cur)[property] = value;
+}
+
+void JsonStructure::HandleUpgrade(const Json& node, const NodePath& path,
+                                  const std::string& new_type) {
+  std::string node_type = Prop(&node, "nodeType");
+  if (node_type == "array" || new_type == "array") {
+    const Json* items = node.contains(kArray) ? &node[kArray] : nullptr;
+    std::string items_type = Prop(items, "nodeType");
+    if (IsPhpFalsyString(items_type)) throw ExtractorError("Array contents are unknown");
+    std::string non_array = node_type == "array" ? new_type : node_type;
+    if (items_type != non_array && non_array != "null" && items_type != "null") {
+      throw ExtractorError("Data array in '" + PathString(path) +
+                           "' contains incompatible types '" + items_type + "' and '" + non_array +
+                           "'");
+    }
+    Json new_node = Json::object();
+    Json new_items = Json::object();
+    if (items != nullptr && items->is_object()) {
+      for (auto it = items->begin(); it != items->end(); ++it) new_items[it.key()] = *it;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (it->is_object() && it.key() != kArray) new_items[it.key()] = *it;
+    }
+    new_items["nodeType"] = new_type != "array" ? new_type : node_type;
+    new_node[kArray] = new_items;
+    new_node["nodeType"] = "array";
+    std::string header = Prop(&node, "headerNames");
+    if (!IsPhpFalsyString(header)) {
+      new_node[kArray]["headerNames"] = kDataColumn;
+      new_node["headerNames"] = header;
+    }
+    SaveNode(path, new_node);
+  } else if (node_type != "null" && new_type == "null") {
+    // The known type stands.
+  } else if (node_type == "null" && new_type != "null") {
+    const Json* current = GetNode(path);
+    Json new_node = current != nullptr ? *current : Json::object();
+    new_node["nodeType"] = new_type;
+    SaveNode(path, new_node);
+  } else {
+    throw ExtractorError("Unhandled nodeType change from \"" + node_type + "\" to \"" + new_type +
+                         "\" in \"" + PathString(path) + "\"");
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> JsonStructure::GetColumnTypes(
+    const NodePath& path) const {
+  std::vector<std::pair<std::string, std::string>> result;
+  const Json* node = GetNode(path);
+  if (node == nullptr || !node->is_object() || node->empty()) return result;
+  std::string type = Prop(node, "nodeType");
+  if (type == "object") {
+    for (auto it = node->begin(); it != node->end(); ++it) {
+      if (!it->is_object()) continue;
+      std::string name = DecodeNodeName(it.key());
+      result.emplace_back(name == kArray ? kDataColumn : name, Prop(&*it, "nodeType"));
+    }
+  } else if (type == "scalar") {
+    std::string name = path.back() == kArray ? kDataColumn : path.back();
+    result.emplace_back(name, type);
+  }
+  return result;
+}
+
+std::string JsonStructure::UniqueName(const std::string& base_type, const std::string& header) {
+  auto& index = header_index_[base_type];
+  std::string name = header;
+  if (index.count(name)) {
+    int i = 0;
+    while (index.count(name)) name = header + "_u" + std::to_string(i++);
+  }
+  index.insert(name);
+  return name;
+}
+
+void JsonStructure::GenerateHeaderNames() {
+  for (auto base = data_.begin(); base != data_.end(); ++base) {
+    if (!base->is_object()) continue;
+    for (auto node = base->begin(); node != base->end(); ++node) {
+      if (node->is_object()) GenerateHeaderName(*node, kArray, base.key());
+    }
+  }
+}
+
+void JsonStructure::GenerateHeaderName(Json& data, const std::string& parent_name_in,
+                                       std::string base_type) {
+  std::string parent_name = parent_name_in;
+  if (IsPhpFalsyString(Prop(&data, "headerNames"))) {
+    if (parent_name != kArray) {
+      data["headerNames"] = UniqueName(base_type, SafeName(parent_name));
+    } else {
+      data["headerNames"] = kDataColumn;
+    }
+  }
+  if (Prop(&data, "nodeType") == "array") {
+    base_type = base_type + "." + parent_name;
+    parent_name = "";
+  }
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    if (!it->is_object()) continue;
+    std::string key = DecodeNodeName(it.key());
+    bool parent_type = false;
+    auto plain = data.find(key);
+    if (plain != data.end() && plain->is_object()) parent_type = Prop(&*plain, "type") == "parent";
+    std::string child_name =
+        IsPhpFalsyString(parent_name) || parent_type ? key : parent_name + "." + key;
+    GenerateHeaderName(*it, child_name, base_type);
+  }
+}
+
+std::string JsonStructure::GetParentTargetName(const std::string& name) const {
+  auto it = parent_aliases_.find(name);
+  if (it == parent_aliases_.end() || PhpEmpty(*it)) return name;
+  return PhpToString(*it);
+}
+
+void JsonStructure::SetParentTargetName(const std::string& name, const std::string& target) {
+  parent_aliases_[name] = target;
+}
+
+Json JsonStructure::GetData() const {
+  Json out = Json::object();
+  out["data"] = data_;
+  out["parent_aliases"] = parent_aliases_.empty() ? Json::array() : parent_aliases_;
+  return out;
+}
+
+void JsonStructure::Load(const Json& definitions) {
+  if (!definitions.is_object()) return;
+  auto d = definitions.find("data");
+  data_ = d != definitions.end() && d->is_object() ? *d : Json::object();
+  auto a = definitions.find("parent_aliases");
+  parent_aliases_ = a != definitions.end() && a->is_object() ? *a : Json::object();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsonFlattener
+
+// php-jsonparser's CsvRow: the values of one output row, by column.
+struct JsonFlattener::Row {
+  std::vector<std::string> columns;
+  std::map<std::string, size_t> index;
+  std::vector<Json> values;
+
+  void Init(const std::vector<std::string>& headers) {
+    columns.clear();
+    index.clear();
+    values.clear();
+    for (const auto& h : headers) {
+      if (index.count(h)) continue;
+      index[h] = columns.size();
+      columns.push_back(h);
+      values.push_back(nullptr);
+    }
+  }
+  void Set(const std::string& column, const Json& value) {
+    auto it = index.find(column);
+    if (it == index.end()) {
+      throw ExtractorError("Error assigning '" + PhpToString(value) +
+                           "' to a non-existing column '" + column + "'!");
+    }
+    if (!value.is_null() && !IsScalar(value)) {
+      throw ExtractorError("Error assigning value to '" + column + "': The value's not scalar!");
+    }
+    values[it->second] = value;
+  }
+};
+
+JsonFlattener::JsonFlattener(std::string work_dir, LogFn log)
+    : work_dir_(std::move(work_dir)), log_(std::move(log)) {}
+
+JsonFlattener::~JsonFlattener() {
+  if (spool_ != nullptr) std::fclose(spool_);
+  if (!spool_path_.empty()) std::remove(spool_path_.c_str());
+}
+
+std::string JsonFlattener::AnalyzeItem(const Json& item, const NodePath& path) {
+  std::string type;
+  if (IsScalar(item)) {
+    type = "scalar";
+  } else if (item.is_object()) {
+    type = "object";
+    for (auto it = item.begin(); it != item.end(); ++it) {
+      NodePath child = path;
+      child.push_back(it.key());
+      AnalyzeItem(*it, child);
+    }
+  } else if (item.is_null()) {
+    type = "null";
+  } else {
+    if (!path.empty() && path.back() == kArray) {
+      Log(log_, LogLevel::kWarning,
+          "Converting nested array '" + JsonStructure::PathString(path) + "' to JSON string.");
+      type = "scalar";
+    } else {
+      type = "array";
+      AnalyzeArray(item, path);
+    }
+  }
+  structure_.SaveNodeValue(path, "nodeType", type);
+  return type;
+}
+
+void JsonFlattener::AnalyzeArray(const Json& array, const NodePath& path_in) {
+  NodePath path = path_in;
+  path.push_back(kArray);
+  if (array.empty()) structure_.SaveNodeValue(path, "nodeType", "null");
+  std::string old_type;
+  bool has_old = false;
+  for (const auto& row : array) {
+    std::string new_type = AnalyzeItem(row, path);
+    if (has_old && new_type != old_type && new_type != "null" && old_type != "null") {
+      throw ExtractorError("Data in '" + JsonStructure::PathString(path) +
+                           "' contains incompatible data types '" + old_type + "' and '" +
+                           new_type + "'.");
+    }
+    old_type = new_type;
+    has_old = true;
+  }
+}
+
+void JsonFlattener::Process(const Json& data, const std::string& type, const Json& parent_id) {
+  if (!data.is_array() || data.empty() || (data.size() == 1 && data[0].is_null())) {
+    Log(log_, LogLevel::kDebug, "No data returned in '" + type + "'");
+    return;
+  }
+  try {
+    NodePath path{type};
+    AnalyzeArray(data, path);
+    structure_.SaveNodeValue(path, "nodeType", "array");
+    structure_.GenerateHeaderNames();
+  } catch (const ExtractorError& e) {
+    throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
+  }
+  if (spool_ == nullptr) {
+    spool_path_ = work_dir_ + "/flattener-spool.jsonl";
+    spool_ = std::fopen(spool_path_.c_str(), "wb");
+    if (spool_ == nullptr) {
+      throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
+    }
+  }
+  Json batch = Json::object();
+  batch["t"] = type;
+  batch["p"] = parent_id;
+  batch["d"] = data;
+  std::string line = batch.dump();
+  line.push_back('\n');
+  if (std::fwrite(line.data(), 1, line.size(), spool_) != line.size()) {
+    throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
+  }
+}
+
+std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
+  if (spool_ != nullptr) {
+    if (std::fclose(spool_) != 0) {
+      spool_ = nullptr;
+      throw ExtractorError("cannot write " + spool_path_, false);
+    }
+    spool_ = nullptr;
+    std::ifstream in(spool_path_, std::ios::binary);
+    std::string line;
+    try {
+      while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        Json batch = Json::parse(line);
+        Parse(batch["d"], NodePath{batch["t"].get<std::string>(), kArray}, batch["p"]);
+      }
+    } catch (const ExtractorError& e) {
+      throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
+    }
+    in.close();
+    std::remove(spool_path_.c_str());
+    spool_path_.clear();
+  }
+  for (auto& t : tables_) t->Close();
+  tables_by_type_.clear();
+  return std::move(tables_);
+}
+
+std::vector<std::pair<std::string, Json>> JsonFlattener::ValidateParentId(
+    const Json& parent_id) const {
+  std::vector<std::pair<std::string, Json>> pairs;
+  if (PhpEmpty(parent_id)) return pairs;
+  if (parent_id.is_object() || parent_id.is_array()) {
+    size_t index = 0;
+    for (auto it = parent_id.begin(); it != parent_id.end(); ++it, ++index) {
+      if (it->is_object() || it->is_array()) {
+        throw ExtractorError(
+            "Error assigning parentId to a CSV file! $parentId array cannot be multidimensional.");
+      }
+      std::string key = parent_id.is_array() ? std::to_string(index) : std::string(it.key());
+      pairs.emplace_back(key, *it);
+    }
+  } else {
+    pairs.emplace_back("JSON_parentId", parent_id);
+  }
+  for (auto& p : pairs) p.first = structure_.GetParentTargetName(p.first);
+  return pairs;
+}
+
+CsvTable& JsonFlattener::CreateCsvFile(const std::string& type, const NodePath& path,
+                                       std::vector<std::pair<std::string, Json>>& parent_id) {
+  auto it = tables_by_type_.find(type);
+  if (it != tables_by_type_.end()) return *it->second;
+  std::vector<std::string> headers = GetHeaders(path, &parent_id);
+  std::string file = work_dir_ + "/flat-" + std::to_string(tables_.size()) + ".csv";
+  tables_.push_back(std::make_unique<CsvTable>(type, headers, file));
+  tables_by_type_[type] = tables_.back().get();
+  return *tables_.back();
+}
+
+void JsonFlattener::Parse(const Json& data, const NodePath& path, const Json& parent_id_in) {
+  auto parent_id = ValidateParentId(parent_id_in);
+  CsvTable& file = CreateCsvFile(structure_.GetTypeFromNodePath(path), path, parent_id);
+  std::vector<std::pair<std::string, Json>> parent_cols;
+  for (const auto& p : parent_id) parent_cols.emplace_back(p.first, Json("string"));
+  Row row_out;
+  for (const auto& item : data) {
+    Json row;
+    if (IsScalar(item) || item.is_null()) {
+      row = Json::object();
+      row[kDataColumn] = item;
+    } else if (item.is_array()) {
+      row = Json::object();
+      row[kDataColumn] = PhpJsonEncode(item);
+    } else {
+      row = item;
+    }
+    for (const auto& p : parent_id) row[p.first] = p.second;
+    ParseRow(row, path, parent_cols, "", row_out);
+    file.WriteRow(row_out.values);
+  }
+}
+
+std::vector<std::string> JsonFlattener::GetHeaders(
+    const NodePath& path, std::vector<std::pair<std::string, Json>>* parent) {
+  std::vector<std::string> headers;
+  const Json* found = structure_.GetNode(path);
+  Json node_data = found != nullptr && found->is_object() ? *found : Json::object();
+  if (Prop(&node_data, "nodeType") == "scalar") headers.push_back(Prop(&node_data, "headerNames"));
+
+  if (parent != nullptr && !parent->empty()) {
+    auto snapshot = *parent;
+    for (auto [key, value] : snapshot) {
+      NodePath previous_path(path.begin(), path.end() - 1);
+      const Json* prev_found = structure_.GetNode(previous_path);
+      Json previous = prev_found != nullptr ? *prev_found : Json::object();
+      std::string actual = JsonStructure::EncodeNodeName(key);
+      auto has = [](const Json& j, const std::string& k) {
+        return j.is_object() && j.contains(k) && !j[k].is_null();
+      };
+      auto type_of = [](const Json& j, const std::string& k) -> std::string {
+        if (!j.is_object() || !j.contains(k)) return "";
+        return Prop(&j[k], "type");
+      };
+      Json items = node_data.contains(kArray) ? node_data[kArray] : Json::object();
+      if (!has(previous, key) && !has(items, actual) &&
+          IsPhpFalsyString(type_of(node_data, actual)) &&
+          IsPhpFalsyString(type_of(items, actual))) {
+        Json prev_items = previous.contains(kArray) ? previous[kArray] : Json::object();
+        if (has(prev_items, actual)) {
+          std::string new_name = key;
+          int i = 0;
+          while (has(prev_items, JsonStructure::EncodeNodeName(new_name))) {
+            new_name = key + "_u" + std::to_string(i++);
+          }
+          // $parent[$new] = $value; unset($parent[$key]): the renamed column moves to the end.
+          for (auto pit = parent->begin(); pit != parent->end(); ++pit) {
+            if (pit->first == key) {
+              parent->erase(pit);
+              break;
+            }
+          }
+          bool replaced = false;
+          for (auto& p : *parent) {
+            if (p.first == new_name) {
+              p.second = value;
+              replaced = true;
+            }
+          }
+          if (!replaced) parent->emplace_back(new_name, value);
+          structure_.SetParentTargetName(key, new_name);
+          key = new_name;
+        }
+        Json parent_node = Json::object();
+        parent_node["nodeType"] = "scalar";
+        parent_node["type"] = "parent";
+        previous[kArray][JsonStructure::EncodeNodeName(key)] = parent_node;
+        structure_.SaveNode(previous_path, previous);
+        structure_.GenerateHeaderNames();
+        found = structure_.GetNode(path);
+        node_data = found != nullptr && found->is_object() ? *found : Json::object();
+      }
+    }
+  }
+
+  for (auto it = node_data.begin(); it != node_data.end(); ++it) {
+    if (!it->is_object()) continue;
+    if (Prop(&*it, "nodeType") == "object") {
+      NodePath child = path;
+      child.push_back(JsonStructure::DecodeNodeName(it.key()));
+      auto sub = GetHeaders(child, nullptr);
+      headers.insert(headers.end(), sub.begin(), sub.end());
+    } else {
+      headers.push_back(Prop(&*it, "headerNames"));
+    }
+  }
+  return headers;
+}
+
+void JsonFlattener::ParseRow(Json& row, const NodePath& path,
+                             std::vector<std::pair<std::string, Json>> parent_cols,
+                             const std::string& outer_hash, Row& out) {
+  out.Init(GetHeaders(path, &parent_cols));
+  std::string array_parent_id =
+      JsonStructure::CleanPath(path) + "_" + Md5Hex(PhpSerialize(row) + outer_hash);
+  auto columns = structure_.GetColumnTypes(path);
+  for (const auto& [name, type] : parent_cols) {
+    bool replaced = false;
+    for (auto& c : columns) {
+      if (c.first == name) {
+        c.second = type.get<std::string>();
+        replaced = true;
+      }
+    }
+    if (!replaced) columns.emplace_back(name, type.get<std::string>());
+  }
+  for (const auto& [column, type] : columns) {
+    ParseField(row, out, array_parent_id, column, type, path);
+  }
+}
+
+void JsonFlattener::ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
+                               const std::string& column, const std::string& data_type,
+                               const NodePath& path) {
+  NodePath child = path;
+  child.push_back(column);
+  auto it = row.is_object() ? row.find(column) : row.end();
+  bool is_set = row.is_object() && it != row.end() && !it->is_null();
+  if (!is_set || (PhpEmpty(*it, false) && !IsScalar(*it))) {
+    if (data_type != "object") {
+      std::string safe = structure_.GetNodeProperty(child, "headerNames");
+      if (safe.empty()) safe = structure_.GetNodeProperty(path, "headerNames");
+      csv_row.Set(safe, nullptr);
+    }
+    return;
+  }
+  Json& value = *it;
+  if (data_type == "array") {
+    if (!value.is_array()) value = Json::array({value});
+    csv_row.Set(structure_.GetNodeProperty(child, "headerNames"), array_parent_id);
+    NodePath items = child;
+    items.push_back(kArray);
+    Parse(value, items, array_parent_id);
+  } else if (data_type == "object") {
+    if (!value.is_object()) {
+      throw ExtractorError("Data parse error in '" + column + "' - unexpected '" +
+                           std::string(value.type_name()) + "' where 'object' was expected!");
+    }
+    Row child_row;
+    ParseRow(value, child, {}, array_parent_id, child_row);
+    for (size_t i = 0; i < child_row.columns.size(); ++i) {
+      csv_row.Set(child_row.columns[i], child_row.values[i]);
+    }
+  } else {
+    std::string safe = structure_.GetNodeProperty(child, "headerNames");
+    if (IsScalar(value)) {
+      if (safe.empty()) safe = structure_.GetNodeProperty(path, "headerNames");
+      csv_row.Set(safe, value);
+    } else {
+      std::string json = PhpJsonEncode(value);
+      Log(log_, LogLevel::kWarning,
+          "Data parse error in '" + column + "' - unexpected '" +
+              (value.is_array() ? std::string("array") : std::string("object")) + "' where '" +
+              data_type + "' was expected!");
+      csv_row.Set(safe, json);
+    }
+  }
+}
+
+}  // namespace swan::connectors

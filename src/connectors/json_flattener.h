@@ -1,0 +1,116 @@
+// JSON records -> CSV tables, with Keboola's php-jsonparser semantics (structure version 3), so
+// that column and table names, parent links and type upgrades match the Generic Extractor's:
+//
+// - each batch of records of a "type" (the job's dataType) goes to table <type>; nested objects
+//   become columns joined by "_" ("address_city"); arrays become child tables <type>_<key>
+//   linked by a JSON_parentId column holding "<path>_<md5 of the PHP-serialized parent row>";
+// - arrays of scalars give a "data" column; a scalar that later turns into an array is upgraded
+//   to an array (a child table) for all records; an array inside an array is kept as JSON text;
+// - names are made safe ([A-Za-z0-9-], "_" elsewhere), shortened past 64 characters, and made
+//   unique with "_u0", "_u1" suffixes; parent columns given by the caller (child jobs:
+//   "parent_id") are appended and renamed the same way on conflict;
+// - the learned structure is kept in the component state ("json_parser.struct") and reloaded
+//   next run, so column order and names stay stable across runs.
+//
+// Memory: the structure of every record is analysed as records arrive (the header of a table
+// must hold every column any record has), the records themselves are spooled to a file and the
+// CSV files are written at Finish(). Not thread-safe.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "connectors/csv_table.h"
+#include "connectors/extractor_log.h"
+#include "connectors/php_semantics.h"
+
+namespace swan::connectors {
+
+using NodePath = std::vector<std::string>;
+
+// php-jsonparser's Structure: a tree of nodes ("_<key>" children, "[]" array items) with
+// properties nodeType, headerNames and type ("parent").
+class JsonStructure {
+ public:
+  void SaveNodeValue(const NodePath& path, const std::string& property, const std::string& value);
+  // The node at `path`, or nullptr.
+  const Json* GetNode(const NodePath& path) const;
+  // A string property of a node, or "" when the node or property is missing.
+  std::string GetNodeProperty(const NodePath& path, const std::string& property) const;
+  void SaveNode(const NodePath& path, const Json& node);
+  // Column name -> node data type, for the children of an object node (or "data" for scalars).
+  std::vector<std::pair<std::string, std::string>> GetColumnTypes(const NodePath& path) const;
+  void GenerateHeaderNames();
+  std::string GetParentTargetName(const std::string& name) const;
+  void SetParentTargetName(const std::string& name, const std::string& target);
+  std::string GetTypeFromNodePath(const NodePath& path) const;
+
+  // {"data": ..., "parent_aliases": ...}, as saved in the state; Load accepts the same.
+  Json GetData() const;
+  void Load(const Json& definitions);
+
+  static std::string EncodeNodeName(const std::string& name);
+  static std::string DecodeNodeName(const std::string& name);
+  static std::string SafeName(const std::string& name);
+  static std::string CleanPath(const NodePath& path);
+  static std::string PathString(const NodePath& path);
+
+ private:
+  Json* FindNode(const NodePath& path);
+  void HandleUpgrade(const Json& node, const NodePath& path, const std::string& new_type);
+  void GenerateHeaderName(Json& data, const std::string& parent_name, std::string base_type);
+  std::string UniqueName(const std::string& base_type, const std::string& header);
+
+  Json data_ = Json::object();
+  Json parent_aliases_ = Json::object();
+  std::map<std::string, std::set<std::string>> header_index_;
+};
+
+class JsonFlattener {
+ public:
+  // `work_dir` receives the spool file and the CSV files (named after their tables).
+  JsonFlattener(std::string work_dir, LogFn log);
+  ~JsonFlattener();
+  JsonFlattener(const JsonFlattener&) = delete;
+  JsonFlattener& operator=(const JsonFlattener&) = delete;
+
+  // Loads a structure saved in a previous run's state (json_parser.struct, version 3).
+  void LoadStructure(const Json& definitions) { structure_.Load(definitions); }
+  // Analyses and spools one batch of records (a JSON array) of `type`. `parent_id`: null, a
+  // string (JSON_parentId) or an object of extra columns (child jobs: {"parent_id": 123}).
+  // Throws ExtractorError on incompatible data ("contains incompatible data types").
+  void Process(const Json& data, const std::string& type, const Json& parent_id);
+  // Writes every spooled batch into its tables; returns them in creation order, closed.
+  std::vector<std::unique_ptr<CsvTable>> Finish();
+  Json StructureState() const { return structure_.GetData(); }
+
+ private:
+  struct Row;
+  void AnalyzeArray(const Json& array, const NodePath& path);
+  std::string AnalyzeItem(const Json& item, const NodePath& path);
+  void Parse(const Json& data, const NodePath& path, const Json& parent_id);
+  std::vector<std::pair<std::string, Json>> ValidateParentId(const Json& parent_id) const;
+  std::vector<std::string> GetHeaders(const NodePath& path,
+                                      std::vector<std::pair<std::string, Json>>* parent);
+  void ParseRow(Json& row, const NodePath& path,
+                std::vector<std::pair<std::string, Json>> parent_cols,
+                const std::string& outer_hash, Row& out);
+  void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
+                  const std::string& column, const std::string& data_type, const NodePath& path);
+  CsvTable& CreateCsvFile(const std::string& type, const NodePath& path,
+                          std::vector<std::pair<std::string, Json>>& parent_id);
+
+  std::string work_dir_;
+  LogFn log_;
+  JsonStructure structure_;
+  std::string spool_path_;
+  std::FILE* spool_ = nullptr;
+  std::vector<std::unique_ptr<CsvTable>> tables_;
+  std::map<std::string, CsvTable*> tables_by_type_;
+};
+
+}  // namespace swan::connectors

@@ -1,0 +1,233 @@
+#include "connectors/rest_client.h"
+
+#include <algorithm>
+
+namespace swan::connectors {
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  return s;
+}
+
+bool HasHeader(const HeaderList& headers, const std::string& name) {
+  std::string want = Lower(name);
+  for (const auto& h : headers) {
+    if (Lower(h.first) == want) return true;
+  }
+  return false;
+}
+
+std::string ReasonPhrase(long status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
+  }
+}
+
+std::string Excerpt(const std::string& body) {
+  std::string s = SanitizeUtf8(body.substr(0, 300));
+  if (body.size() > 300) s += " (truncated...)";
+  return s;
+}
+
+}  // namespace
+
+std::string SanitizeUtf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t n = b < 0x80             ? 1
+               : (b & 0xE0) == 0xC0 ? 2
+               : (b & 0xF0) == 0xE0 ? 3
+               : (b & 0xF8) == 0xF0 ? 4
+                                    : 0;
+    bool valid = n > 0 && i + n <= s.size();
+    if (valid && n > 1) {
+      uint32_t cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+      for (size_t k = 1; k < n; ++k) {
+        auto c = static_cast<unsigned char>(s[i + k]);
+        if ((c & 0xC0) != 0x80) {
+          valid = false;
+          break;
+        }
+        cp = (cp << 6) | (c & 0x3F);
+      }
+      if (valid) {
+        // Overlong forms, surrogates and code points past U+10FFFF are invalid.
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+          valid = false;
+        }
+      }
+    }
+    if (valid) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+RestClient::RestClient(RestClientOptions options)
+    : options_(std::move(options)), fetcher_(options_.http) {}
+
+RestRequest RestClient::CreateRequest(const Json& config_in, bool apply_defaults) const {
+  Json config = config_in;
+  if (apply_defaults && !PhpEmpty(options_.default_request_options)) {
+    config = ArrayReplaceRecursive(options_.default_request_options, config);
+  }
+  RestRequest r;
+  if (!config.contains("endpoint") || !config["endpoint"].is_string()) {
+    throw ExtractorError("The \"endpoint\" property must be specified in request as a string.");
+  }
+  r.endpoint = config["endpoint"].get<std::string>();
+  if (config.contains("params") && !PhpEmpty(config["params"])) {
+    if (!config["params"].is_object() && !config["params"].is_array()) {
+      throw ExtractorError("The \"params\" property must be an array.");
+    }
+    r.params = config["params"];
+  }
+  if (config.contains("headers") && !PhpEmpty(config["headers"])) {
+    if (!config["headers"].is_object()) {
+      throw ExtractorError("The \"headers\" property must be an array.");
+    }
+    r.headers = config["headers"];
+  }
+  if (config.contains("method") && !PhpEmpty(config["method"])) {
+    std::string m = config["method"].is_string() ? config["method"].get<std::string>() : "";
+    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    if (m != "GET" && m != "POST" && m != "FORM") {
+      throw ExtractorError("The \"method\" property must be on of \"GET\", \"POST\", \"FORM\".");
+    }
+    r.method = m;
+  }
+  return r;
+}
+
+HttpRequest RestClient::BuildHttpRequest(const RestRequest& request) const {
+  HttpRequest http;
+  for (auto it = request.headers.begin(); it != request.headers.end(); ++it) {
+    http.headers.emplace_back(it.key(), PhpToString(*it));
+  }
+  std::string endpoint = request.endpoint;
+  if (request.method == "GET") {
+    http.method = "GET";
+    endpoint = BuildUrlWithQuery(endpoint, request.params);
+  } else if (request.method == "POST") {
+    http.method = "POST";
+    http.body = PhpJsonEncode(
+        request.params.is_object() && request.params.empty() ? Json::array() : request.params);
+    http.headers.emplace_back("Content-Type", "application/json");
+  } else {
+    http.method = "POST";
+    http.body = HttpBuildQuery(request.params);
+    http.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  }
+  http.url = ResolveUrl(options_.base_url, endpoint);
+  for (auto it = options_.default_headers.begin(); it != options_.default_headers.end(); ++it) {
+    if (!HasHeader(http.headers, it.key())) http.headers.emplace_back(it.key(), PhpToString(*it));
+  }
+  return http;
+}
+
+Json RestClient::DecodeJson(const std::string& body, const std::string& url) {
+  std::string clean = SanitizeUtf8(body);
+  try {
+    return Json::parse(clean);
+  } catch (const Json::exception& e) {
+    throw ExtractorError("Invalid JSON response from API (" + url + "): " + e.what() +
+                         "; body: " + Excerpt(body));
+  }
+}
+
+HttpResponse RestClient::SendUnsigned(const HttpRequest& request) {
+  Log(options_.log, LogLevel::kDebug, request.method + " " + request.url);
+  HttpResult r = fetcher_.Send(request);
+  if (!r.ok) throw ExtractorError(r.error + " (" + request.method + " " + request.url + ")", false);
+  if (r.response.status >= 400) {
+    throw ExtractorError(
+        "The API request failed: [" + std::to_string(r.response.status) + "] " +
+            (r.response.status < 500 ? "Client" : "Server") + " error: `" + request.method + " " +
+            request.url + "` resulted in a `" + std::to_string(r.response.status) + " " +
+            ReasonPhrase(r.response.status) + "` response: " + Excerpt(r.response.body),
+        r.response.status < 500);
+  }
+  return r.response;
+}
+
+Json RestClient::Download(const RestRequest& request) {
+  HttpRequest http = BuildHttpRequest(request);
+  // Logged before signing: the signature may carry credentials.
+  Log(options_.log, LogLevel::kDebug, http.method + " " + http.url);
+  if (auth_) auth_->Sign(*this, http);
+  HttpResult r = fetcher_.Send(http);
+  if (!r.ok) throw ExtractorError(r.error + " (" + http.method + " " + http.url + ")", false);
+  const HttpResponse& resp = r.response;
+  bool ignored = std::find(options_.ignore_errors.begin(), options_.ignore_errors.end(),
+                           resp.status) != options_.ignore_errors.end();
+  auto ignored_body = [&]() {
+    try {
+      return DecodeJson(resp.body, http.url);
+    } catch (const ExtractorError& e) {
+      Log(options_.log, LogLevel::kWarning, std::string("Failed to parse response ") + e.what());
+      Json o = Json::object();
+      o["errorData"] = SanitizeUtf8(resp.body);
+      return o;
+    }
+  };
+  if (resp.status >= 400) {
+    if (ignored) {
+      Log(options_.log, LogLevel::kWarning,
+          "Failed to get response: `" + http.method + " " + http.url + "` resulted in a `" +
+              std::to_string(resp.status) + "` response (ignored by http.ignoreErrors)");
+      return ignored_body();
+    }
+    throw ExtractorError("The API request failed: [" + std::to_string(resp.status) + "] " +
+                             (resp.status < 500 ? "Client" : "Server") + " error: `" + http.method +
+                             " " + http.url + "` resulted in a `" + std::to_string(resp.status) +
+                             " " + ReasonPhrase(resp.status) + "` response: " + Excerpt(resp.body),
+                         resp.status < 500 && resp.status != 429);
+  }
+  if (ignored) {
+    try {
+      return DecodeJson(resp.body, http.url);
+    } catch (const ExtractorError&) {
+      return ignored_body();
+    }
+  }
+  return DecodeJson(resp.body, http.url);
+}
+
+}  // namespace swan::connectors

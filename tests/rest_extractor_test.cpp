@@ -1,0 +1,528 @@
+// Focused tests of the Generic REST extractor's parts: user functions, the JSON flattener's
+// naming, each scroller and the HTTP retries against a local httplib server, error messages.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "connectors/generic_extractor.h"
+#include "connectors/json_flattener.h"
+#include "connectors/php_datetime.h"
+#include "connectors/php_semantics.h"
+#include "connectors/rest_auth.h"
+#include "connectors/rest_client.h"
+#include "connectors/rest_config.h"
+#include "connectors/user_functions.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using swan::connectors::Json;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path FreshDir(const std::string& name) {
+  fs::path d =
+      fs::temp_directory_path() / ("swan-rest-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A local API: handlers by path; counts requests.
+class LocalApi {
+ public:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+  LocalApi() {
+    auto dispatch = [this](const httplib::Request& req, httplib::Response& res) {
+      ++requests;
+      auto it = handlers_.find(req.path);
+      if (it == handlers_.end()) {
+        res.status = 404;
+        res.set_content("no handler for " + req.path, "text/plain");
+        return;
+      }
+      it->second(req, res);
+    };
+    server_.Get(".*", dispatch);
+    server_.Post(".*", dispatch);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~LocalApi() {
+    server_.stop();
+    thread_.join();
+  }
+  void On(const std::string& path, Handler h) { handlers_[path] = std::move(h); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  std::atomic<int> requests{0};
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::map<std::string, Handler> handlers_;
+};
+
+struct RunResult {
+  swan::Status status;
+  fs::path out;
+  Json state;
+  std::vector<std::string> log;
+  std::vector<int64_t> sleeps_ms;
+};
+
+RunResult Extract(const Json& config, const std::string& name,
+                  std::function<void(swan::connectors::GenericExtractorOptions&)> tune = {}) {
+  RunResult r;
+  r.out = FreshDir(name);
+  swan::connectors::GenericExtractorIo io;
+  io.out_dir = r.out.string();
+  io.output_state = &r.state;
+  io.log = [&](swan::connectors::LogLevel, const std::string& line) { r.log.push_back(line); };
+  io.options.sleep = [&](int64_t ms) { r.sleeps_ms.push_back(ms); };
+  if (tune) tune(io.options);
+  r.status = swan::connectors::RunGenericExtractor(config, io);
+  return r;
+}
+
+std::string Table(const RunResult& r, const std::string& name) {
+  return ReadFile(r.out / "tables" / (name + ".csv"));
+}
+
+Json Config(const std::string& base_url, const Json& api_extra, const Json& jobs) {
+  Json c = Json::parse(R"({"parameters": {"api": {}, "config": {"outputBucket": "b"}}})");
+  c["parameters"]["api"]["baseUrl"] = base_url;
+  for (auto it = api_extra.begin(); it != api_extra.end(); ++it) {
+    c["parameters"]["api"][it.key()] = *it;
+  }
+  c["parameters"]["config"]["jobs"] = jobs;
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// User functions
+
+Json Eval(const std::string& tree, const Json& refs = Json::object()) {
+  swan::connectors::UserFunctionOptions o;
+  o.now = [] { return int64_t{1492674974} * 1000000; };
+  return swan::connectors::RunUserFunction(Json::parse(tree), refs, o);
+}
+
+TEST(UserFunctions, StringAndHashFunctions) {
+  Json refs = Json::parse(R"({"attr": {"#user": "JohnDoe", "#pass": "TopSecret",
+                              "server": {"host": "h", "port": 80}}})");
+  EXPECT_EQ(Eval(R"({"function":"concat","args":[{"attr":"#user"},":",{"attr":"#pass"}]})", refs),
+            "JohnDoe:TopSecret");
+  EXPECT_EQ(Eval(R"({"function":"base64_encode","args":[{"function":"concat","args":[
+                    {"attr":"#user"},":",{"attr":"#pass"}]}]})",
+                 refs),
+            "Sm9obkRvZTpUb3BTZWNyZXQ=");
+  EXPECT_EQ(Eval(R"({"function":"md5","args":["NotSoSecret"]})"),
+            swan::connectors::Md5Hex("NotSoSecret"));
+  EXPECT_EQ(Eval(R"({"function":"sha1","args":["abc"]})"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(Eval(R"({"function":"hash_hmac","args":["sha256","data","key"]})"),
+            "5031fe3d989c6d1537a013fa6e739da23463fdaec3b70137d828e36ace221bd0");
+  EXPECT_EQ(Eval(R"({"function":"sprintf","args":["%'.05d", 3]})"), "00003");
+  EXPECT_EQ(Eval(R"({"function":"sprintf","args":["http://%s:%d/x", "h", 8080]})"),
+            "http://h:8080/x");
+  EXPECT_EQ(Eval(R"({"function":"concat","args":[{"attr":"server.host"},":",
+                    {"attr":"server.port"}]})",
+                 refs),
+            "h:80");
+  EXPECT_EQ(Eval(R"({"function":"ifempty","args":["", "all"]})"), "all");
+  EXPECT_EQ(Eval(R"({"function":"ifempty","args":["id,name", "all"]})"), "id,name");
+  EXPECT_EQ(Eval(R"({"function":"implode","args":[",", ["a", "b", 3]]})"), "a,b,3");
+}
+
+TEST(UserFunctions, DatesAndTime) {
+  EXPECT_EQ(Eval(R"({"function":"date","args":["Y-m-d H:i:s:u", 1492674974]})"),
+            "2017-04-20 07:56:14:000000");
+  EXPECT_EQ(Eval(R"({"function":"time"})"), 1492674974);
+  EXPECT_EQ(Eval(R"({"function":"date","args":["Y-m-d",{"function":"strtotime","args":[
+                    "+7 days",{"function":"strtotime","args":["2017-10-04"]}]}]})"),
+            "2017-10-11");
+  Json refs = Json::parse(R"({"time": {"previousStart": 1492606006, "currentStart": 1504785600}})");
+  EXPECT_EQ(Eval(R"({"function":"date","args":["Y-m-d",{"function":"strtotime","args":[
+                    "-1 day",{"time":"currentStart"}]}]})",
+                 refs),
+            "2017-09-06");
+  EXPECT_EQ(Eval(R"({"time":"previousStart"})", refs), 1492606006);
+  EXPECT_EQ(swan::connectors::PhpStrtotime("2017-01-31 +1 month", 0),
+            swan::connectors::PhpStrtotime("2017-03-03", 0));
+  EXPECT_EQ(swan::connectors::PhpDate("D, d M Y H:i:s O", 0), "Thu, 01 Jan 1970 00:00:00 +0000");
+  EXPECT_EQ(swan::connectors::PhpDate("D W o N jS", int64_t{17897} * 86400), "Tue 01 2019 2 1st");
+  EXPECT_EQ(swan::connectors::PhpDate("D W o", int64_t{17400} * 86400), "Tue 34 2017");
+}
+
+TEST(UserFunctions, ErrorsNameTheProblem) {
+  try {
+    Eval(R"({"function":"system","args":["ls"]})");
+    FAIL() << "an illegal function must be refused";
+  } catch (const swan::connectors::ExtractorError& e) {
+    EXPECT_NE(std::string(e.what()).find("Illegal function 'system'"), std::string::npos);
+  }
+  try {
+    Eval(R"({"attr":"missing"})", Json::parse(R"({"attr": {"present": 1}})"));
+    FAIL() << "a missing attribute must be refused";
+  } catch (const swan::connectors::ExtractorError& e) {
+    EXPECT_NE(std::string(e.what()).find("attr 'missing' not found"), std::string::npos);
+  }
+  auto st = swan::connectors::EvaluateUserFunctions(Json::parse(R"({"a": {"function": "nope"}})"),
+                                                    Json::object());
+  EXPECT_FALSE(st.ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON flattener
+
+std::map<std::string, std::string> Flatten(const std::vector<std::pair<std::string, Json>>& batches,
+                                           const std::string& name) {
+  fs::path dir = FreshDir(name);
+  swan::connectors::JsonFlattener f(dir.string(), {});
+  for (const auto& [type, data] : batches) f.Process(data, type, nullptr);
+  std::map<std::string, std::string> out;
+  for (auto& t : f.Finish()) out[t->name()] = ReadFile(t->path());
+  return out;
+}
+
+TEST(JsonFlattener, NestedObjectsArraysAndParentIds) {
+  auto tables = Flatten({{"users", Json::parse(R"([
+      {"id": 123, "name": "John Doe", "tags": ["active", "admin"], "address": {"city": "London"}},
+      {"id": 234, "name": "Jane Doe", "tags": ["active"], "married": false}])")}},
+                        "flatten-basic");
+  // The parent link is "<type>_" + md5(PHP serialize of the parent row), as Keboola's.
+  auto link = [](const char* row) {
+    return "users_" + swan::connectors::Md5Hex(swan::connectors::PhpSerialize(Json::parse(row)));
+  };
+  std::string h1 = link(R"({"id": 123, "name": "John Doe", "tags": ["active", "admin"],
+                            "address": {"city": "London"}})");
+  std::string h2 = link(R"({"id": 234, "name": "Jane Doe", "tags": ["active"], "married": false})");
+  EXPECT_EQ(tables["users"],
+            "\"id\",\"name\",\"tags\",\"address_city\",\"married\"\n"
+            "\"123\",\"John Doe\",\"" +
+                h1 +
+                "\",\"London\",\"\"\n"
+                "\"234\",\"Jane Doe\",\"" +
+                h2 + "\",\"\",\"\"\n");
+  EXPECT_EQ(tables["users_tags"], "\"data\",\"JSON_parentId\"\n\"active\",\"" + h1 +
+                                      "\"\n\"admin\",\"" + h1 + "\"\n\"active\",\"" + h2 + "\"\n");
+}
+
+TEST(JsonFlattener, KnownKeboolaHash) {
+  // From Keboola's example 010: md5 of the serialized row below.
+  EXPECT_EQ(swan::connectors::Md5Hex(swan::connectors::PhpSerialize(
+                Json::parse(R"({"id": 123, "name": "John Doe", "tags": ["active", "admin"]})"))),
+            "3ca896f39b257a4f2d2f4784e7680c87");
+}
+
+TEST(JsonFlattener, ScalarUpgradedToArray) {
+  auto tables = Flatten({{"users", Json::parse(R"([{"id": 1, "tags": "a"},
+                                                   {"id": 2, "tags": ["b", "c"]}])")}},
+                        "flatten-upgrade");
+  EXPECT_EQ(tables["users"].substr(0, tables["users"].find('\n')), "\"id\",\"tags\"");
+  // Three tag rows: the scalar became a one-item array.
+  EXPECT_EQ(std::count(tables["users_tags"].begin(), tables["users_tags"].end(), '\n'), 4);
+}
+
+TEST(JsonFlattener, LongNamesAreShortened) {
+  std::string key(70, 'a');
+  Json row = Json::object();
+  row[key] = Json::object({{"inner_value_here", 1}});
+  auto tables = Flatten({{"t", Json::array({row})}}, "flatten-long");
+  std::string header = tables["t"].substr(0, tables["t"].find('\n'));
+  std::string name = header.substr(1, header.size() - 2);
+  EXPECT_LE(name.size(), 64u) << name;
+  EXPECT_EQ(swan::connectors::JsonStructure::SafeName("user/{user-id}"), "user_user-id");
+}
+
+TEST(JsonFlattener, ParentColumnConflictIsRenamed) {
+  fs::path dir = FreshDir("flatten-parent");
+  swan::connectors::JsonFlattener f(dir.string(), {});
+  f.Process(Json::parse(R"([{"id": 1, "parent_id": "admins"}])"), "detail",
+            Json::parse(R"({"parent_id": 1})"));
+  auto tables = f.Finish();
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(ReadFile(tables[0]->path()),
+            "\"id\",\"parent_id\",\"parent_id_u0\"\n\"1\",\"admins\",\"1\"\n");
+}
+
+TEST(JsonFlattener, IncompatibleTypesAreAClearError) {
+  fs::path dir = FreshDir("flatten-bad");
+  swan::connectors::JsonFlattener f(dir.string(), {});
+  try {
+    f.Process(Json::parse(R"([{"color": "red"}, {"color": {"r": 255}}])"), "t", nullptr);
+    FAIL();
+  } catch (const swan::connectors::ExtractorError& e) {
+    EXPECT_NE(std::string(e.what()).find("Unhandled nodeType change"), std::string::npos)
+        << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scrollers
+
+Json Items(int from, int count) {
+  Json items = Json::array();
+  for (int i = from; i < from + count; ++i) items.push_back(Json::object({{"id", i}}));
+  return items;
+}
+
+TEST(Scrollers, Offset) {
+  LocalApi api;
+  api.On("/users", [](const httplib::Request& req, httplib::Response& res) {
+    int offset = std::stoi(req.get_param_value("offset"));
+    int limit = std::stoi(req.get_param_value("limit"));
+    int count = std::max(0, std::min(limit, 5 - offset));
+    res.set_content(Items(offset, count).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                     "limit": 2}})"),
+                          Json::parse(R"([{"endpoint": "users"}])")),
+                   "offset");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Table(r, "b.users"), "\"id\"\n\"0\"\n\"1\"\n\"2\"\n\"3\"\n\"4\"\n");
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+TEST(Scrollers, PageNumberStopsOnEmptyPage) {
+  LocalApi api;
+  api.On("/users", [](const httplib::Request& req, httplib::Response& res) {
+    int page = std::stoi(req.get_param_value("page"));
+    res.set_content((page <= 2 ? Items(page * 10, 2) : Json::array()).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "pagenum"}})"),
+                          Json::parse(R"([{"endpoint": "users"}])")),
+                   "pagenum");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Table(r, "b.users"), "\"id\"\n\"10\"\n\"11\"\n\"20\"\n\"21\"\n");
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+TEST(Scrollers, Cursor) {
+  LocalApi api;
+  api.On("/users", [](const httplib::Request& req, httplib::Response& res) {
+    int after = req.has_param("since") ? std::stoi(req.get_param_value("since")) : 0;
+    Json items = after < 4 ? Items(after + 1, 2) : Json::array();
+    res.set_content(Json::object({{"items", items}}).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "cursor",
+                                                     "idKey": "id", "param": "since"}})"),
+                          Json::parse(R"([{"endpoint": "users", "dataField": "items"}])")),
+                   "cursor");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Table(r, "b.users"), "\"id\"\n\"1\"\n\"2\"\n\"3\"\n\"4\"\n");
+}
+
+TEST(Scrollers, ResponseUrlAndResponseParam) {
+  LocalApi api;
+  api.On("/a", [](const httplib::Request& req, httplib::Response& res) {
+    bool second = req.has_param("page");
+    Json body = {{"items", second ? Items(3, 1) : Items(1, 2)},
+                 {"next", second ? Json(nullptr) : Json("/a?page=2")}};
+    res.set_content(body.dump(), "application/json");
+  });
+  api.On("/b", [](const httplib::Request& req, httplib::Response& res) {
+    bool second = req.get_param_value("token") == "t2";
+    Json body = {{"items", second ? Items(3, 1) : Items(1, 2)},
+                 {"scroll", {{"token", second ? "" : "t2"}}}};
+    res.set_content(body.dump(), "application/json");
+  });
+  auto r1 = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "response.url",
+                                                      "urlKey": "next"}})"),
+                           Json::parse(R"([{"endpoint": "a", "dataField": "items"}])")),
+                    "response-url");
+  ASSERT_TRUE(r1.status.ok()) << r1.status.ToString();
+  EXPECT_EQ(Table(r1, "b.a"), "\"id\"\n\"1\"\n\"2\"\n\"3\"\n");
+  auto r2 = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "response.param",
+                                                      "responseParam": "scroll.token",
+                                                      "queryParam": "token"}})"),
+                           Json::parse(R"([{"endpoint": "b", "dataField": "items"}])")),
+                    "response-param");
+  ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
+  EXPECT_EQ(Table(r2, "b.b"), "\"id\"\n\"1\"\n\"2\"\n\"3\"\n");
+}
+
+TEST(Scrollers, ForceStopAndRepeatedPage) {
+  LocalApi api;
+  api.On("/same", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(Items(1, 2).dump(), "application/json");  // every page is the same
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                     "limit": 2}})"),
+                          Json::parse(R"([{"endpoint": "same"}])")),
+                   "repeat");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(api.requests.load(), 2);  // the second, identical page ends the job
+  api.requests = 0;
+  api.On("/grow", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(Items(std::stoi(req.get_param_value("offset")), 2).dump(), "application/json");
+  });
+  auto r2 = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                      "limit": 2, "forceStop": {"pages": 3}}})"),
+                           Json::parse(R"([{"endpoint": "grow"}])")),
+                    "forcestop");
+  ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP: retries, errors, timeouts
+
+TEST(Http, RetriesA500ThenSucceeds) {
+  LocalApi api;
+  std::atomic<int> calls{0};
+  api.On("/flaky", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls < 3) {
+      res.status = 500;
+      res.set_content("oops", "text/plain");
+      return;
+    }
+    res.set_content(Items(1, 1).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "flaky"}])")),
+                   "retry500");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(r.sleeps_ms, (std::vector<int64_t>{1000, 2000}));  // exponential backoff
+}
+
+TEST(Http, HonoursRetryAfterOn429) {
+  LocalApi api;
+  std::atomic<int> calls{0};
+  api.On("/limited", [&](const httplib::Request&, httplib::Response& res) {
+    if (++calls == 1) {
+      res.status = 429;
+      res.set_header("Retry-After", "7");
+      return;
+    }
+    res.set_content(Items(1, 1).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "limited"}])")),
+                   "retry429");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.sleeps_ms, (std::vector<int64_t>{7000}));
+}
+
+TEST(Http, GivesUpAfterMaxRetries) {
+  LocalApi api;
+  api.On("/down", [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"retryConfig": {"maxRetries": 2}})"),
+                          Json::parse(R"([{"endpoint": "down"}])")),
+                   "giveup");
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kUnavailable) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("[503]"), std::string::npos);
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+TEST(Http, MalformedJsonNamesTheUrl) {
+  LocalApi api;
+  api.On("/broken", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"items\": [1, 2", "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "broken"}])")),
+                   "badjson");
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status.message().find("Invalid JSON response from API"), std::string::npos);
+  EXPECT_NE(r.status.message().find(api.Url() + "broken"), std::string::npos) << r.status.message();
+}
+
+TEST(Http, AHangingServerTimesOut) {
+  LocalApi api;
+  api.On("/hang", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    res.set_content("[]", "application/json");
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"retryConfig": {"maxRetries": 0}})"),
+                          Json::parse(R"([{"endpoint": "hang"}])")),
+                   "hang", [](auto& o) { o.request_timeout_ms = 300; });
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kUnavailable) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("CURL error 28"), std::string::npos) << r.status.message();
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1400));
+}
+
+TEST(Config, ErrorsNameTheField) {
+  Json c = Json::parse(R"({"parameters": {"api": {"baseUrl": "http://x/"},
+                            "config": {"jobs": [{"endpoint": "a", "children": [{"dataField": "x"}]}]}}})");
+  swan::Status st = swan::connectors::ValidateGenericExtractorConfig(c);
+  EXPECT_EQ(st.code(), swan::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("parameters.config.jobs[0].children[0].endpoint"), std::string::npos)
+      << st.message();
+}
+
+TEST(Logging, SecretsAreMasked) {
+  LocalApi api;
+  api.On("/users", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(Items(1, 1).dump(), "application/json");
+  });
+  Json c = Config(api.Url(), Json::parse(R"({"authentication": {"type": "query",
+                     "query": {"key": {"attr": "#token"}}}})"),
+                  Json::parse(R"([{"endpoint": "users", "params": {"t": {"attr": "#token"}}}])"));
+  c["parameters"]["config"]["#token"] = "SuperSecret123";
+  auto r = Extract(c, "mask");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  for (const auto& line : r.log) EXPECT_EQ(line.find("SuperSecret123"), std::string::npos) << line;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures, checked with the nonce and time recorded in Keboola's examples 102 and 104.
+
+TEST(Auth, OAuth10SignatureMatchesKeboolaRecording) {
+  swan::connectors::AuthContext ctx;
+  ctx.api_authentication = Json::parse(R"({"type": "oauth10"})");
+  ctx.authorization = Json::parse(R"({"oauth_api": {"credentials": {
+      "#data": "{\"oauth_token\":\"userToken\",\"oauth_token_secret\":\"tokenSecret\"}",
+      "appKey": 1234, "#appSecret": "TopSecret"}}})");
+  ctx.functions.now = [] { return int64_t{1492904452} * 1000000; };
+  ctx.random_hex = [](size_t) { return std::string("72469d96572dabb4d0ea02b057ea4f246d722b72"); };
+  auto auth = swan::connectors::CreateRestAuth(ctx);
+  swan::connectors::RestClientOptions o;
+  o.base_url = "http://mock-server:80/102-oauth1/";
+  swan::connectors::RestClient client(o);
+  swan::connectors::HttpRequest req{"GET", "http://mock-server:80/102-oauth1/users", {}, ""};
+  auth->Sign(client, req);
+  ASSERT_FALSE(req.headers.empty());
+  EXPECT_EQ(
+      req.headers.back().second,
+      "OAuth oauth_consumer_key=\"1234\", "
+      "oauth_nonce=\"72469d96572dabb4d0ea02b057ea4f246d722b72\", "
+      "oauth_signature=\"zl0y5CyySCPj8IqODV3Egjqgg6Q%3D\", oauth_signature_method=\"HMAC-SHA1\", "
+      "oauth_timestamp=\"1492904452\", oauth_token=\"userToken\", oauth_version=\"1.0\"");
+}
+
+TEST(Auth, OAuth20MacHeaderMatchesKeboolaRecording) {
+  fs::path example = "/work/shared/conformance/keboola-generic-extractor/examples/104-oauth2-hmac";
+  if (!fs::exists(example / "config.json")) GTEST_SKIP() << "example 104 not found";
+  Json config = Json::parse(ReadFile(example / "config.json"));
+  swan::connectors::AuthContext ctx;
+  ctx.api_authentication = config["parameters"]["api"]["authentication"];
+  ctx.authorization = config["authorization"];
+  ctx.functions.now = [] { return int64_t{1492958193} * 1000000; };
+  ctx.random_hex = [](size_t) { return std::string("605cce2a2f687253"); };
+  auto auth = swan::connectors::CreateRestAuth(ctx);
+  swan::connectors::RestClientOptions o;
+  o.base_url = "http://mock-server:80/104-oauth2-hmac/";
+  swan::connectors::RestClient client(o);
+  swan::connectors::HttpRequest req{"GET", "http://mock-server:80/104-oauth2-hmac/users", {}, ""};
+  auth->Sign(client, req);
+  std::string recorded = ReadFile(example / "users.requestHeaders");
+  ASSERT_FALSE(req.headers.empty());
+  EXPECT_NE(recorded.find(req.headers.back().second), std::string::npos)
+      << req.headers.back().second << "\nrecorded: " << recorded;
+}
+
+}  // namespace
