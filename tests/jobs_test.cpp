@@ -916,6 +916,38 @@ time.sleep(300)
   again.Kill();
 }
 
+// A job moves its output files into the file storage before its commit registers them; bytes a
+// crash left in between are removed at the next start, registered files stay.
+TEST_F(JobsTest, RestartRemovesFileBytesNoCommitRegistered) {
+  ServerProcess first;
+  ASSERT_TRUE(first.ok()) << first.error();
+  Project p = CreateProject("sweep", first);
+  WriteComponent(first, "t.files", "open(D + 'out/files/kept.txt', 'w').write('kept bytes')\n");
+  CreateConfig(p, "c1", "t.files", {{"parameters", json::object()}});
+  JobEnd end = WaitJob(p, Run(p, "c1")["id"].get<int64_t>());
+  ExpectEnd(end, "success", nullptr);
+  HttpResponse shown = Call(first, "GET", "/v1/projects/sweep", first.admin_token());
+  ASSERT_EQ(shown.status, 200) << Describe(shown);
+  const int64_t project_id = json::parse(shown.body)["project"].value("id", int64_t{0});
+  const std::string dir = first.data_dir() + "/files/p" + std::to_string(project_id);
+  first.KillHard();
+  ASSERT_EQ(FilesUnder(dir).size(), 1u);
+  WriteFile(dir + "/999_staged.txt", "never committed");
+  stdfs::create_directories(first.data_dir() + "/files/p999999");
+  WriteFile(first.data_dir() + "/files/p999999/1_x.txt", "a project that does not exist");
+
+  ServerProcess again(first.data_dir(), first.admin_token());
+  ASSERT_TRUE(again.ok()) << again.error();
+  p.server = &again;
+  EXPECT_FALSE(stdfs::exists(dir + "/999_staged.txt"));
+  EXPECT_FALSE(stdfs::exists(first.data_dir() + "/files/p999999/1_x.txt"));
+  ASSERT_EQ(FilesUnder(dir).size(), 1u);
+  const json files = Ok(p, "GET", P(p) + "/files")["files"];
+  ASSERT_EQ(files.size(), 1u) << files.dump();
+  EXPECT_EQ(files[0].value("name", ""), "kept.txt");
+  again.Kill();
+}
+
 // A graceful stop (SIGTERM) is not a cancel: the job ends as a kill -9 leaves it, terminated, or
 // runs again after the restart when it has attempts left.
 TEST_F(JobsTest, AServerStopDuringAJobTerminatesItOrRunsItAgain) {

@@ -2,6 +2,12 @@
 
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "jobs/file_mapping.h"
 #include "jobs/job_execution.h"
 #include "jobs/job_log.h"
 
@@ -55,10 +61,33 @@ Status JobRunner::Start() {
   }
   ASSIGN_OR_RETURN(auto leftovers, parts_.env->List(jobs_dir_));
   for (const auto& e : leftovers) (void)parts_.env->RemoveAll(e.path);
+  RETURN_IF_ERROR(SweepUncommittedFiles());
   std::lock_guard lock(mu_);
   if (started_) return Status::Ok();
   started_ = true;
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  return Status::Ok();
+}
+
+// A job moves its output files into the file storage before its commit registers them: a
+// server that died in between left bytes that no catalog row names. Run before any worker.
+Status JobRunner::SweepUncommittedFiles() {
+  const std::string root = parts_.data_dir + "/files";
+  if (!parts_.env->FileExists(root)) return Status::Ok();
+  ASSIGN_OR_RETURN(auto projects, parts_.env->List(root));
+  for (const auto& dir : projects) {
+    const std::string name = std::filesystem::path(dir.path).filename().string();
+    char* end = nullptr;
+    const long long project_id = name.size() > 1 ? std::strtoll(name.c_str() + 1, &end, 10) : 0;
+    if (!dir.is_directory || name[0] != 'p' || project_id <= 0 || *end != '\0') continue;
+    if (ProjectFilesDir(project_id) != "files/" + name) continue;
+    ASSIGN_OR_RETURN(auto files, parts_.catalog->ListFiles(project_id, {}, INT_MAX));
+    std::set<std::string> registered;
+    for (const auto& f : files) registered.insert(parts_.data_dir + "/" + f.path);
+    ASSIGN_OR_RETURN(auto stored, parts_.env->List(dir.path));
+    for (const auto& f : stored)
+      if (!registered.count(f.path)) (void)parts_.env->RemoveAll(f.path);
+  }
   return Status::Ok();
 }
 

@@ -70,6 +70,7 @@ class JobRunner {
   const std::string& jobs_dir() const { return jobs_dir_; }
 
  private:
+  Status SweepUncommittedFiles();
   struct Running;
   void WorkerLoop();
   void RunClaimed(catalog::Job job);
