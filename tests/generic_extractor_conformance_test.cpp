@@ -202,6 +202,7 @@ class MockApi {
     server_.Put(".*", handler);
     server_.Delete(".*", handler);
     server_.Patch(".*", handler);
+    server_.set_tcp_nodelay(true);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -417,6 +418,7 @@ struct Outcome {
   std::string example;
   bool passed = false;
   std::string reason;
+  int64_t millis = 0;
 };
 
 Outcome RunExample(const fs::path& dir, MockApi& mock, const fs::path& work) {
@@ -513,7 +515,11 @@ TEST(GenericExtractorConformance, KeboolaDocumentedExamples) {
   std::vector<Outcome> outcomes;
   for (const auto& dir : examples) {
     if (only != nullptr && dir.filename().string().find(only) == std::string::npos) continue;
+    auto start = std::chrono::steady_clock::now();
     outcomes.push_back(RunExample(dir, mock, work));
+    outcomes.back().millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count();
   }
   if (only == nullptr) fs::remove_all(work);
 
@@ -541,9 +547,10 @@ TEST(GenericExtractorConformance, KeboolaDocumentedExamples) {
            << " | " << Escape(o.reason)
            << (it != kExpectedFailures.end() ? " — known: " + Escape(it->second) : "") << " |\n";
   }
-  report << "\n## All examples\n\n| example | result |\n|---|---|\n";
+  report << "\n## All examples\n\n| example | result | time (ms) |\n|---|---|---|\n";
   for (const auto& o : outcomes) {
-    report << "| " << o.example << " | " << (o.passed ? "pass" : "FAIL") << " |\n";
+    report << "| " << o.example << " | " << (o.passed ? "pass" : "FAIL") << " | " << o.millis
+           << " |\n";
   }
   report.close();
 

@@ -470,7 +470,7 @@ class JobRun {
 bool IsValidUrl(const std::string& url) {
   UrlParts u = ParseUrl(url);
   std::string scheme = u.scheme;
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), ::tolower);
+  scheme = AsciiLower(scheme);
   return (scheme == "http" || scheme == "https") && u.has_authority && !u.authority.empty() &&
          url.find(' ') == std::string::npos;
 }

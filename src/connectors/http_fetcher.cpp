@@ -15,7 +15,7 @@ namespace swan::connectors {
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  s = AsciiLower(s);
   return s;
 }
 
@@ -128,6 +128,10 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
   curl_easy_reset(curl);
   Transfer transfer{&result.response, options_.max_response_bytes, false};
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  // HTTP(S) only, redirects included: libcurl would otherwise read file:// (the server's own
+  // files, another tenant's data) or speak ftp/gopher/dict on a tenant's behalf.
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);

@@ -613,6 +613,20 @@ std::vector<std::string> Explode(const std::string& delimiter, const std::string
   return parts;
 }
 
+std::string AsciiLower(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string AsciiUpper(std::string s) {
+  for (auto& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
 std::string Md5Hex(const std::string& data) { return DigestHex(EVP_md5(), data); }
 std::string Sha1Hex(const std::string& data) { return DigestHex(EVP_sha1(), data); }
 

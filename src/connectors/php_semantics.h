@@ -76,6 +76,10 @@ Json ArrayReplaceRecursive(const Json& base, const Json& replacement);
 std::vector<std::string> Explode(const std::string& delimiter, const std::string& s,
                                  size_t limit = std::string::npos);
 
+// ASCII case conversion (bytes >= 0x80 unchanged; no locale).
+std::string AsciiLower(std::string s);
+std::string AsciiUpper(std::string s);
+
 // md5 / sha1 hex of bytes (OpenSSL).
 std::string Md5Hex(const std::string& data);
 std::string Sha1Hex(const std::string& data);

@@ -113,12 +113,12 @@ std::string MergeQueries(const std::string& query, const Json& add, bool merge_t
 
 void SetHeader(HttpRequest& request, const std::string& name, const std::string& value) {
   std::string want = name;
-  std::transform(want.begin(), want.end(), want.begin(), ::tolower);
+  want = AsciiLower(want);
   auto& h = request.headers;
   h.erase(std::remove_if(h.begin(), h.end(),
                          [&](const auto& p) {
                            std::string k = p.first;
-                           std::transform(k.begin(), k.end(), k.begin(), ::tolower);
+                           k = AsciiLower(k);
                            return k == want;
                          }),
           h.end());
@@ -470,7 +470,7 @@ class OAuth10Auth : public RestAuth {
     add_query(u.query.value_or(""));
     for (const auto& [k, v] : request.headers) {
       std::string lk = k;
-      std::transform(lk.begin(), lk.end(), lk.begin(), ::tolower);
+      lk = AsciiLower(lk);
       if (lk == "content-type" &&
           v.find("application/x-www-form-urlencoded") != std::string::npos) {
         add_query(request.body);
@@ -485,7 +485,7 @@ class OAuth10Auth : public RestAuth {
     base.fragment.reset();
     // The base string names the URL without a default port (as Guzzle's Uri does).
     std::string scheme = base.scheme;
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(), ::tolower);
+    scheme = AsciiLower(scheme);
     auto drop_suffix = [&](const std::string& suffix) {
       if (base.authority.size() > suffix.size() &&
           base.authority.compare(base.authority.size() - suffix.size(), suffix.size(), suffix) ==

@@ -7,7 +7,7 @@ namespace swan::connectors {
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  s = AsciiLower(s);
   return s;
 }
 
@@ -127,7 +127,7 @@ RestRequest RestClient::CreateRequest(const Json& config_in, bool apply_defaults
   }
   if (config.contains("method") && !PhpEmpty(config["method"])) {
     std::string m = config["method"].is_string() ? config["method"].get<std::string>() : "";
-    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    m = AsciiUpper(m);
     if (m != "GET" && m != "POST" && m != "FORM") {
       throw ExtractorError("The \"method\" property must be on of \"GET\", \"POST\", \"FORM\".");
     }

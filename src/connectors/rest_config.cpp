@@ -25,7 +25,7 @@ void CheckJobShape(const Json& job, const std::string& path) {
   }
   if (Has(job, "method")) {
     std::string m = job["method"].is_string() ? job["method"].get<std::string>() : "";
-    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    m = AsciiUpper(m);
     if (m != "GET" && m != "POST" && m != "FORM" && !PhpEmpty(job["method"])) {
       Fail(path + ".method", "must be one of GET, POST, FORM");
     }
@@ -79,7 +79,7 @@ void CheckApi(const Json& api) {
       bool ok = pages.is_number_integer() || pages.is_number_unsigned() ||
                 (pages.is_string() && !pages.get<std::string>().empty() &&
                  std::all_of(pages.get<std::string>().begin(), pages.get<std::string>().end(),
-                             ::isdigit));
+                             [](char c) { return c >= '0' && c <= '9'; }));
       if (!ok) Fail(p + ".pagination.pages", "has to be an integer");
     }
   }

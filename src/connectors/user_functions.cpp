@@ -30,7 +30,7 @@ std::string ToHex(const unsigned char* data, size_t len) {
 
 const EVP_MD* Digest(const std::string& algo) {
   std::string name = algo;
-  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  name = AsciiLower(name);
   if (name == "sha512/256") name = "sha512-256";
   if (name == "sha512/224") name = "sha512-224";
   const EVP_MD* md = EVP_get_digestbyname(name.c_str());
