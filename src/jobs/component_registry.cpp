@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/fs.h"
+#include "connectors/generic_extractor.h"
 
 namespace swan::jobs {
 
@@ -37,7 +38,16 @@ std::vector<ComponentSpec> Builtins() {
   py.source_file = "built-in";
   ComponentSpec py_alias = py;
   py_alias.id = "swan.python-transformation";
-  return {sql, py, py_alias};
+  ComponentSpec rest;
+  rest.id = connectors::kGenericExtractorComponentId;
+  rest.type = "extractor";
+  rest.name = "Generic REST extractor";
+  rest.description =
+      "Keboola's Generic Extractor configurations (parameters.api, parameters.config) run "
+      "unchanged in Swan's process: REST APIs into tables (docs/connectors.md).";
+  rest.builtin = Builtin::kGenericExtractor;
+  rest.source_file = "built-in";
+  return {sql, py, py_alias, rest};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

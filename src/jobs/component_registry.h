@@ -23,7 +23,7 @@
 
 namespace swan::jobs {
 
-enum class Builtin { kNone, kSql, kPython };
+enum class Builtin { kNone, kSql, kPython, kGenericExtractor };
 
 struct ComponentSpec {
   std::string id;

@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "common/limits.h"
 #include "common/transcode.h"
+#include "connectors/generic_extractor.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -303,6 +304,79 @@ Status PrepareFolder(Execution& ex, const std::string& data, const std::string& 
   return Status::Ok();
 }
 
+// Reads out/state.json as a component left it: the new state, its `#` keys sealed.
+Outcome ReadOutputState(Execution& ex, const std::string& state_path) {
+  if (!ex.parts.env->FileExists(state_path)) {
+    // Keboola: a component that writes no state leaves an empty one.
+    ex.new_state = "{}";
+    return {};
+  }
+  auto text = fs::ReadFileText(state_path);
+  if (!text.ok()) return AppError(text.status().message());
+  // Keboola: an empty file is an empty state.
+  json state = text->find_first_not_of(" \t\r\n") == std::string::npos
+                   ? json::object()
+                   : json::parse(*text, nullptr, false);
+  if (state.is_discarded() || !state.is_object())
+    return UserError("out/state.json is not a JSON object");
+  // Keboola seals `#` keys of a state like a configuration's.
+  Status sealed = SealSecrets(state, ex.key, "state");
+  if (!sealed.ok()) return UserError("out/state.json: " + sealed.message());
+  ex.new_state = state.dump();
+  return {};
+}
+
+// Makes the job's fresh, private folder (one per attempt: a kept debug folder must not hand a
+// retry old outputs); it will hold opened secrets.
+Status MakeJobFolder(Execution& ex) {
+  (void)ex.parts.env->RemoveAll(ex.job_dir);
+  RETURN_IF_ERROR(ex.parts.env->MakeDirs(ex.job_dir));
+  if (::chmod(ex.job_dir.c_str(), 0700) != 0)
+    return Status::Internal("cannot make the job folder private: " +
+                            std::string(std::strerror(errno)));
+  return Status::Ok();
+}
+
+// Keboola's Generic Extractor (connectors/generic_extractor.h), in Swan's process: it writes
+// out/tables and the state as the component would, and the output mapping loads them.
+Outcome RunGenericExtractor(Execution& ex) {
+  JobContext ctx = Context(ex);
+  if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
+  const std::string out = ex.job_dir + "/data/out";
+  if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
+  connectors::GenericExtractorIo io;
+  io.out_dir = out;
+  io.work_dir = ex.job_dir + "/work";
+  connectors::Json state = connectors::Json::parse(ex.state_json, nullptr, false);
+  io.input_state = state.is_object() ? state : connectors::Json::object();
+  connectors::Json new_state = connectors::Json::object();
+  io.output_state = &new_state;
+  io.log = [&](connectors::LogLevel level, const std::string& line) {
+    if (level == connectors::LogLevel::kDebug) return;
+    ex.log.Add(level == connectors::LogLevel::kWarning ? "warning" : "info", "component", line);
+  };
+  if (ex.job.timeout_ms > 0) io.options.max_run_time_ms = ex.job.timeout_ms;
+  ex.log.Info("running the Generic Extractor configuration");
+  Status ran = connectors::RunGenericExtractor(ex.body.dump(), io);
+  if (!ran.ok()) {
+    // The API or the configuration (Keboola's extractor exits 1 for both); Swan's own I/O is
+    // an application error.
+    if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
+    return UserError(ran.message());
+  }
+  {
+    std::ofstream f(out + "/state.json", std::ios::binary);
+    f << new_state.dump();
+    if (!f.flush()) return AppError("cannot write the extractor's state");
+  }
+  Outcome state_read = ReadOutputState(ex, out + "/state.json");
+  if (state_read.status != catalog::kJobSuccess) return state_read;
+  const json storage = ex.body.value("storage", json::object());
+  Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs);
+  if (!staged.ok()) return FromStatus(staged);
+  return {};
+}
+
 Outcome RunExternal(Execution& ex) {
   JobContext ctx = Context(ex);
   if (!SandboxedProcess::SandboxAvailable()) {
@@ -312,13 +386,9 @@ Outcome RunExternal(Execution& ex) {
   }
   const std::string data = ex.job_dir + "/data";
   const std::string code = ex.job_dir + "/code";
-  // A fresh folder for each attempt (a kept debug folder must not hand a retry old outputs),
-  // private to the server's user: it will hold opened secrets. The sandbox binds data/ and code/
-  // below it, and hands them to the component's job uid (SandboxedProcess).
-  (void)ex.parts.env->RemoveAll(ex.job_dir);
-  if (Status made = ex.parts.env->MakeDirs(ex.job_dir); !made.ok()) return FromStatus(made);
-  if (::chmod(ex.job_dir.c_str(), 0700) != 0)
-    return AppError("cannot make the job folder private: " + std::string(std::strerror(errno)));
+  // The sandbox binds data/ and code/ below the job folder, and hands them to the component's
+  // job uid (SandboxedProcess).
+  if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
   const json storage = ex.body.value("storage", json::object());
   auto inputs = ResolveInputTables(ctx, storage, true);
   if (!inputs.ok()) return FromStatus(inputs.status());
@@ -406,24 +476,8 @@ Outcome RunExternal(Execution& ex) {
   // Success: its state and outputs, from out/ as the component left it.
   Status plain = OnlyFilesAndFolders(data + "/out", "out");
   if (!plain.ok()) return FromStatus(plain);
-  const std::string state_path = data + "/out/state.json";
-  if (ex.parts.env->FileExists(state_path)) {
-    auto text = fs::ReadFileText(state_path);
-    if (!text.ok()) return AppError(text.status().message());
-    // Keboola: an empty file is an empty state.
-    json state = text->find_first_not_of(" \t\r\n") == std::string::npos
-                     ? json::object()
-                     : json::parse(*text, nullptr, false);
-    if (state.is_discarded() || !state.is_object())
-      return UserError("out/state.json is not a JSON object");
-    // Keboola seals `#` keys of a state like a configuration's.
-    Status sealed = SealSecrets(state, ex.key, "state");
-    if (!sealed.ok()) return UserError("out/state.json: " + sealed.message());
-    ex.new_state = state.dump();
-  } else {
-    // Keboola: a component that writes no state leaves an empty one.
-    ex.new_state = "{}";
-  }
+  Outcome state_read = ReadOutputState(ex, data + "/out/state.json");
+  if (state_read.status != catalog::kJobSuccess) return state_read;
   Status staged = StageOutputFolder(ctx, storage, data + "/out/tables", &ex.outputs);
   if (!staged.ok()) return FromStatus(staged);
   Status files = StageOutputFiles(ctx, storage, data + "/out/files", &ex.files);
@@ -593,6 +647,12 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
       outcome = RunSql(ex);
       // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that
       // runs at the same time is counted too).
+      job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count();
+      job.cpu_ms = ProcessCpuMs() - cpu_before;
+    } else if (ex.component.builtin == Builtin::kGenericExtractor) {
+      outcome = RunGenericExtractor(ex);
       job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();

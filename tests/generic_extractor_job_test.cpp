@@ -1,0 +1,188 @@
+// The Generic Extractor as a job: a stored Keboola configuration runs in Swan's process against a
+// real HTTP server on loopback (tests/servers/paged_api.py), its tables land through the output
+// mapping, its state is kept, its secret never shows, and it cannot read files or reach another
+// project's storage.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/fs.h"
+#include "component_test_util.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace swan::testing {
+namespace {
+
+using nlohmann::json;
+using Rows = std::vector<std::vector<std::string>>;
+
+std::string RepoDir() {
+  const std::string file = __FILE__;
+  return file.substr(0, file.rfind("/tests/"));
+}
+
+// tests/servers/paged_api.py as a child process; port() once it listens.
+class PagedApi {
+ public:
+  PagedApi(const std::string& token, const std::string& log) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    const std::string script = RepoDir() + "/tests/servers/paged_api.py";
+    std::vector<std::string> args = {"/usr/bin/python3", "-u", script, token, log};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    FILE* out = ::fdopen(fds[0], "r");
+    int port = 0;
+    if (out && std::fscanf(out, "port %d", &port) == 1) port_ = port;
+    if (out) std::fclose(out);
+  }
+  ~PagedApi() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+json ExtractorConfig(int port, const std::string& token, const std::string& bucket) {
+  return {{"parameters",
+           {{"api",
+             {{"baseUrl", "http://127.0.0.1:" + std::to_string(port) + "/"},
+              {"pagination",
+               {{"method", "offset"},
+                {"limit", 2},
+                {"offsetParam", "offset"},
+                {"limitParam", "limit"}}},
+              {"http",
+               {{"headers",
+                 {{"Authorization",
+                   {{"function", "concat"}, {"args", {"Bearer ", {{"attr", "#token"}}}}}}}}}}}},
+            {"config",
+             {{"#token", token},
+              {"outputBucket", bucket},
+              {"jobs", {{{"endpoint", "items"}, {"dataField", "items"}}}}}}}}};
+}
+
+class GenericExtractorJobTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.ok()) << server_.error(); }
+  TempDir dir_;
+  ServerProcess server_;
+};
+
+TEST_F(GenericExtractorJobTest, AKeboolaConfigurationRunsAsAJob) {
+  const std::string token = "tok-" + fs::RandomHex(16);
+  const std::string requests = dir_.path() + "/requests.log";
+  PagedApi api(token, requests);
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(server_, "rest");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("items", "keboola.ex-generic-v2", ExtractorConfig(api.port(), token, "shop"));
+  json job = p.RunJob("items");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+
+  // Offset paging: pages of 2 until a short one.
+  std::ifstream log(requests);
+  std::stringstream seen;
+  seen << log.rdbuf();
+  EXPECT_EQ(seen.str(),
+            "/items?limit=2&offset=0\n/items?limit=2&offset=2\n/items?limit=2&offset=4\n");
+
+  const Rows items = p.SortedRows("in.c-shop.items");
+  ASSERT_EQ(items.size(), 5u) << DescribeJob(p, job);
+  const auto columns = p.Columns("in.c-shop.items");
+  for (const char* c : {"id", "name", "price", "maker_country"})
+    EXPECT_NE(std::find(columns.begin(), columns.end(), c), columns.end())
+        << c << " missing among the columns";
+  // The nested array became a child table (Keboola's naming: items_tags).
+  const json tables = p.Ok("GET", p.Path("/tables"));
+  bool child = false;
+  for (const auto& t : tables.value("tables", json::array()))
+    child = child || t.value("id", "") == "in.c-shop.items_tags";
+  EXPECT_TRUE(child) << tables.dump();
+  EXPECT_TRUE(p.State("items").contains("time")) << p.State("items").dump();
+
+  // The token is a secret: sealed in the configuration, masked in what the job said.
+  const std::string events = p.JobLog(job.value("id", int64_t{0}));
+  EXPECT_EQ(events.find(token), std::string::npos) << events;
+  EXPECT_EQ(job.dump().find(token), std::string::npos) << job.dump();
+  EXPECT_EQ(p.Ok("GET", p.Path("/configs/items")).dump().find(token), std::string::npos);
+}
+
+TEST_F(GenericExtractorJobTest, AWrongTokenIsAUserErrorAndWritesNothing) {
+  PagedApi api("right", dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(server_, "rest-denied");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("items", "keboola.ex-generic-v2", ExtractorConfig(api.port(), "wrong", "shop"));
+  json job = p.RunJob("items");
+  EXPECT_EQ(job.value("status", ""), "error") << DescribeJob(p, job);
+  EXPECT_EQ(job.value("error_kind", ""), "user") << DescribeJob(p, job);
+  EXPECT_NE(job.value("message", "").find("401"), std::string::npos) << DescribeJob(p, job);
+  EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
+}
+
+// In Swan's process, so it must not read the server's files: file:// (and any protocol but
+// HTTP(S)) is refused, and nothing of the file lands.
+TEST_F(GenericExtractorJobTest, OnlyHttpIsSpokenNoFiles) {
+  const std::string secret_file = dir_.path() + "/host-secret.json";
+  std::ofstream(secret_file) << R"({"items": [{"id": 1, "secret": "host-only"}]})";
+  ProjectApi p(server_, "rest-files");
+  ASSERT_TRUE(p.ok());
+  json config = ExtractorConfig(1, "x", "leak");
+  config["parameters"]["api"].erase("pagination");
+  // An absolute endpoint replaces the base URL (Keboola); a file:// one must not be read.
+  config["parameters"]["config"]["jobs"][0]["endpoint"] = "file://" + secret_file;
+  p.CreateConfig("files", "keboola.ex-generic-v2", config);
+  json job = p.RunJob("files");
+  EXPECT_EQ(job.value("status", ""), "error") << DescribeJob(p, job);
+  EXPECT_EQ(job.dump().find("host-only"), std::string::npos) << job.dump();
+  EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
+}
+
+// Tenants never meet: the same configuration in two projects writes each project's own tables.
+TEST_F(GenericExtractorJobTest, EachProjectGetsItsOwnTables) {
+  const std::string token = "tok-" + fs::RandomHex(8);
+  PagedApi api(token, dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi a(server_, "rest-a"), b(server_, "rest-b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  a.CreateConfig("items", "keboola.ex-generic-v2", ExtractorConfig(api.port(), token, "shop"));
+  ASSERT_EQ(a.RunJob("items").value("status", ""), "success");
+  json before = a.Table("in.c-shop.items");
+  b.CreateConfig("items", "keboola.ex-generic-v2", ExtractorConfig(api.port(), token, "shop"));
+  json jb = b.RunJob("items");
+  ASSERT_EQ(jb.value("status", ""), "success") << DescribeJob(b, jb);
+  EXPECT_EQ(b.SortedRows("in.c-shop.items").size(), 5u);
+  EXPECT_EQ(a.Table("in.c-shop.items"), before);  // A's table did not move
+  HttpResponse cross = HttpCall("GET", server_.url() + a.Path("/tables/in.c-shop.items"),
+                                {"Authorization: Bearer " + b.token()}, "");
+  EXPECT_EQ(cross.status / 100, 4) << cross.body;
+}
+
+}  // namespace
+}  // namespace swan::testing

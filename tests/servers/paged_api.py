@@ -1,0 +1,48 @@
+# A small REST API on 127.0.0.1 (ephemeral port, printed as "port N"): GET /items?offset=&limit=
+# answers {"items": [...]} pages of ITEMS items with a nested object and an array, and demands
+# "Authorization: Bearer <argv[1]>" (401 otherwise). Every request line is appended to argv[2].
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+TOKEN = sys.argv[1]
+LOG = sys.argv[2]
+ITEMS = [
+    {"id": i, "name": "item %d" % i, "price": i * 1.5, "maker": {"country": "CZ" if i % 2 else "DE"},
+     "tags": ["t%d" % j for j in range(i % 3)]}
+    for i in range(1, 6)
+]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        with open(LOG, "a") as f:
+            f.write(self.path + "\n")
+        url = urlparse(self.path)
+        if self.headers.get("Authorization") != "Bearer " + TOKEN:
+            self.answer(401, {"error": "unauthorized"})
+            return
+        if url.path != "/items":
+            self.answer(404, {"error": "no such endpoint"})
+            return
+        q = parse_qs(url.query)
+        offset = int(q.get("offset", ["0"])[0])
+        limit = int(q.get("limit", ["100"])[0])
+        self.answer(200, {"items": ITEMS[offset:offset + limit]})
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print("port", server.server_address[1], flush=True)
+server.serve_forever()
