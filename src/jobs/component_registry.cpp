@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "connectors/generic_extractor.h"
+#include "connectors/pg_extractor.h"
 
 namespace swan::jobs {
 
@@ -47,7 +48,17 @@ std::vector<ComponentSpec> Builtins() {
       "unchanged in Swan's process: REST APIs into tables (docs/connectors.md).";
   rest.builtin = Builtin::kGenericExtractor;
   rest.source_file = "built-in";
-  return {sql, py, py_alias, rest};
+  ComponentSpec pg;
+  pg.id = connectors::kPostgresExtractorComponentId;
+  pg.type = "extractor";
+  pg.name = "PostgreSQL extractor";
+  pg.description =
+      "Keboola's database extractor configurations (parameters.db, table or query, outputTable, "
+      "incrementalFetchingColumn) run in Swan's process with libpq's COPY: tables into Swan "
+      "(docs/connectors.md).";
+  pg.builtin = Builtin::kPostgresExtractor;
+  pg.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

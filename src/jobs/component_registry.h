@@ -23,7 +23,7 @@
 
 namespace swan::jobs {
 
-enum class Builtin { kNone, kSql, kPython, kGenericExtractor };
+enum class Builtin { kNone, kSql, kPython, kGenericExtractor, kPostgresExtractor };
 
 struct ComponentSpec {
   std::string id;

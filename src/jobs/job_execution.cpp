@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "common/transcode.h"
 #include "connectors/generic_extractor.h"
+#include "connectors/pg_extractor.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -337,10 +338,26 @@ Status MakeJobFolder(Execution& ex) {
   return Status::Ok();
 }
 
+// What an in-process extractor left in `out`: its state (sealed like a component's) and its
+// tables, staged through the output mapping.
+Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::string& state) {
+  {
+    std::ofstream f(out + "/state.json", std::ios::binary);
+    f << state;
+    if (!f.flush()) return AppError("cannot write the extractor's state");
+  }
+  Outcome state_read = ReadOutputState(ex, out + "/state.json");
+  if (state_read.status != catalog::kJobSuccess) return state_read;
+  JobContext ctx = Context(ex);
+  const json storage = ex.body.value("storage", json::object());
+  Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs);
+  if (!staged.ok()) return FromStatus(staged);
+  return {};
+}
+
 // Keboola's Generic Extractor (connectors/generic_extractor.h), in Swan's process: it writes
 // out/tables and the state as the component would, and the output mapping loads them.
 Outcome RunGenericExtractor(Execution& ex) {
-  JobContext ctx = Context(ex);
   if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
   const std::string out = ex.job_dir + "/data/out";
   if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
@@ -364,17 +381,34 @@ Outcome RunGenericExtractor(Execution& ex) {
     if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
     return UserError(ran.message());
   }
-  {
-    std::ofstream f(out + "/state.json", std::ios::binary);
-    f << new_state.dump();
-    if (!f.flush()) return AppError("cannot write the extractor's state");
+  return LoadExtractorOutputs(ex, out, new_state.dump());
+}
+
+// Keboola's PostgreSQL extractor (connectors/pg_extractor.h), in Swan's process.
+Outcome RunPostgresExtractor(Execution& ex) {
+  if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
+  const std::string out = ex.job_dir + "/data/out";
+  if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
+  connectors::ExtractorIo io;
+  io.out_dir = out;
+  json state = json::parse(ex.state_json, nullptr, false);
+  io.input_state = state.is_object() ? state : json::object();
+  json new_state = json::object();
+  io.output_state = &new_state;
+  io.log = [&](connectors::LogLevel level, const std::string& line) {
+    if (level == connectors::LogLevel::kDebug) return;
+    ex.log.Add(level == connectors::LogLevel::kWarning ? "warning" : "info", "component", line);
+  };
+  io.cancel = ex.control.flag();
+  io.timeout_ms = ex.job.timeout_ms;
+  Status ran = connectors::RunPostgresExtractor(ex.body, io);
+  if (!ran.ok()) {
+    if (ran.code() == StatusCode::kCancelled)
+      return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};
+    if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
+    return UserError(ran.message());
   }
-  Outcome state_read = ReadOutputState(ex, out + "/state.json");
-  if (state_read.status != catalog::kJobSuccess) return state_read;
-  const json storage = ex.body.value("storage", json::object());
-  Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs);
-  if (!staged.ok()) return FromStatus(staged);
-  return {};
+  return LoadExtractorOutputs(ex, out, new_state.dump());
 }
 
 Outcome RunExternal(Execution& ex) {
@@ -651,8 +685,10 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
                         std::chrono::steady_clock::now() - started)
                         .count();
       job.cpu_ms = ProcessCpuMs() - cpu_before;
-    } else if (ex.component.builtin == Builtin::kGenericExtractor) {
-      outcome = RunGenericExtractor(ex);
+    } else if (ex.component.builtin == Builtin::kGenericExtractor ||
+               ex.component.builtin == Builtin::kPostgresExtractor) {
+      outcome = ex.component.builtin == Builtin::kGenericExtractor ? RunGenericExtractor(ex)
+                                                                   : RunPostgresExtractor(ex);
       job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();

@@ -1,0 +1,433 @@
+#include "connectors/pg_extractor.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace swan::connectors {
+namespace {
+
+using nlohmann::json;
+
+Status FieldError(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument("parameters." + field + ": " + what)
+      .WithDetail("field", "parameters." + field);
+}
+
+struct TableSpec {
+  std::string field;  // "parameters" or "parameters.tables[i]", for messages
+  std::string schema = "public";
+  std::string table;
+  std::string query;
+  std::vector<std::string> columns;
+  std::string output_table;
+  bool incremental = false;
+  std::vector<std::string> primary_key;
+  std::string fetch_column;
+  int64_t fetch_limit = 0;
+};
+
+Result<std::vector<std::string>> StringList(const json& v, const std::string& field) {
+  std::vector<std::string> out;
+  if (v.is_null()) return out;
+  if (!v.is_array()) return FieldError(field, "must be a list of names");
+  for (const auto& s : v) {
+    if (!s.is_string() || s.get<std::string>().empty())
+      return FieldError(field, "must be a list of names");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+std::string Text(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Result<TableSpec> ParseTable(const json& t, const std::string& prefix) {
+  TableSpec spec;
+  spec.field = prefix;
+  auto field = [&](const std::string& name) { return (prefix.empty() ? "" : prefix + ".") + name; };
+  spec.query = Text(t, "query");
+  if (t.contains("table") && t["table"].is_object()) {
+    spec.table = Text(t["table"], "tableName");
+    if (!Text(t["table"], "schema").empty()) spec.schema = Text(t["table"], "schema");
+  }
+  if (spec.query.empty() && spec.table.empty())
+    return FieldError(field("table"), "give table {schema, tableName} or a query");
+  if (!spec.query.empty() && !spec.table.empty())
+    return FieldError(field("query"), "give either a query or a table, not both");
+  ASSIGN_OR_RETURN(spec.columns, StringList(t.value("columns", json()), field("columns")));
+  if (!spec.query.empty() && !spec.columns.empty())
+    return FieldError(field("columns"), "columns select from a table; a query selects its own");
+  spec.output_table = Text(t, "outputTable");
+  if (spec.output_table.empty()) return FieldError(field("outputTable"), "is required");
+  spec.incremental = t.value("incremental", false);
+  ASSIGN_OR_RETURN(spec.primary_key,
+                   StringList(t.value("primaryKey", json()), field("primaryKey")));
+  spec.fetch_column = Text(t, "incrementalFetchingColumn");
+  if (t.contains("incrementalFetchingLimit")) {
+    const json& l = t["incrementalFetchingLimit"];
+    if (!l.is_number_integer() || l.get<int64_t>() < 0)
+      return FieldError(field("incrementalFetchingLimit"), "must be a whole number >= 0");
+    spec.fetch_limit = l.get<int64_t>();
+  }
+  return spec;
+}
+
+// ---- libpq, owned ---------------------------------------------------------------------------
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string ServerMessage(PGconn* c) {
+  std::string m = PQerrorMessage(c);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+// A lost connection is the network's or the server's; anything else the configuration's.
+Status QueryError(PGconn* c, const std::string& what) {
+  const std::string m = what + ": " + ServerMessage(c);
+  if (PQstatus(c) != CONNECTION_OK) return Status::Unavailable(m);
+  return Status::InvalidArgument(m);
+}
+
+Result<PgResult> Exec(PGconn* c, const std::string& sql, ExecStatusType want,
+                      const std::string& what) {
+  PgResult r(PQexec(c, sql.c_str()));
+  if (!r || PQresultStatus(r.get()) != want) return QueryError(c, what);
+  return r;
+}
+
+Result<Conn> Connect(const json& db, int64_t timeout_ms) {
+  if (!db.is_object())
+    return FieldError("db", "is required: host, port, database, user, #password");
+  for (const char* key : {"host", "database", "user"})
+    if (Text(db, key).empty()) return FieldError(std::string("db.") + key, "is required");
+  std::string port = "5432";
+  if (db.contains("port")) {
+    const json& p = db["port"];
+    if (p.is_number_integer())
+      port = std::to_string(p.get<int64_t>());
+    else if (p.is_string())
+      port = p.get<std::string>();
+    else
+      return FieldError("db.port", "must be a number");
+  }
+  const std::string connect_timeout =
+      std::to_string(db.contains("connectTimeout") && db["connectTimeout"].is_number_integer()
+                         ? db["connectTimeout"].get<int64_t>()
+                         : 30);
+  // A silent network (no RST, no data) fails the read instead of hanging the job.
+  const std::string user_timeout =
+      std::to_string(timeout_ms > 0 ? std::min<int64_t>(timeout_ms, 300'000) : 300'000);
+  const std::string host = Text(db, "host"), name = Text(db, "database"), user = Text(db, "user");
+  const std::string password = Text(db, "#password");
+  const char* keys[] = {"host",
+                        "port",
+                        "dbname",
+                        "user",
+                        "password",
+                        "connect_timeout",
+                        "application_name",
+                        "tcp_user_timeout",
+                        "keepalives",
+                        nullptr};
+  const char* values[] = {host.c_str(), port.c_str(),         name.c_str(),
+                          user.c_str(), password.c_str(),     connect_timeout.c_str(),
+                          "swan",       user_timeout.c_str(), "1",
+                          nullptr};
+  Conn c(PQconnectdbParams(keys, values, 0));
+  if (!c) return Status::Unavailable("postgresql: out of memory");
+  if (PQstatus(c.get()) != CONNECTION_OK) {
+    const std::string m =
+        "cannot connect to PostgreSQL at " + host + ":" + port + ": " + ServerMessage(c.get());
+    // A refused login or a missing database is the configuration's; the rest the network's.
+    if (m.find("authentication failed") != std::string::npos ||
+        m.find("does not exist") != std::string::npos ||
+        m.find("no password supplied") != std::string::npos)
+      return Status::InvalidArgument(m).WithDetail("field", "parameters.db");
+    return Status::Unavailable(m);
+  }
+  return c;
+}
+
+std::string Quote(PGconn* c, const std::string& identifier) {
+  char* q = PQescapeIdentifier(c, identifier.data(), identifier.size());
+  std::string out = q ? q : "\"\"";
+  PQfreemem(q);
+  return out;
+}
+
+std::string Literal(PGconn* c, const std::string& value) {
+  char* q = PQescapeLiteral(c, value.data(), value.size());
+  std::string out = q ? q : "''";
+  PQfreemem(q);
+  return out;
+}
+
+// ---- types ------------------------------------------------------------------------------------
+
+struct Column {
+  std::string name;
+  unsigned oid = 0;
+  int typmod = -1;
+  char category = 'S';  // pg_type.typcategory
+};
+
+constexpr unsigned kInt8 = 20, kInt2 = 21, kInt4 = 23, kNumeric = 1700, kFloat4 = 700,
+                   kFloat8 = 701, kBool = 16, kDate = 1082, kTimestamp = 1114, kTimestampTz = 1184,
+                   kJson = 114, kJsonb = 3802;
+
+// Keboola's base type (and length) of a column, for the manifest's column_metadata.
+std::pair<std::string, std::string> BaseType(const Column& c) {
+  switch (c.oid) {
+    case kInt2:
+    case kInt4:
+    case kInt8:
+      return {"INTEGER", ""};
+    case kNumeric:
+      if (c.typmod >= 4) {
+        const int precision = ((c.typmod - 4) >> 16) & 0xffff, scale = (c.typmod - 4) & 0xffff;
+        return {"NUMERIC", std::to_string(precision) + "," + std::to_string(scale)};
+      }
+      return {"STRING", ""};  // unconstrained numeric: any precision; kept exact as text
+    case kFloat4:
+    case kFloat8:
+      return {"FLOAT", ""};
+    case kBool:
+      return {"BOOLEAN", ""};
+    case kDate:
+      return {"DATE", ""};
+    case kTimestamp:
+    case kTimestampTz:
+      return {"TIMESTAMP", ""};
+    default:
+      return {"STRING", ""};
+  }
+}
+
+// How a column is selected: arrays as JSON, timestamps with zone as UTC, booleans as true/false.
+std::string Expression(PGconn* c, const Column& col) {
+  const std::string q = "q." + Quote(c, col.name);
+  if (col.category == 'A') return "to_json(" + q + ")::text";
+  if (col.oid == kTimestampTz) return "(" + q + " AT TIME ZONE 'UTC')";
+  if (col.oid == kBool)
+    return "CASE WHEN " + q + " THEN 'true' WHEN NOT " + q + " THEN 'false' END";
+  return q;
+}
+
+Result<std::vector<Column>> Describe(PGconn* c, const std::string& from) {
+  ASSIGN_OR_RETURN(PgResult r, Exec(c, "SELECT * FROM " + from + " AS q LIMIT 0", PGRES_TUPLES_OK,
+                                    "reading the columns"));
+  std::vector<Column> cols;
+  std::set<unsigned> oids;
+  for (int i = 0; i < PQnfields(r.get()); ++i) {
+    cols.push_back({PQfname(r.get(), i), PQftype(r.get(), i), PQfmod(r.get(), i), 'S'});
+    oids.insert(PQftype(r.get(), i));
+  }
+  std::string list;
+  for (unsigned o : oids) list += (list.empty() ? "" : ",") + std::to_string(o);
+  if (list.empty()) return cols;
+  ASSIGN_OR_RETURN(PgResult t,
+                   Exec(c, "SELECT oid, typcategory FROM pg_type WHERE oid IN (" + list + ")",
+                        PGRES_TUPLES_OK, "reading the column types"));
+  std::map<unsigned, char> category;
+  for (int i = 0; i < PQntuples(t.get()); ++i) {
+    category[static_cast<unsigned>(std::stoul(PQgetvalue(t.get(), i, 0)))] =
+        PQgetvalue(t.get(), i, 1)[0];
+  }
+  for (auto& col : cols) col.category = category.count(col.oid) ? category[col.oid] : 'S';
+  return cols;
+}
+
+// ---- one table -------------------------------------------------------------------------------
+
+std::string FileName(const std::string& output_table) {
+  std::string name = output_table;
+  for (char& ch : name)
+    if (ch == '/' || ch == '\0') ch = '_';
+  return name + ".csv";
+}
+
+// Streams COPY ... TO STDOUT into `path`; returns the row count. Watches the cancel flag.
+Result<int64_t> CopyOut(PGconn* c, const std::string& select, const std::string& path,
+                        const ExtractorIo& io) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return Status::Internal("cannot write " + path);
+  PgResult started(
+      PQexec(c, ("COPY (" + select + ") TO STDOUT WITH (FORMAT csv, HEADER true)").c_str()));
+  if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT)
+    return QueryError(c, "reading the rows");
+  bool cancelled = false;
+  while (true) {
+    char* buffer = nullptr;
+    const int n = PQgetCopyData(c, &buffer, 1);
+    if (n > 0) {
+      out.write(buffer, n);
+      PQfreemem(buffer);
+      if (!out) return Status::Internal("cannot write " + path);
+      continue;
+    }
+    if (n == -1) break;  // done
+    if (n == -2) return QueryError(c, "reading the rows");
+    // n == 0: nothing buffered; wait for the socket, a moment at a time, for cancels.
+    if (!cancelled && io.cancel && io.cancel->load()) {
+      PGcancel* cancel = PQgetCancel(c);
+      char err[256];
+      if (cancel) {
+        PQcancel(cancel, err, sizeof err);
+        PQfreeCancel(cancel);
+      }
+      cancelled = true;
+    }
+    pollfd p{PQsocket(c), POLLIN, 0};
+    ::poll(&p, 1, 200);
+    if (!PQconsumeInput(c)) return QueryError(c, "reading the rows");
+  }
+  PgResult done(PQgetResult(c));
+  if (!done || PQresultStatus(done.get()) != PGRES_COMMAND_OK) {
+    if (cancelled) return Status(StatusCode::kCancelled, "cancelled while reading the rows");
+    return QueryError(c, "reading the rows");
+  }
+  while (PgResult rest{PQgetResult(c)}) {
+  }
+  out.flush();
+  if (!out) return Status::Internal("cannot write " + path);
+  const char* tuples = PQcmdTuples(done.get());
+  return static_cast<int64_t>(tuples && *tuples ? std::stoll(tuples) : 0);
+}
+
+Status ExtractTable(PGconn* c, const TableSpec& spec, const json& state, json* new_state,
+                    const ExtractorIo& io) {
+  const std::string from = spec.query.empty() ? Quote(c, spec.schema) + "." + Quote(c, spec.table)
+                                              : "(" + spec.query + ")";
+  ASSIGN_OR_RETURN(std::vector<Column> all, Describe(c, from));
+  std::vector<Column> cols;
+  if (spec.columns.empty()) {
+    cols = all;
+  } else {
+    for (const auto& name : spec.columns) {
+      auto it =
+          std::find_if(all.begin(), all.end(), [&](const Column& x) { return x.name == name; });
+      if (it == all.end())
+        return FieldError((spec.field.empty() ? "" : spec.field + ".") + "columns",
+                          "no column '" + name + "' in " + spec.schema + "." + spec.table);
+      cols.push_back(*it);
+    }
+  }
+  const auto has = [&](const std::string& name) {
+    return std::any_of(all.begin(), all.end(), [&](const Column& x) { return x.name == name; });
+  };
+  for (const auto& k : spec.primary_key)
+    if (!has(k)) return FieldError("primaryKey", "no column '" + k + "' in the source");
+  std::string where, order, limit;
+  if (!spec.fetch_column.empty()) {
+    if (!has(spec.fetch_column))
+      return FieldError("incrementalFetchingColumn", "no column '" + spec.fetch_column + "'");
+    const std::string col = "q." + Quote(c, spec.fetch_column);
+    if (state.contains("lastFetchedRow") && state["lastFetchedRow"].is_string())
+      where = " WHERE " + col + " >= " + Literal(c, state["lastFetchedRow"].get<std::string>());
+    order = " ORDER BY " + col;
+    if (spec.fetch_limit > 0) limit = " LIMIT " + std::to_string(spec.fetch_limit);
+  }
+  std::string exprs;
+  for (const auto& col : cols)
+    exprs += (exprs.empty() ? "" : ", ") + Expression(c, col) + " AS " + Quote(c, col.name);
+  const std::string select = "SELECT " + exprs + " FROM " + from + " AS q" + where + order + limit;
+
+  const std::string file = FileName(spec.output_table);
+  const std::string path = io.out_dir + "/tables/" + file;
+  Log(io.log, LogLevel::kInfo,
+      "extracting " +
+          (spec.query.empty() ? spec.schema + "." + spec.table : std::string("a query")) +
+          " into " + spec.output_table + (where.empty() ? "" : " (rows since the last run)"));
+  ASSIGN_OR_RETURN(int64_t rows, CopyOut(c, select, path, io));
+  Log(io.log, LogLevel::kInfo, std::to_string(rows) + " rows from " + spec.output_table);
+
+  if (!spec.fetch_column.empty()) {
+    const std::string q = "q." + Quote(c, spec.fetch_column);
+    ASSIGN_OR_RETURN(PgResult m, Exec(c,
+                                      "SELECT max(s.v)::text FROM (SELECT " + q + " AS v FROM " +
+                                          from + " AS q" + where + order + limit + ") AS s",
+                                      PGRES_TUPLES_OK, "reading the last fetched value"));
+    if (PQntuples(m.get()) == 1 && !PQgetisnull(m.get(), 0, 0))
+      (*new_state)["lastFetchedRow"] = std::string(PQgetvalue(m.get(), 0, 0));
+  }
+
+  json manifest = {{"destination", spec.output_table},
+                   {"incremental", spec.incremental || !spec.fetch_column.empty()},
+                   {"primary_key", spec.primary_key}};
+  json metadata = json::object();
+  for (const auto& col : cols) {
+    auto [base, length] = BaseType(col);
+    json entries = json::array({{{"key", "KBC.datatype.basetype"}, {"value", base}}});
+    if (!length.empty()) entries.push_back({{"key", "KBC.datatype.length"}, {"value", length}});
+    metadata[col.name] = entries;
+  }
+  manifest["column_metadata"] = metadata;
+  std::ofstream m(path + ".manifest", std::ios::binary);
+  m << manifest.dump(2);
+  if (!m.flush()) return Status::Internal("cannot write " + path + ".manifest");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunPostgresExtractor(const json& config, const ExtractorIo& io) {
+  const json parameters = config.value("parameters", json::object());
+  if (!parameters.is_object()) return FieldError("", "parameters must be an object");
+  std::vector<TableSpec> tables;
+  if (parameters.contains("tables")) {
+    if (!parameters["tables"].is_array()) return FieldError("tables", "must be a list");
+    for (size_t i = 0; i < parameters["tables"].size(); ++i) {
+      const json& t = parameters["tables"][i];
+      if (t.is_object() && t.contains("enabled") && t["enabled"] == false) continue;
+      const std::string prefix = "tables[" + std::to_string(i) + "]";
+      ASSIGN_OR_RETURN(TableSpec spec, ParseTable(t, prefix));
+      if (!spec.fetch_column.empty())
+        return FieldError(prefix + ".incrementalFetchingColumn",
+                          "incremental fetching needs one table per configuration row");
+      tables.push_back(std::move(spec));
+    }
+  } else {
+    ASSIGN_OR_RETURN(TableSpec spec, ParseTable(parameters, ""));
+    tables.push_back(std::move(spec));
+  }
+  ASSIGN_OR_RETURN(Conn c, Connect(parameters.value("db", json()), io.timeout_ms));
+  // One snapshot for everything read, in UTC.
+  RETURN_IF_ERROR(Exec(c.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK,
+                       "starting a read-only transaction")
+                      .status());
+  RETURN_IF_ERROR(
+      Exec(c.get(), "SET LOCAL TimeZone = 'UTC'", PGRES_COMMAND_OK, "setting the time zone")
+          .status());
+  if (io.timeout_ms > 0) {
+    RETURN_IF_ERROR(Exec(c.get(), "SET LOCAL statement_timeout = " + std::to_string(io.timeout_ms),
+                         PGRES_COMMAND_OK, "setting the statement timeout")
+                        .status());
+  }
+  json new_state = io.input_state.is_object() ? io.input_state : json::object();
+  for (const auto& spec : tables)
+    RETURN_IF_ERROR(ExtractTable(c.get(), spec, io.input_state, &new_state, io));
+  RETURN_IF_ERROR(Exec(c.get(), "COMMIT", PGRES_COMMAND_OK, "ending the transaction").status());
+  if (io.output_state) *io.output_state = new_state;
+  return Status::Ok();
+}
+
+}  // namespace swan::connectors
