@@ -425,6 +425,10 @@ Outcome RunExample(const fs::path& dir, MockApi& mock, const fs::path& work) {
   Outcome o;
   o.example = dir.filename().string();
   Json config = Json::parse(ReadFile(dir / "config.json"));
+  if (std::getenv("SWAN_CONFORMANCE_SORTED_KEYS") != nullptr) {
+    // What a caller holding the configuration in a key-sorting nlohmann::json would pass.
+    config = Json::parse(nlohmann::json::parse(ReadFile(dir / "config.json")).dump());
+  }
   RewriteHosts(config, "127.0.0.1:" + std::to_string(mock.port()), "127.0.0.1", mock.port());
   fs::path out = work / o.example;
   fs::remove_all(out);
@@ -511,7 +515,9 @@ TEST(GenericExtractorConformance, KeboolaDocumentedExamples) {
       fs::temp_directory_path() / ("swan-gex-conformance-" + std::to_string(::getpid()));
   fs::create_directories(work);
 
-  const char* only = std::getenv("SWAN_CONFORMANCE_ONLY");  // run one example (debugging)
+  // Debugging: SWAN_CONFORMANCE_ONLY=<part of a name> runs matching examples and keeps their
+  // output; SWAN_CONFORMANCE_SORTED_KEYS=1 passes configurations with sorted keys.
+  const char* only = std::getenv("SWAN_CONFORMANCE_ONLY");
   std::vector<Outcome> outcomes;
   for (const auto& dir : examples) {
     if (only != nullptr && dir.filename().string().find(only) == std::string::npos) continue;
@@ -554,6 +560,10 @@ TEST(GenericExtractorConformance, KeboolaDocumentedExamples) {
   }
   report.close();
 
+  if (std::getenv("SWAN_CONFORMANCE_SORTED_KEYS") != nullptr) {
+    std::cout << passes << " of " << outcomes.size() << " pass with sorted keys (no checks)\n";
+    return;
+  }
   for (const auto& f : unexpected_failures) ADD_FAILURE() << "unexpected failure: " << f;
   for (const auto& p : unexpected_passes) {
     ADD_FAILURE() << "listed as an expected failure but passes (update kExpectedFailures): " << p;

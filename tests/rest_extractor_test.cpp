@@ -465,6 +465,38 @@ TEST(Config, ErrorsNameTheField) {
       << st.message();
 }
 
+TEST(Config, NamesCannotLeaveTheTablesFolder) {
+  LocalApi api;
+  api.On("/users", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(Items(1, 1).dump(), "application/json");
+  });
+  Json c = Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "users"}])"));
+  c["parameters"]["config"]["mappings"] =
+      Json::parse(R"({"users": {"id": {"mapping": {"destination": "id"}},
+                       "tags": {"type": "table", "destination": "../escape",
+                                "tableMapping": {".": "tag"}}}})");
+  auto r = Extract(c, "escape-table");
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kInvalidArgument) << r.status.ToString();
+  EXPECT_FALSE(fs::exists(r.out / "escape.csv"));
+  c["parameters"]["config"].erase("mappings");
+  c["parameters"]["config"]["outputBucket"] = "../up";
+  auto r2 = Extract(c, "escape-bucket");
+  EXPECT_EQ(r2.status.code(), swan::StatusCode::kInvalidArgument) << r2.status.ToString();
+  EXPECT_NE(r2.status.message().find("outputBucket"), std::string::npos);
+}
+
+TEST(Http, OnlyHttpAndHttpsAreFetched) {
+  fs::path secret = FreshDir("file-scheme") / "secret.json";
+  std::ofstream(secret) << R"([{"leaked": true}])";
+  auto r =
+      Extract(Config("http://127.0.0.1:9/", Json::parse(R"({"retryConfig": {"maxRetries": 0}})"),
+                     Json::array({Json::object({{"endpoint", "file://" + secret.string()}})})),
+              "file-scheme-run");
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("CURL error 1"), std::string::npos) << r.status.message();
+  EXPECT_FALSE(fs::exists(r.out / "tables" / "b.file.csv"));
+}
+
 TEST(Logging, SecretsAreMasked) {
   LocalApi api;
   api.On("/users", [](const httplib::Request& req, httplib::Response& res) {

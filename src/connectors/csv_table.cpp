@@ -1,9 +1,16 @@
 #include "connectors/csv_table.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace swan::connectors {
+
+std::string UniqueWorkFile(const std::string& dir, const std::string& prefix,
+                           const std::string& suffix) {
+  static std::atomic<uint64_t> counter{0};
+  return dir + "/" + prefix + "-" + std::to_string(++counter) + suffix;
+}
 
 CsvTable::CsvTable(std::string name, std::vector<std::string> header, std::string path)
     : name_(std::move(name)), header_(std::move(header)), path_(std::move(path)) {

@@ -11,6 +11,10 @@
 
 namespace swan::connectors {
 
+// A file name in `dir` no other call of this process returned: "<dir>/<prefix>-<n><suffix>".
+std::string UniqueWorkFile(const std::string& dir, const std::string& prefix,
+                           const std::string& suffix);
+
 class CsvTable {
  public:
   // Creates (truncates) `path` and writes the header row. Throws ExtractorError on I/O errors.

@@ -531,9 +531,20 @@ RetryPolicy RetryFrom(const Json& api, int cap) {
   return r;
 }
 
-// Writes a table and its manifest into <out>/tables; returns the file name.
+// A bucket or table name becomes a file name: it must stay inside out/tables.
+void CheckFileName(const std::string& name, const char* what) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\\') != std::string::npos || name.find('\0') != std::string::npos ||
+      name.size() > 200) {
+    throw ExtractorError(std::string("invalid ") + what + " name '" + name +
+                         "': it must be 1-200 characters without '/' or '\\' and not '.' or '..'");
+  }
+}
+
+// Writes a table and its manifest into <out>/tables.
 void StoreTable(CsvTable& table, const std::string& tables_dir, const std::string& bucket,
                 bool incremental) {
+  CheckFileName(table.name(), "table");
   std::string base = bucket.empty() ? table.name() : bucket + "." + table.name();
   std::string target = tables_dir + "/" + base + ".csv";
   std::error_code ec;
@@ -593,6 +604,7 @@ void FillMissingTable(const std::string& tables_dir, const std::string& bucket, 
       primary_key.push_back(PhpToString(parent_key["destination"]));
     }
   }
+  CheckFileName(name, "table");
   std::string base = bucket.empty() ? name : bucket + "." + name;
   std::string target = tables_dir + "/" + base + ".csv";
   if (columns.empty() || stdfs::exists(target)) return;
@@ -686,6 +698,7 @@ void Run(const Json& config, const GenericExtractorIo& io) {
     } else if (!PhpEmpty(iteration.Attribute("id"))) {
       bucket = "ex-api-" + api_name + "-" + PhpToString(iteration.Attribute("id"));
     }
+    if (!bucket.empty()) CheckFileName(bucket, "outputBucket");
     int compat =
         PhpEmpty(iteration.Attribute("compatLevel"))
             ? kCompatLatest
@@ -729,8 +742,12 @@ void Run(const Json& config, const GenericExtractorIo& io) {
       client_options.default_request_options = http["defaultOptions"];
     if (NonEmpty(http, "ignoreErrors") && http["ignoreErrors"].is_array()) {
       for (const auto& c : http["ignoreErrors"]) {
-        if (c.is_number())
+        if (c.is_number()) {
           client_options.ignore_errors.push_back(static_cast<long>(c.get<double>()));
+        } else if (c.is_string() && PhpIsNumericString(c.get<std::string>())) {
+          client_options.ignore_errors.push_back(
+              std::strtol(c.get<std::string>().c_str(), nullptr, 10));
+        }
       }
     }
     HttpFetcherOptions& ho = client_options.http;

@@ -1,4 +1,4 @@
-// HTTP for connectors: one libcurl easy handle (keep-alive across requests), gzip/deflate,
+// HTTP for connectors: HTTP(S) only, one libcurl easy handle (keep-alive), gzip/deflate,
 // redirects (5), connect and whole-request timeouts, a response size cap, and retries with
 // backoff: on the configured HTTP statuses (default 500 502 503 504 408 420 429) and curl errors
 // (timeouts, DNS, connect, TLS, empty reply, receive errors), honouring a Retry-After header

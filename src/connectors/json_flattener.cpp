@@ -412,7 +412,7 @@ void JsonFlattener::Process(const Json& data, const std::string& type, const Jso
     throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
   }
   if (spool_ == nullptr) {
-    spool_path_ = work_dir_ + "/flattener-spool.jsonl";
+    spool_path_ = UniqueWorkFile(work_dir_, "flattener-spool", ".jsonl");
     spool_ = std::fopen(spool_path_.c_str(), "wb");
     if (spool_ == nullptr) {
       throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
@@ -482,7 +482,7 @@ CsvTable& JsonFlattener::CreateCsvFile(const std::string& type, const NodePath& 
   auto it = tables_by_type_.find(type);
   if (it != tables_by_type_.end()) return *it->second;
   std::vector<std::string> headers = GetHeaders(path, &parent_id);
-  std::string file = work_dir_ + "/flat-" + std::to_string(tables_.size()) + ".csv";
+  std::string file = UniqueWorkFile(work_dir_, "flat", ".csv");
   tables_.push_back(std::make_unique<CsvTable>(type, headers, file));
   tables_by_type_[type] = tables_.back().get();
   return *tables_.back();

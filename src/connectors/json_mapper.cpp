@@ -100,8 +100,7 @@ std::vector<std::string> JsonMapper::Header() const {
 
 CsvTable& JsonMapper::ResultFile() {
   if (!result_) {
-    std::string path =
-        work_dir_ + "/map-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".csv";
+    std::string path = UniqueWorkFile(work_dir_, "map", ".csv");
     result_ = std::make_unique<CsvTable>(type_, Header(), path);
     for (const auto& [path_key, column] : PrimaryKey()) result_->primary_key.push_back(column);
   }

@@ -52,6 +52,9 @@ std::string ReasonPhrase(long status) {
   }
 }
 
+// CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: the configuration's URL is at fault.
+bool IsUrlError(long curl_code) { return curl_code == 1 || curl_code == 3; }
+
 std::string Excerpt(const std::string& body) {
   std::string s = SanitizeUtf8(body.substr(0, 300));
   if (body.size() > 300) s += " (truncated...)";
@@ -175,7 +178,10 @@ Json RestClient::DecodeJson(const std::string& body, const std::string& url) {
 HttpResponse RestClient::SendUnsigned(const HttpRequest& request) {
   Log(options_.log, LogLevel::kDebug, request.method + " " + request.url);
   HttpResult r = fetcher_.Send(request);
-  if (!r.ok) throw ExtractorError(r.error + " (" + request.method + " " + request.url + ")", false);
+  if (!r.ok) {
+    throw ExtractorError(r.error + " (" + request.method + " " + request.url + ")",
+                         IsUrlError(r.curl_code));
+  }
   if (r.response.status >= 400) {
     throw ExtractorError(
         "The API request failed: [" + std::to_string(r.response.status) + "] " +
@@ -193,7 +199,10 @@ Json RestClient::Download(const RestRequest& request) {
   Log(options_.log, LogLevel::kDebug, http.method + " " + http.url);
   if (auth_) auth_->Sign(*this, http);
   HttpResult r = fetcher_.Send(http);
-  if (!r.ok) throw ExtractorError(r.error + " (" + http.method + " " + http.url + ")", false);
+  if (!r.ok) {
+    throw ExtractorError(r.error + " (" + http.method + " " + http.url + ")",
+                         IsUrlError(r.curl_code));
+  }
   const HttpResponse& resp = r.response;
   bool ignored = std::find(options_.ignore_errors.begin(), options_.ignore_errors.end(),
                            resp.status) != options_.ignore_errors.end();
