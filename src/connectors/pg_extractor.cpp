@@ -12,15 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "connectors/pg_connection.h"
+
 namespace swan::connectors {
 namespace {
 
-using nlohmann::json;
+using namespace pg;  // NOLINT: the shared libpq helpers
 
-Status FieldError(const std::string& field, const std::string& what) {
-  return Status::InvalidArgument("parameters." + field + ": " + what)
-      .WithDetail("field", "parameters." + field);
-}
+using nlohmann::json;
 
 struct TableSpec {
   std::string field;  // "parameters" or "parameters.tables[i]", for messages
@@ -45,11 +44,6 @@ Result<std::vector<std::string>> StringList(const json& v, const std::string& fi
     out.push_back(s.get<std::string>());
   }
   return out;
-}
-
-std::string Text(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Result<TableSpec> ParseTable(const json& t, const std::string& prefix) {
@@ -81,104 +75,6 @@ Result<TableSpec> ParseTable(const json& t, const std::string& prefix) {
     spec.fetch_limit = l.get<int64_t>();
   }
   return spec;
-}
-
-// ---- libpq, owned ---------------------------------------------------------------------------
-
-struct ConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
-
-std::string ServerMessage(PGconn* c) {
-  std::string m = PQerrorMessage(c);
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  return m;
-}
-
-// A lost connection is the network's or the server's; anything else the configuration's.
-Status QueryError(PGconn* c, const std::string& what) {
-  const std::string m = what + ": " + ServerMessage(c);
-  if (PQstatus(c) != CONNECTION_OK) return Status::Unavailable(m);
-  return Status::InvalidArgument(m);
-}
-
-Result<PgResult> Exec(PGconn* c, const std::string& sql, ExecStatusType want,
-                      const std::string& what) {
-  PgResult r(PQexec(c, sql.c_str()));
-  if (!r || PQresultStatus(r.get()) != want) return QueryError(c, what);
-  return r;
-}
-
-Result<Conn> Connect(const json& db, int64_t timeout_ms) {
-  if (!db.is_object())
-    return FieldError("db", "is required: host, port, database, user, #password");
-  for (const char* key : {"host", "database", "user"})
-    if (Text(db, key).empty()) return FieldError(std::string("db.") + key, "is required");
-  std::string port = "5432";
-  if (db.contains("port")) {
-    const json& p = db["port"];
-    if (p.is_number_integer())
-      port = std::to_string(p.get<int64_t>());
-    else if (p.is_string())
-      port = p.get<std::string>();
-    else
-      return FieldError("db.port", "must be a number");
-  }
-  const std::string connect_timeout =
-      std::to_string(db.contains("connectTimeout") && db["connectTimeout"].is_number_integer()
-                         ? db["connectTimeout"].get<int64_t>()
-                         : 30);
-  // A silent network (no RST, no data) fails the read instead of hanging the job.
-  const std::string user_timeout =
-      std::to_string(timeout_ms > 0 ? std::min<int64_t>(timeout_ms, 300'000) : 300'000);
-  const std::string host = Text(db, "host"), name = Text(db, "database"), user = Text(db, "user");
-  const std::string password = Text(db, "#password");
-  const char* keys[] = {"host",
-                        "port",
-                        "dbname",
-                        "user",
-                        "password",
-                        "connect_timeout",
-                        "application_name",
-                        "tcp_user_timeout",
-                        "keepalives",
-                        nullptr};
-  const char* values[] = {host.c_str(), port.c_str(),         name.c_str(),
-                          user.c_str(), password.c_str(),     connect_timeout.c_str(),
-                          "swan",       user_timeout.c_str(), "1",
-                          nullptr};
-  Conn c(PQconnectdbParams(keys, values, 0));
-  if (!c) return Status::Unavailable("postgresql: out of memory");
-  if (PQstatus(c.get()) != CONNECTION_OK) {
-    const std::string m =
-        "cannot connect to PostgreSQL at " + host + ":" + port + ": " + ServerMessage(c.get());
-    // A refused login or a missing database is the configuration's; the rest the network's.
-    if (m.find("authentication failed") != std::string::npos ||
-        m.find("does not exist") != std::string::npos ||
-        m.find("no password supplied") != std::string::npos)
-      return Status::InvalidArgument(m).WithDetail("field", "parameters.db");
-    return Status::Unavailable(m);
-  }
-  return c;
-}
-
-std::string Quote(PGconn* c, const std::string& identifier) {
-  char* q = PQescapeIdentifier(c, identifier.data(), identifier.size());
-  std::string out = q ? q : "\"\"";
-  PQfreemem(q);
-  return out;
-}
-
-std::string Literal(PGconn* c, const std::string& value) {
-  char* q = PQescapeLiteral(c, value.data(), value.size());
-  std::string out = q ? q : "''";
-  PQfreemem(q);
-  return out;
 }
 
 // ---- types ------------------------------------------------------------------------------------

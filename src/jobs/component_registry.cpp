@@ -9,6 +9,7 @@
 #include "common/fs.h"
 #include "connectors/generic_extractor.h"
 #include "connectors/pg_extractor.h"
+#include "connectors/pg_writer.h"
 
 namespace swan::jobs {
 
@@ -58,7 +59,17 @@ std::vector<ComponentSpec> Builtins() {
       "(docs/connectors.md).";
   pg.builtin = Builtin::kPostgresExtractor;
   pg.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg};
+  ComponentSpec pg_writer;
+  pg_writer.id = connectors::kPostgresWriterComponentId;
+  pg_writer.type = "writer";
+  pg_writer.name = "PostgreSQL writer";
+  pg_writer.description =
+      "Keboola's database writer configurations (parameters.db, tableId, dbName, incremental, "
+      "primaryKey, items) run in Swan's process: COPY into a staging table, then replace or "
+      "upsert, in one transaction (docs/connectors.md).";
+  pg_writer.builtin = Builtin::kPostgresWriter;
+  pg_writer.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg, pg_writer};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

@@ -23,7 +23,7 @@
 
 namespace swan::jobs {
 
-enum class Builtin { kNone, kSql, kPython, kGenericExtractor, kPostgresExtractor };
+enum class Builtin { kNone, kSql, kPython, kGenericExtractor, kPostgresExtractor, kPostgresWriter };
 
 struct ComponentSpec {
   std::string id;

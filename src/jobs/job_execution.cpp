@@ -15,6 +15,7 @@
 #include "common/transcode.h"
 #include "connectors/generic_extractor.h"
 #include "connectors/pg_extractor.h"
+#include "connectors/pg_writer.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -411,6 +412,59 @@ Outcome RunPostgresExtractor(Execution& ex) {
   return LoadExtractorOutputs(ex, out, new_state.dump());
 }
 
+// Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the input mapping's
+// tables are exported as a component would get them, then written in one transaction.
+Outcome RunPostgresWriter(Execution& ex) {
+  JobContext ctx = Context(ex);
+  if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
+  const std::string in_dir = ex.job_dir + "/data/in/tables";
+  if (Status made = ex.parts.env->MakeDirs(in_dir); !made.ok()) return FromStatus(made);
+  const json storage = ex.body.value("storage", json::object());
+  auto inputs = ResolveInputTables(ctx, storage, true);
+  if (!inputs.ok()) return FromStatus(inputs.status());
+  if (inputs->empty())
+    return UserError("storage.input.tables: a writer needs the table to write as its input");
+  auto usage = WriteInputTables(ctx, *inputs, in_dir);
+  if (!usage.ok()) return FromStatus(usage.status());
+  ex.inputs = std::move(*usage);
+  std::vector<connectors::WriterInput> tables;
+  for (const auto& in : *inputs) {
+    connectors::WriterInput w;
+    w.table_id = in.table.FullId();
+    w.csv_path = in_dir + "/" + in.destination;
+    for (const auto& c : in.version.columns) {
+      if (!in.read.columns.empty() && std::find(in.read.columns.begin(), in.read.columns.end(),
+                                                c.name) == in.read.columns.end())
+        continue;
+      w.columns.push_back({c.name, c.type});
+    }
+    // In the order the file has them (the mapping's column list, when it gives one).
+    if (!in.read.columns.empty()) {
+      std::vector<connectors::WriterColumn> ordered;
+      for (const auto& name : in.read.columns)
+        for (const auto& c : w.columns)
+          if (c.name == name) ordered.push_back(c);
+      w.columns = std::move(ordered);
+    }
+    tables.push_back(std::move(w));
+  }
+  connectors::ExtractorIo io;
+  io.log = [&](connectors::LogLevel level, const std::string& line) {
+    if (level == connectors::LogLevel::kDebug) return;
+    ex.log.Add(level == connectors::LogLevel::kWarning ? "warning" : "info", "component", line);
+  };
+  io.cancel = ex.control.flag();
+  io.timeout_ms = ex.job.timeout_ms;
+  Status ran = connectors::RunPostgresWriter(ex.body, tables, io);
+  if (!ran.ok()) {
+    if (ran.code() == StatusCode::kCancelled)
+      return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};
+    if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
+    return UserError(ran.message() + " (the target is unchanged)");
+  }
+  return {};
+}
+
 Outcome RunExternal(Execution& ex) {
   JobContext ctx = Context(ex);
   if (!SandboxedProcess::SandboxAvailable()) {
@@ -686,9 +740,11 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
                         .count();
       job.cpu_ms = ProcessCpuMs() - cpu_before;
     } else if (ex.component.builtin == Builtin::kGenericExtractor ||
-               ex.component.builtin == Builtin::kPostgresExtractor) {
-      outcome = ex.component.builtin == Builtin::kGenericExtractor ? RunGenericExtractor(ex)
-                                                                   : RunPostgresExtractor(ex);
+               ex.component.builtin == Builtin::kPostgresExtractor ||
+               ex.component.builtin == Builtin::kPostgresWriter) {
+      outcome = ex.component.builtin == Builtin::kGenericExtractor    ? RunGenericExtractor(ex)
+                : ex.component.builtin == Builtin::kPostgresExtractor ? RunPostgresExtractor(ex)
+                                                                      : RunPostgresWriter(ex);
       job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();

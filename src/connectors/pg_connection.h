@@ -1,0 +1,43 @@
+// libpq, owned: connections and results as RAII handles, the connection from Keboola's `db`
+// object, and the error rules the PostgreSQL connectors share.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace swan::connectors::pg {
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Conn = std::unique_ptr<PGconn, ConnDeleter>;
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+// invalid_argument naming "parameters.<field>".
+Status FieldError(const std::string& field, const std::string& what);
+// A string member of a JSON object, or "".
+std::string Text(const nlohmann::json& obj, const char* key);
+
+// Connects with parameters.db {host, port, database, user, #password, connectTimeout}. A refused
+// login or a missing database is invalid_argument; an unreachable server unavailable. A silent
+// network fails reads after min(timeout_ms, 300 s) (tcp_user_timeout).
+Result<Conn> Connect(const nlohmann::json& db, int64_t timeout_ms);
+
+// The last error of `c` for `what`: unavailable when the connection is lost, else
+// invalid_argument (the server refused the SQL: the configuration's).
+Status QueryError(PGconn* c, const std::string& what);
+Result<PgResult> Exec(PGconn* c, const std::string& sql, ExecStatusType want,
+                      const std::string& what);
+std::string Quote(PGconn* c, const std::string& identifier);
+std::string Literal(PGconn* c, const std::string& value);
+
+}  // namespace swan::connectors::pg
