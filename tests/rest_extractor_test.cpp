@@ -497,6 +497,18 @@ TEST(Http, OnlyHttpAndHttpsAreFetched) {
   EXPECT_FALSE(fs::exists(r.out / "tables" / "b.file.csv"));
 }
 
+TEST(Config, KeyOrderCanBeRestored) {
+  std::string stored = R"({"parameters": {"config": {"#token": "sealed", "mappings": {"users":
+      {"name": "name", "id": "id", "a": {"z": 1, "b": [{"y": 1, "x": 2}]}}}}}})";
+  nlohmann::json opened = nlohmann::json::parse(stored);  // sorts keys
+  opened["parameters"]["config"]["#token"] = "opened";
+  opened["parameters"]["config"]["extra"] = true;
+  Json restored = swan::connectors::WithKeyOrderOf(opened, stored);
+  EXPECT_EQ(restored.dump(),
+            R"({"parameters":{"config":{"#token":"opened","mappings":{"users":{"name":"name",)"
+            R"("id":"id","a":{"z":1,"b":[{"y":1,"x":2}]}}},"extra":true}}})");
+}
+
 TEST(Logging, SecretsAreMasked) {
   LocalApi api;
   api.On("/users", [](const httplib::Request& req, httplib::Response& res) {

@@ -862,6 +862,41 @@ void Run(const Json& config, const GenericExtractorIo& io) {
 
 }  // namespace
 
+namespace {
+
+Json Reorder(const nlohmann::json& values, const Json* order) {
+  if (values.is_object()) {
+    Json out = Json::object();
+    if (order != nullptr && order->is_object()) {
+      for (auto it = order->begin(); it != order->end(); ++it) {
+        auto v = values.find(it.key());
+        if (v != values.end()) out[it.key()] = Reorder(*v, &*it);
+      }
+    }
+    for (auto it = values.begin(); it != values.end(); ++it) {
+      if (!out.contains(it.key())) out[it.key()] = Reorder(*it, nullptr);
+    }
+    return out;
+  }
+  if (values.is_array()) {
+    Json out = Json::array();
+    for (size_t i = 0; i < values.size(); ++i) {
+      const Json* o =
+          order != nullptr && order->is_array() && i < order->size() ? &(*order)[i] : nullptr;
+      out.push_back(Reorder(values[i], o));
+    }
+    return out;
+  }
+  return Json::parse(values.dump());
+}
+
+}  // namespace
+
+Json WithKeyOrderOf(const nlohmann::json& values, const std::string& order_source) {
+  Json order = Json::parse(order_source, nullptr, false);
+  return Reorder(values, order.is_discarded() ? nullptr : &order);
+}
+
 Status RunGenericExtractor(const Json& config, const GenericExtractorIo& io) {
   try {
     Run(config, io);

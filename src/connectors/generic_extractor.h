@@ -56,6 +56,12 @@ struct GenericExtractorIo {
   GenericExtractorOptions options{};
 };
 
+// `values` (e.g. a configuration whose secrets were opened, held in a key-sorting
+// nlohmann::json) with the key order of `order_source` (the configuration's stored JSON text):
+// key order decides column and query-parameter order, and nlohmann::json sorts keys. Keys
+// missing from `order_source` follow in `values`' order; an unparsable source keeps `values`'.
+Json WithKeyOrderOf(const nlohmann::json& values, const std::string& order_source);
+
 // Runs the whole configuration (config.json: {"parameters": ..., "authorization": ...}).
 // invalid_argument: the configuration or the API's data is at fault (the message names the
 // field or the URL); unavailable: the API could not be reached or kept failing; internal: a
