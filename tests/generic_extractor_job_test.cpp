@@ -3,12 +3,7 @@
 // mapping, its state is kept, its secret never shows, and it cannot read files or reach another
 // project's storage.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,9 +12,8 @@
 
 #include "common/fs.h"
 #include "component_test_util.h"
+#include "python_server.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace swan::testing {
 namespace {
@@ -27,45 +21,11 @@ namespace {
 using nlohmann::json;
 using Rows = std::vector<std::vector<std::string>>;
 
-std::string RepoDir() {
-  const std::string file = __FILE__;
-  return file.substr(0, file.rfind("/tests/"));
-}
-
-// tests/servers/paged_api.py as a child process; port() once it listens.
-class PagedApi {
+// tests/servers/paged_api.py: pages of items behind a bearer token; each request line logged.
+class PagedApi : public PythonServer {
  public:
-  PagedApi(const std::string& token, const std::string& log) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    const std::string script = RepoDir() + "/tests/servers/paged_api.py";
-    std::vector<std::string> args = {"/usr/bin/python3", "-u", script, token, log};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    FILE* out = ::fdopen(fds[0], "r");
-    int port = 0;
-    if (out && std::fscanf(out, "port %d", &port) == 1) port_ = port;
-    if (out) std::fclose(out);
-  }
-  ~PagedApi() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  PagedApi(const std::string& token, const std::string& log)
+      : PythonServer("paged_api.py", {token, log}) {}
 };
 
 json ExtractorConfig(int port, const std::string& token, const std::string& bucket) {

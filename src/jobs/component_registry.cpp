@@ -8,6 +8,7 @@
 
 #include "common/fs.h"
 #include "connectors/generic_extractor.h"
+#include "connectors/http_file_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
 
@@ -69,7 +70,17 @@ std::vector<ComponentSpec> Builtins() {
       "upsert, in one transaction (docs/connectors.md).";
   pg_writer.builtin = Builtin::kPostgresWriter;
   pg_writer.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg, pg_writer};
+  ComponentSpec http;
+  http.id = connectors::kHttpFileExtractorComponentId;
+  http.type = "extractor";
+  http.name = "HTTP file extractor";
+  http.description =
+      "One file by URL (CSV, TSV, JSON lines, JSON or Parquet, gzip or not; headers, basic or "
+      "bearer auth; retries on 429/5xx) streamed to disk and loaded into a table "
+      "(docs/connectors.md).";
+  http.builtin = Builtin::kHttpFileExtractor;
+  http.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg, pg_writer, http};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

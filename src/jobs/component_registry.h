@@ -23,7 +23,15 @@
 
 namespace swan::jobs {
 
-enum class Builtin { kNone, kSql, kPython, kGenericExtractor, kPostgresExtractor, kPostgresWriter };
+enum class Builtin {
+  kNone,
+  kSql,
+  kPython,
+  kGenericExtractor,
+  kPostgresExtractor,
+  kPostgresWriter,
+  kHttpFileExtractor,
+};
 
 struct ComponentSpec {
   std::string id;

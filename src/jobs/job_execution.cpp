@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "common/transcode.h"
 #include "connectors/generic_extractor.h"
+#include "connectors/http_file_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
 #include "jobs/config_secrets.h"
@@ -218,7 +219,7 @@ Outcome RunSql(Execution& ex) {
   if (!statements.ok()) return FromStatus(statements.status());
   query::ScriptRequest script;
   script.statements = std::move(*statements);
-  std::vector<ParquetOutput> outputs;
+  std::vector<FileOutput> outputs;
   const json out_tables = storage.contains("output") && storage["output"].is_object()
                               ? storage["output"].value("tables", json::array())
                               : json::array();
@@ -228,7 +229,7 @@ Outcome RunSql(Execution& ex) {
     if (!m.is_object() || !m.contains("source") || !m["source"].is_string() ||
         !m.contains("destination") || !m["destination"].is_string())
       return UserError(field + ": needs source (a table the SQL makes) and destination");
-    ParquetOutput o{m, ex.parts.store->NewTempPath(".parquet")};
+    FileOutput o{m, ex.parts.store->NewTempPath(".parquet")};
     ex.outputs.temp_files.push_back(o.path);
     script.outputs.push_back({m["source"].get<std::string>(), o.path});
     outputs.push_back(std::move(o));
@@ -247,7 +248,7 @@ Outcome RunSql(Execution& ex) {
       return {catalog::kJobError, rows.status().message(), "timeout"};
     return FromStatus(rows.status());
   }
-  Status staged = StageParquetOutputs(ctx, outputs, &ex.outputs);
+  Status staged = StageFileOutputs(ctx, outputs, &ex.outputs);
   if (!staged.ok()) return FromStatus(staged);
   return {};
 }
@@ -375,7 +376,9 @@ Outcome RunGenericExtractor(Execution& ex) {
   };
   if (ex.job.timeout_ms > 0) io.options.max_run_time_ms = ex.job.timeout_ms;
   ex.log.Info("running the Generic Extractor configuration");
-  Status ran = connectors::RunGenericExtractor(ex.body.dump(), io);
+  // Key order decides column and query-parameter order: the stored text's, not nlohmann's sort.
+  Status ran = connectors::RunGenericExtractor(
+      connectors::WithKeyOrderOf(ex.body, ex.version.body_json), io);
   if (!ran.ok()) {
     // The API or the configuration (Keboola's extractor exits 1 for both); Swan's own I/O is
     // an application error.
@@ -410,6 +413,45 @@ Outcome RunPostgresExtractor(Execution& ex) {
     return UserError(ran.message());
   }
   return LoadExtractorOutputs(ex, out, new_state.dump());
+}
+
+// One file by URL (connectors/http_file_extractor.h), in Swan's process, loaded in its format.
+Outcome RunHttpFileExtractor(Execution& ex) {
+  JobContext ctx = Context(ex);
+  if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
+  const std::string out = ex.job_dir + "/data/out";
+  if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
+  connectors::ExtractorIo io;
+  io.out_dir = out;
+  io.log = [&](connectors::LogLevel level, const std::string& line) {
+    if (level == connectors::LogLevel::kDebug) return;
+    ex.log.Add(level == connectors::LogLevel::kWarning ? "warning" : "info", "component", line);
+  };
+  io.cancel = ex.control.flag();
+  io.timeout_ms = ex.job.timeout_ms;
+  auto got = connectors::RunHttpFileExtractor(ex.body, io);
+  if (!got.ok()) {
+    if (got.status().code() == StatusCode::kCancelled)
+      return {catalog::kJobCancelled, "cancelled: " + got.status().message(), "cancelled"};
+    if (got.status().code() == StatusCode::kInternal) return AppError(got.status().message());
+    return UserError(got.status().message());
+  }
+  ex.inputs.push_back({{"url", ex.body["parameters"].value("url", "")}, {"bytes", got->bytes}});
+  FileOutput o{got->mapping, got->path};
+  o.format = got->format == "parquet" ? storage::FileFormat::kParquet
+             : got->format == "jsonl" ? storage::FileFormat::kJsonLines
+             : got->format == "json"  ? storage::FileFormat::kJson
+                                      : storage::FileFormat::kCsv;
+  o.csv_delimiter = got->delimiter;
+  // The configuration's output mapping may still send the table elsewhere or change its mode.
+  const json storage = ex.body.value("storage", json::object());
+  if (storage.contains("output") && storage["output"].is_object())
+    for (const auto& m : storage["output"].value("tables", json::array()))
+      if (m.is_object() && m.value("source", "") == o.mapping.value("source", ""))
+        for (const auto& [k, v] : m.items()) o.mapping[k] = v;
+  Status staged = StageFileOutputs(ctx, {o}, &ex.outputs);
+  if (!staged.ok()) return FromStatus(staged);
+  return {};
 }
 
 // Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the input mapping's
@@ -741,10 +783,22 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
       job.cpu_ms = ProcessCpuMs() - cpu_before;
     } else if (ex.component.builtin == Builtin::kGenericExtractor ||
                ex.component.builtin == Builtin::kPostgresExtractor ||
-               ex.component.builtin == Builtin::kPostgresWriter) {
-      outcome = ex.component.builtin == Builtin::kGenericExtractor    ? RunGenericExtractor(ex)
-                : ex.component.builtin == Builtin::kPostgresExtractor ? RunPostgresExtractor(ex)
-                                                                      : RunPostgresWriter(ex);
+               ex.component.builtin == Builtin::kPostgresWriter ||
+               ex.component.builtin == Builtin::kHttpFileExtractor) {
+      switch (ex.component.builtin) {
+        case Builtin::kGenericExtractor:
+          outcome = RunGenericExtractor(ex);
+          break;
+        case Builtin::kPostgresExtractor:
+          outcome = RunPostgresExtractor(ex);
+          break;
+        case Builtin::kPostgresWriter:
+          outcome = RunPostgresWriter(ex);
+          break;
+        default:
+          outcome = RunHttpFileExtractor(ex);
+          break;
+      }
       job.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - started)
                         .count();

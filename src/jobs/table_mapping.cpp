@@ -416,13 +416,14 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
   return Status::Ok();
 }
 
-Status StageParquetOutputs(JobContext& ctx, const std::vector<ParquetOutput>& outputs,
-                           StagedOutputs* out) {
+Status StageFileOutputs(JobContext& ctx, const std::vector<FileOutput>& outputs,
+                        StagedOutputs* out) {
   std::set<std::string> destinations;
   for (const auto& o : outputs) {
     storage::ImportRequest request;
     request.file_path = o.path;
-    request.format = storage::FileFormat::kParquet;
+    request.format = o.format;
+    if (!o.csv_delimiter.empty()) request.csv.given.delimiter = o.csv_delimiter;
     request.display_name = o.mapping.value("source", std::string());
     RETURN_IF_ERROR(StageOne(ctx, o.mapping.value("destination", std::string()), o.mapping,
                              std::move(request), out, &destinations));

@@ -59,13 +59,16 @@ Status StageOutputFolder(JobContext& ctx, const nlohmann::json& storage,
                          const std::string& tables_dir, StagedOutputs* out,
                          bool only_write_always = false);
 
-// One output of a SQL transformation: the mapping entry and the Parquet file it was written to.
-struct ParquetOutput {
+// One output a built-in component wrote as a file: the mapping entry and the file (a SQL
+// transformation's Parquet, a downloaded CSV, JSON lines or Parquet, gzip or not).
+struct FileOutput {
   nlohmann::json mapping;  // {source, destination, incremental, primary_key, ...}
   std::string path;
+  storage::FileFormat format = storage::FileFormat::kParquet;
+  std::string csv_delimiter{};  // CSV: empty = detected
 };
-Status StageParquetOutputs(JobContext& ctx, const std::vector<ParquetOutput>& outputs,
-                           StagedOutputs* out);
+Status StageFileOutputs(JobContext& ctx, const std::vector<FileOutput>& outputs,
+                        StagedOutputs* out);
 
 // Removes buckets the job created that are still empty (after a failed job).
 void DropCreatedBuckets(JobContext& ctx, const StagedOutputs& outputs);
