@@ -440,6 +440,19 @@ TEST(Http, MalformedJsonNamesTheUrl) {
   EXPECT_NE(r.status.message().find(api.Url() + "broken"), std::string::npos) << r.status.message();
 }
 
+TEST(Http, TooDeepJsonIsRefused) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  try {
+    swan::connectors::RestClient::DecodeJson(deep, "http://x/deep");
+    FAIL() << "a 100000-level answer must be refused";
+  } catch (const swan::connectors::ExtractorError& e) {
+    EXPECT_NE(std::string(e.what()).find("Maximum stack depth exceeded"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(swan::connectors::RestClient::DecodeJson(
+      std::string(500, '[') + std::string(500, ']'), "http://x/ok"));
+}
+
 TEST(Http, AHangingServerTimesOut) {
   LocalApi api;
   api.On("/hang", [](const httplib::Request&, httplib::Response& res) {

@@ -167,8 +167,21 @@ HttpRequest RestClient::BuildHttpRequest(const RestRequest& request) const {
 
 Json RestClient::DecodeJson(const std::string& body, const std::string& url) {
   std::string clean = SanitizeUtf8(body);
+  // PHP's json_decode refuses more than 512 levels; the flattener and the hashing recurse
+  // over the value, so a deeper answer is refused here, before it can exhaust the stack.
+  bool too_deep = false;
+  auto depth_limit = [&too_deep](int depth, nlohmann::detail::parse_event_t, Json&) {
+    if (depth > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  };
   try {
-    return Json::parse(clean);
+    Json value = Json::parse(clean, depth_limit);
+    if (too_deep) {
+      throw ExtractorError("Invalid JSON response from API (" + url +
+                           "): Maximum stack depth exceeded (" + std::to_string(kMaxJsonDepth) +
+                           " levels)");
+    }
+    return value;
   } catch (const Json::exception& e) {
     throw ExtractorError("Invalid JSON response from API (" + url + "): " + e.what() +
                          "; body: " + Excerpt(body));

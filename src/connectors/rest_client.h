@@ -24,6 +24,9 @@ struct RestRequest {
 
 class RestClient;
 
+// json_decode's default depth limit.
+inline constexpr int kMaxJsonDepth = 512;
+
 // Authentication: signs each API request just before it is sent (query or headers); may send
 // requests of its own through the client (a login).
 class RestAuth {
@@ -58,7 +61,8 @@ class RestClient {
   Json Download(const RestRequest& request);
   // Sends without signing (a login request); throws on a transport error or status >= 400.
   HttpResponse SendUnsigned(const HttpRequest& request);
-  // Decodes a JSON body (invalid UTF-8 dropped first); throws "Invalid JSON response from API".
+  // Decodes a JSON body (invalid UTF-8 dropped first, at most kMaxJsonDepth levels); throws
+  // "Invalid JSON response from API (<url>): ...".
   static Json DecodeJson(const std::string& body, const std::string& url);
 
  private:
