@@ -80,7 +80,18 @@ std::vector<ComponentSpec> Builtins() {
       "(docs/connectors.md).";
   http.builtin = Builtin::kHttpFileExtractor;
   http.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg, pg_writer, http};
+  ComponentSpec files;
+  files.id = kFileWriterId;
+  files.type = "writer";
+  files.name = "File writer";
+  files.description =
+      "The input mapping's tables to CSV (optionally gzip) or Parquet files in the project's "
+      "folder of the export root ($SWAN_EXPORT_DIR, default <data>/exports), renamed into place "
+      "when complete (docs/connectors.md).";
+  files.builtin = Builtin::kFileWriter;
+  files.network = false;
+  files.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg, pg_writer, http, files};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

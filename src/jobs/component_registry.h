@@ -31,6 +31,7 @@ enum class Builtin {
   kPostgresExtractor,
   kPostgresWriter,
   kHttpFileExtractor,
+  kFileWriter,
 };
 
 struct ComponentSpec {
@@ -54,6 +55,7 @@ struct ComponentSpec {
 
 inline constexpr const char* kSqlTransformationId = "swan.sql-transformation";
 inline constexpr const char* kPythonTransformationId = "keboola.python-transformation-v2";
+inline constexpr const char* kFileWriterId = "swan.wr-file";
 
 class ComponentRegistry {
  public:

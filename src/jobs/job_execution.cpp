@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -454,6 +457,64 @@ Outcome RunHttpFileExtractor(Execution& ex) {
   return {};
 }
 
+// The file writer (swan.wr-file): each input table to a CSV or Parquet file under the project's
+// folder of the export root, written beside and renamed into place (a reader never sees half a
+// file; a failed job leaves the previous file).
+Outcome RunFileWriter(Execution& ex) {
+  JobContext ctx = Context(ex);
+  const json parameters = ex.body.value("parameters", json::object());
+  const std::string format = parameters.value("format", std::string("csv"));
+  if (format != "csv" && format != "parquet")
+    return UserError("parameters.format: must be csv or parquet");
+  const bool gzip = parameters.value("gzip", false);
+  if (gzip && format != "csv") return UserError("parameters.gzip: only a CSV file is gzipped");
+  const std::string folder = parameters.value("path", std::string());
+  if (folder.starts_with('/') || folder.find("..") != std::string::npos ||
+      folder.find_first_of("\\:*?\"<>|") != std::string::npos)
+    return UserError(
+        "parameters.path: a folder inside the project's export folder, like "
+        "reports/daily");
+  const char* root_env = std::getenv("SWAN_EXPORT_DIR");
+  const std::string root =
+      (root_env && *root_env ? std::string(root_env) : ex.parts.data_dir + "/exports") + "/" +
+      ex.project.name + (folder.empty() ? "" : "/" + folder);
+  if (Status made = ex.parts.env->MakeDirs(root); !made.ok()) return FromStatus(made);
+  const json storage = ex.body.value("storage", json::object());
+  auto inputs = ResolveInputTables(ctx, storage, true);
+  if (!inputs.ok()) return FromStatus(inputs.status());
+  if (inputs->empty()) return UserError("storage.input.tables: name the tables to write");
+  const std::string ext = format == "parquet" ? ".parquet" : gzip ? ".csv.gz" : ".csv";
+  for (const auto& in : *inputs) {
+    std::string name = in.destination;
+    if (name.ends_with(".csv")) name.resize(name.size() - 4);
+    if (name.empty() || name.find('/') != std::string::npos || name.starts_with('.'))
+      return UserError("storage.input.tables: '" + in.destination + "' is not a file name");
+    const std::string target = root + "/" + name + ext;
+    const std::string partial = root + "/." + name + ext + ".swan-" + fs::RandomHex(6);
+    Status written = ex.parts.store->Export(
+        in.table, in.read,
+        format == "parquet" ? storage::ExportFormat::kParquet : storage::ExportFormat::kCsv, gzip,
+        partial);
+    if (written.ok()) written = fs::SyncFileAndDir(partial);
+    if (written.ok() && std::rename(partial.c_str(), target.c_str()) != 0)
+      written = Status::Internal("cannot rename into " + target + ": " + std::strerror(errno));
+    if (!written.ok()) {
+      (void)ex.parts.env->RemoveFile(partial);
+      return FromStatus(written);
+    }
+    (void)fs::SyncFileAndDir(target);
+    auto size = fs::FileSize(target);
+    ex.inputs.push_back({{"table", in.table.FullId()},
+                         {"version", in.version.number},
+                         {"rows", in.version.row_count},
+                         {"bytes", in.version.bytes}});
+    ex.log.Info("wrote " + in.table.FullId() + " (version " + std::to_string(in.version.number) +
+                ") to " + (folder.empty() ? "" : folder + "/") + name + ext + " (" +
+                std::to_string(size.ok() ? *size : 0) + " bytes)");
+  }
+  return {};
+}
+
 // Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the input mapping's
 // tables are exported as a component would get them, then written in one transaction.
 Outcome RunPostgresWriter(Execution& ex) {
@@ -784,7 +845,8 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
     } else if (ex.component.builtin == Builtin::kGenericExtractor ||
                ex.component.builtin == Builtin::kPostgresExtractor ||
                ex.component.builtin == Builtin::kPostgresWriter ||
-               ex.component.builtin == Builtin::kHttpFileExtractor) {
+               ex.component.builtin == Builtin::kHttpFileExtractor ||
+               ex.component.builtin == Builtin::kFileWriter) {
       switch (ex.component.builtin) {
         case Builtin::kGenericExtractor:
           outcome = RunGenericExtractor(ex);
@@ -794,6 +856,9 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
           break;
         case Builtin::kPostgresWriter:
           outcome = RunPostgresWriter(ex);
+          break;
+        case Builtin::kFileWriter:
+          outcome = RunFileWriter(ex);
           break;
         default:
           outcome = RunHttpFileExtractor(ex);
