@@ -39,6 +39,19 @@ fs::path FreshDir(const std::string& name) {
   return d;
 }
 
+// Removes every folder FreshDir made, once all tests ran.
+class TempDirs : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::string prefix = "swan-rest-test-" + std::to_string(::getpid()) + "-";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+      if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove_all(e.path(), ec);
+    }
+  }
+};
+const auto* const kTempDirs = ::testing::AddGlobalTestEnvironment(new TempDirs);
+
 // A local API: handlers by path; counts requests.
 class LocalApi {
  public:
