@@ -93,6 +93,33 @@ TEST_F(GenericExtractorJobTest, AKeboolaConfigurationRunsAsAJob) {
   EXPECT_EQ(p.Ok("GET", p.Path("/configs/items")).dump().find(token), std::string::npos);
 }
 
+// A configuration keeps the key order it was sent in: Keboola's mappings give the columns in
+// their order (nlohmann::json alone would sort them: id before name).
+TEST_F(GenericExtractorJobTest, MappingColumnsKeepTheConfigurationsOrder) {
+  const std::string token = "tok-" + fs::RandomHex(8);
+  PagedApi api(token, dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(server_, "rest-order");
+  ASSERT_TRUE(p.ok());
+  json config = ExtractorConfig(api.port(), token, "shop");
+  config["parameters"]["config"]["jobs"][0]["dataType"] = "items";
+  const std::string mappings =
+      R"({"items": {"name": {"type": "column", "mapping": {"destination": "name"}},)"
+      R"( "id": {"type": "column", "mapping": {"destination": "id", "primaryKey": true}}}})";
+  // Sent as text, so the key order is the one written here.
+  std::string body = json{{"id", "ordered"}, {"component_id", "keboola.ex-generic-v2"}}.dump();
+  std::string text = config.dump();
+  text.insert(text.find("\"jobs\""), "\"mappings\": " + mappings + ", ");
+  body.insert(body.size() - 1, ", \"configuration\": " + text);
+  HttpResponse created =
+      HttpCall("POST", server_.url() + p.Path("/configs"),
+               {"Authorization: Bearer " + p.token(), "Content-Type: application/json"}, body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  json job = p.RunJob("ordered");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  EXPECT_EQ(p.Columns("in.c-shop.items"), (std::vector<std::string>{"name", "id"}));
+}
+
 TEST_F(GenericExtractorJobTest, AWrongTokenIsAUserErrorAndWritesNothing) {
   PagedApi api("right", dir_.path() + "/requests.log");
   ASSERT_GT(api.port(), 0);

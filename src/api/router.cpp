@@ -68,6 +68,7 @@ Result<json> RequestContext::JsonBody() {
                                      " bytes");
   }
   if (body.empty()) return json::object();
+  json_body_text = body;
   json parsed = json::parse(body, nullptr, false);
   if (parsed.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   if (!parsed.is_object()) return Status::InvalidArgument("request body must be a JSON object");

@@ -49,7 +49,8 @@ struct RequestContext {
   // audited by its service, in the transaction of the change.)
   std::string event_object = {};
   std::optional<int64_t> event_project_id = {};
-  bool body_read = false;  // JsonBody or BodyToFile consumed the whole body
+  bool body_read = false;           // JsonBody or BodyToFile consumed the whole body
+  std::string json_body_text = {};  // what JsonBody parsed, as sent (key order included)
   std::chrono::steady_clock::time_point received_at = {};  // when the request head was parsed
 
   // The caller for service calls: the token and the client's address.

@@ -13,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 // The fields of a configuration change in a request body.
-Result<service::ConfigChange> ConfigChangeFromBody(const json& body) {
+Result<service::ConfigChange> ConfigChangeFromBody(const json& body, const std::string& text) {
   service::ConfigChange change;
   ASSIGN_OR_RETURN(change.config_id, StringField(body, "id", false));
   ASSIGN_OR_RETURN(change.component_id, StringField(body, "component_id", false));
@@ -24,7 +24,13 @@ Result<service::ConfigChange> ConfigChangeFromBody(const json& body) {
       return Status::InvalidArgument(std::string(f) + " must be a string").WithDetail("field", f);
     (f[0] == 'n' ? change.name : change.description) = body[f].get<std::string>();
   }
-  if (body.contains("configuration")) change.configuration = body["configuration"];
+  if (body.contains("configuration")) {
+    change.configuration = body["configuration"];
+    // Its keys in the order sent: a Keboola extractor's columns and query parameters follow it.
+    auto ordered = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (ordered.is_object() && ordered.contains("configuration"))
+      change.configuration_text = ordered["configuration"].dump();
+  }
   if (body.contains("rows")) change.rows = body["rows"];
   if (body.contains("version")) {
     if (!body["version"].is_number_integer())
@@ -92,7 +98,7 @@ void AddPipelineRoutes(Router& router) {
               json::array(), kConfigBody, 201, [](RequestContext& ctx) -> Status {
                 ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
                 ASSIGN_OR_RETURN(json body, ctx.JsonBody());
-                ASSIGN_OR_RETURN(auto change, ConfigChangeFromBody(body));
+                ASSIGN_OR_RETURN(auto change, ConfigChangeFromBody(body, ctx.json_body_text));
                 ctx.event_object = "config:" + change.config_id;
                 ASSIGN_OR_RETURN(auto c, service::CreateConfig(ctx.runtime, ctx.Caller(), project,
                                                                std::move(change)));
@@ -113,7 +119,7 @@ void AddPipelineRoutes(Router& router) {
                 ctx.event_object = "config:" + ctx.Param("config");
                 ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
                 ASSIGN_OR_RETURN(json body, ctx.JsonBody());
-                ASSIGN_OR_RETURN(auto change, ConfigChangeFromBody(body));
+                ASSIGN_OR_RETURN(auto change, ConfigChangeFromBody(body, ctx.json_body_text));
                 ASSIGN_OR_RETURN(auto c,
                                  service::EditConfig(ctx.runtime, ctx.Caller(), project,
                                                      ctx.Param("config"), std::move(change)));

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/fs.h"
+#include "connectors/generic_extractor.h"
 #include "jobs/config_secrets.h"
 #include "service/access.h"
 
@@ -122,6 +123,17 @@ Result<catalog::Configuration> Save(Runtime& rt, const Caller& caller,
 
 }  // namespace
 
+namespace {
+
+// `body`'s text with the key order of `order_source` where it has the key (secrets sealed in
+// `body` stay sealed: only the order is taken).
+std::string InOrderOf(const json& body, const std::string& order_source) {
+  if (order_source.empty()) return body.dump();
+  return connectors::WithKeyOrderOf(body, order_source).dump();
+}
+
+}  // namespace
+
 Result<catalog::Configuration> CreateConfig(Runtime& rt, const Caller& caller,
                                             const catalog::Project& project, ConfigChange change) {
   RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
@@ -151,7 +163,7 @@ Result<catalog::Configuration> CreateConfig(Runtime& rt, const Caller& caller,
   catalog::ConfigVersion first;
   first.name = change.name.value_or(change.config_id);
   first.description = change.description.value_or("");
-  first.body_json = body.dump();
+  first.body_json = InOrderOf(body, change.configuration_text);
   first.rows_json = rows.dump();
   first.message = change.message.empty() ? "created" : change.message;
   first.token_id = caller.token.id;
@@ -171,12 +183,13 @@ Result<catalog::Configuration> EditConfig(Runtime& rt, const Caller& caller,
   RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   ASSIGN_OR_RETURN(auto current, Find(rt, project, config_id));
   catalog::ConfigVersion next = current.current;
+  const std::string order = change.configuration ? change.configuration_text : next.body_json;
   json body = change.configuration.value_or(Parse(next.body_json, json::object()));
   json rows = change.rows.value_or(Parse(next.rows_json, json::array()));
   RETURN_IF_ERROR(Normalize(rt, project, body, rows));
   if (change.name) next.name = *change.name;
   if (change.description) next.description = *change.description;
-  next.body_json = body.dump();
+  next.body_json = InOrderOf(body, order);
   next.rows_json = rows.dump();
   next.message = change.message.empty() ? "edited" : change.message;
   return Save(rt, caller, project, current, next, change.expected_version.value_or(current.version),

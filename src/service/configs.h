@@ -20,6 +20,9 @@ struct ConfigChange {
   std::optional<std::string> name;
   std::optional<std::string> description;
   std::optional<nlohmann::json> configuration;  // {"parameters", "storage", ...}
+  // `configuration` as the caller wrote it: its key order is kept in the stored version
+  // (nlohmann::json sorts keys; Keboola's extractors take column order from it). May be empty.
+  std::string configuration_text;
   std::optional<nlohmann::json> rows;       // [{id, name, description, is_disabled, configuration}]
   std::string message;                      // the change's description
   std::optional<int64_t> expected_version;  // edit: fail with conflict if it moved
