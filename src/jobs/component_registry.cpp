@@ -9,6 +9,7 @@
 #include "common/fs.h"
 #include "connectors/generic_extractor.h"
 #include "connectors/http_file_extractor.h"
+#include "connectors/mysql_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
 
@@ -91,7 +92,15 @@ std::vector<ComponentSpec> Builtins() {
   files.builtin = Builtin::kFileWriter;
   files.network = false;
   files.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg, pg_writer, http, files};
+  ComponentSpec mysql = pg;
+  mysql.id = connectors::kMysqlExtractorComponentId;
+  mysql.name = "MySQL / MariaDB extractor";
+  mysql.description =
+      "Keboola's database extractor configurations (parameters.db, table or query, outputTable, "
+      "incrementalFetchingColumn) run in Swan's process with MariaDB Connector/C, streamed row by "
+      "row: tables into Swan (docs/connectors.md).";
+  mysql.builtin = Builtin::kMysqlExtractor;
+  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

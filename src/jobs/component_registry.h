@@ -32,6 +32,7 @@ enum class Builtin {
   kPostgresWriter,
   kHttpFileExtractor,
   kFileWriter,
+  kMysqlExtractor,
 };
 
 struct ComponentSpec {

@@ -18,6 +18,7 @@
 #include "common/transcode.h"
 #include "connectors/generic_extractor.h"
 #include "connectors/http_file_extractor.h"
+#include "connectors/mysql_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
 #include "jobs/config_secrets.h"
@@ -391,8 +392,10 @@ Outcome RunGenericExtractor(Execution& ex) {
   return LoadExtractorOutputs(ex, out, new_state.dump());
 }
 
-// Keboola's PostgreSQL extractor (connectors/pg_extractor.h), in Swan's process.
-Outcome RunPostgresExtractor(Execution& ex) {
+// Keboola's database extractors (connectors/pg_extractor.h, mysql_extractor.h), in Swan's
+// process: the same configuration, io and error rules for each database.
+Outcome RunDatabaseExtractor(Execution& ex,
+                             Status (*run)(const json& config, const connectors::ExtractorIo& io)) {
   if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
   const std::string out = ex.job_dir + "/data/out";
   if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
@@ -408,7 +411,7 @@ Outcome RunPostgresExtractor(Execution& ex) {
   };
   io.cancel = ex.control.flag();
   io.timeout_ms = ex.job.timeout_ms;
-  Status ran = connectors::RunPostgresExtractor(ex.body, io);
+  Status ran = run(ex.body, io);
   if (!ran.ok()) {
     if (ran.code() == StatusCode::kCancelled)
       return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};
@@ -846,13 +849,17 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
                ex.component.builtin == Builtin::kPostgresExtractor ||
                ex.component.builtin == Builtin::kPostgresWriter ||
                ex.component.builtin == Builtin::kHttpFileExtractor ||
-               ex.component.builtin == Builtin::kFileWriter) {
+               ex.component.builtin == Builtin::kFileWriter ||
+               ex.component.builtin == Builtin::kMysqlExtractor) {
       switch (ex.component.builtin) {
         case Builtin::kGenericExtractor:
           outcome = RunGenericExtractor(ex);
           break;
         case Builtin::kPostgresExtractor:
-          outcome = RunPostgresExtractor(ex);
+          outcome = RunDatabaseExtractor(ex, connectors::RunPostgresExtractor);
+          break;
+        case Builtin::kMysqlExtractor:
+          outcome = RunDatabaseExtractor(ex, connectors::RunMysqlExtractor);
           break;
         case Builtin::kPostgresWriter:
           outcome = RunPostgresWriter(ex);
