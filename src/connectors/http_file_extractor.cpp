@@ -10,21 +10,12 @@
 #include <thread>
 
 #include "common/file_format.h"
+#include "connectors/db_extractor_config.h"  // FieldError, Text
 
 namespace swan::connectors {
 namespace {
 
 using nlohmann::json;
-
-Status FieldError(const std::string& field, const std::string& what) {
-  return Status::InvalidArgument("parameters." + field + ": " + what)
-      .WithDetail("field", "parameters." + field);
-}
-
-std::string Text(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // The path of a URL, without query or fragment: what names the file's format.
 std::string UrlPath(const std::string& url) {

@@ -9,16 +9,6 @@ namespace swan::connectors::mysql {
 
 using nlohmann::json;
 
-Status FieldError(const std::string& field, const std::string& what) {
-  return Status::InvalidArgument("parameters." + field + ": " + what)
-      .WithDetail("field", "parameters." + field);
-}
-
-std::string Text(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 namespace {
 
 // MySQL 8's statement timeout (max_execution_time); MariaDB's is ER_STATEMENT_TIMEOUT.

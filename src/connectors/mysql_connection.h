@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "connectors/db_extractor_config.h"
 
 namespace swan::connectors::mysql {
 
@@ -29,11 +30,6 @@ using MyResult = std::unique_ptr<MYSQL_RES, ResultDeleter>;
 // No single wait for the server's next packet lasts longer than this when the job has no
 // timeout of its own: a silent network fails the read instead of hanging the job.
 inline constexpr int64_t kDefaultReadTimeoutMs = 3'600'000;
-
-// invalid_argument naming "parameters.<field>".
-Status FieldError(const std::string& field, const std::string& what);
-// A string member of a JSON object, or "".
-std::string Text(const nlohmann::json& obj, const char* key);
 
 // Connects over TCP with parameters.db {host, port (3306), database, user, #password,
 // connectTimeout (s, default 30)}, in utf8mb4, with LOAD DATA LOCAL disabled (a server could

@@ -31,67 +31,11 @@ constexpr unsigned kMaxNumericPrecision = 38;
 // Bytes of CSV gathered before one write.
 constexpr size_t kWriteBufferBytes = 1 << 20;
 
-struct TableSpec {
-  std::string field;   // "" or "tables[i]", for messages
-  std::string schema;  // "": the connection's database
-  std::string table;
-  std::string query;
-  std::vector<std::string> columns;
-  std::string output_table;
-  bool incremental = false;
-  std::vector<std::string> primary_key;
-  std::string fetch_column;
-  int64_t fetch_limit = 0;
-};
-
-Result<std::vector<std::string>> StringList(const json& v, const std::string& field) {
-  std::vector<std::string> out;
-  if (v.is_null()) return out;
-  if (!v.is_array()) return FieldError(field, "must be a list of names");
-  for (const auto& s : v) {
-    if (!s.is_string() || s.get<std::string>().empty())
-      return FieldError(field, "must be a list of names");
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
 // A query as a derived table: without the trailing semicolons a console would want.
 std::string TrimQuery(std::string q) {
   while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back()))))
     q.pop_back();
   return q;
-}
-
-Result<TableSpec> ParseTable(const json& t, const std::string& prefix) {
-  TableSpec spec;
-  spec.field = prefix;
-  auto field = [&](const std::string& name) { return (prefix.empty() ? "" : prefix + ".") + name; };
-  spec.query = TrimQuery(Text(t, "query"));
-  if (t.contains("table") && t["table"].is_object()) {
-    spec.table = Text(t["table"], "tableName");
-    spec.schema = Text(t["table"], "schema");
-  }
-  if (spec.query.empty() && spec.table.empty())
-    return FieldError(field("table"), "give table {schema, tableName} or a query");
-  if (!spec.query.empty() && !spec.table.empty())
-    return FieldError(field("query"), "give either a query or a table, not both");
-  ASSIGN_OR_RETURN(spec.columns, StringList(t.value("columns", json()), field("columns")));
-  if (!spec.query.empty() && !spec.columns.empty())
-    return FieldError(field("columns"), "columns select from a table; a query selects its own");
-  spec.output_table = Text(t, "outputTable");
-  if (spec.output_table.empty()) return FieldError(field("outputTable"), "is required");
-  spec.incremental = t.value("incremental", false);
-  ASSIGN_OR_RETURN(spec.primary_key,
-                   StringList(t.value("primaryKey", json()), field("primaryKey")));
-  spec.fetch_column = Text(t, "incrementalFetchingColumn");
-  if (t.contains("incrementalFetchingLimit")) {
-    const json& l = t["incrementalFetchingLimit"];
-    if (!l.is_number_integer() || l.get<int64_t>() < 0)
-      return FieldError(field("incrementalFetchingLimit"), "must be a whole number >= 0");
-    spec.fetch_limit = l.get<int64_t>();
-  }
-  return spec;
 }
 
 bool SameName(const std::string& a, const std::string& b) {  // MySQL: case-insensitive
@@ -298,7 +242,7 @@ std::string FileName(const std::string& output_table) {
 }
 
 // The source's columns of a table, in order (information_schema: no scan of the table).
-Result<std::vector<std::string>> TableColumns(MYSQL* c, const TableSpec& spec,
+Result<std::vector<std::string>> TableColumns(MYSQL* c, const DbTableSpec& spec,
                                               const std::string& schema) {
   ASSIGN_OR_RETURN(MyResult r,
                    QuerySmall(c,
@@ -321,7 +265,7 @@ Result<std::vector<std::string>> TableColumns(MYSQL* c, const TableSpec& spec,
 // Streams `select` into `path` (header row first); returns the row count. Checks `primary_key`
 // against the result's columns before the first row.
 Result<int64_t> StreamOut(MYSQL* c, const std::string& select, const std::string& path,
-                          const TableSpec& spec, std::vector<Column>* columns,
+                          const DbTableSpec& spec, std::vector<Column>* columns,
                           const ExtractorIo& io) {
   if (mysql_real_query(c, select.data(), select.size()) != 0)
     return ReadError(c, io, "reading the rows");
@@ -383,8 +327,8 @@ Result<int64_t> StreamOut(MYSQL* c, const std::string& select, const std::string
   return rows;
 }
 
-Status ExtractTable(MYSQL* c, const TableSpec& spec, const std::string& database, const json& state,
-                    json* new_state, const ExtractorIo& io) {
+Status ExtractTable(MYSQL* c, const DbTableSpec& spec, const std::string& database,
+                    const json& state, json* new_state, const ExtractorIo& io) {
   const std::string schema = spec.schema.empty() ? database : spec.schema;
   const std::string from =
       spec.query.empty() ? Quote(schema) + "." + Quote(spec.table) : "(" + spec.query + ")";
@@ -446,45 +390,17 @@ Status ExtractTable(MYSQL* c, const TableSpec& spec, const std::string& database
     }
   }
 
-  json manifest = {{"destination", spec.output_table},
-                   {"incremental", spec.incremental || !spec.fetch_column.empty()},
-                   {"primary_key", spec.primary_key}};
-  json metadata = json::object();
-  for (const auto& col : cols) {
-    json entries = json::array({{{"key", "KBC.datatype.basetype"}, {"value", col.base_type}}});
-    if (!col.length.empty())
-      entries.push_back({{"key", "KBC.datatype.length"}, {"value", col.length}});
-    metadata[col.name] = entries;
-  }
-  manifest["column_metadata"] = metadata;
-  std::ofstream m(path + ".manifest", std::ios::binary);
-  m << manifest.dump(2);
-  if (!m.flush()) return Status::Internal("cannot write " + path + ".manifest");
-  return Status::Ok();
+  std::vector<DbColumnType> types;
+  for (const auto& col : cols) types.push_back({col.name, col.base_type, col.length});
+  return WriteDbManifest(path, spec, types);
 }
 
 }  // namespace
 
 Status RunMysqlExtractor(const json& config, const ExtractorIo& io) {
   const json parameters = config.value("parameters", json::object());
-  if (!parameters.is_object()) return FieldError("", "parameters must be an object");
-  std::vector<TableSpec> tables;
-  if (parameters.contains("tables")) {
-    if (!parameters["tables"].is_array()) return FieldError("tables", "must be a list");
-    for (size_t i = 0; i < parameters["tables"].size(); ++i) {
-      const json& t = parameters["tables"][i];
-      if (t.is_object() && t.contains("enabled") && t["enabled"] == false) continue;
-      const std::string prefix = "tables[" + std::to_string(i) + "]";
-      ASSIGN_OR_RETURN(TableSpec spec, ParseTable(t, prefix));
-      if (!spec.fetch_column.empty())
-        return FieldError(prefix + ".incrementalFetchingColumn",
-                          "incremental fetching needs one table per configuration row");
-      tables.push_back(std::move(spec));
-    }
-  } else {
-    ASSIGN_OR_RETURN(TableSpec spec, ParseTable(parameters, ""));
-    tables.push_back(std::move(spec));
-  }
+  ASSIGN_OR_RETURN(std::vector<DbTableSpec> tables, ParseDbTables(parameters));
+  for (auto& spec : tables) spec.query = TrimQuery(spec.query);
   const json db = parameters.value("db", json());
   ASSIGN_OR_RETURN(Conn c, Connect(db, io.timeout_ms));
   CancelWatch watch(c.get(), io.cancel);

@@ -6,16 +6,6 @@ namespace swan::connectors::pg {
 
 using nlohmann::json;
 
-Status FieldError(const std::string& field, const std::string& what) {
-  return Status::InvalidArgument("parameters." + field + ": " + what)
-      .WithDetail("field", "parameters." + field);
-}
-
-std::string Text(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 namespace {
 
 std::string ServerMessage(PGconn* c) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "connectors/db_extractor_config.h"
 
 namespace swan::connectors::pg {
 
@@ -21,11 +22,6 @@ struct ResultDeleter {
 };
 using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
-
-// invalid_argument naming "parameters.<field>".
-Status FieldError(const std::string& field, const std::string& what);
-// A string member of a JSON object, or "".
-std::string Text(const nlohmann::json& obj, const char* key);
 
 // Connects with parameters.db {host, port, database, user, #password, connectTimeout}. A refused
 // login or a missing database is invalid_argument; an unreachable server unavailable. A silent

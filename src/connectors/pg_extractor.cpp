@@ -21,62 +21,6 @@ using namespace pg;  // NOLINT: the shared libpq helpers
 
 using nlohmann::json;
 
-struct TableSpec {
-  std::string field;  // "parameters" or "parameters.tables[i]", for messages
-  std::string schema = "public";
-  std::string table;
-  std::string query;
-  std::vector<std::string> columns;
-  std::string output_table;
-  bool incremental = false;
-  std::vector<std::string> primary_key;
-  std::string fetch_column;
-  int64_t fetch_limit = 0;
-};
-
-Result<std::vector<std::string>> StringList(const json& v, const std::string& field) {
-  std::vector<std::string> out;
-  if (v.is_null()) return out;
-  if (!v.is_array()) return FieldError(field, "must be a list of names");
-  for (const auto& s : v) {
-    if (!s.is_string() || s.get<std::string>().empty())
-      return FieldError(field, "must be a list of names");
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
-Result<TableSpec> ParseTable(const json& t, const std::string& prefix) {
-  TableSpec spec;
-  spec.field = prefix;
-  auto field = [&](const std::string& name) { return (prefix.empty() ? "" : prefix + ".") + name; };
-  spec.query = Text(t, "query");
-  if (t.contains("table") && t["table"].is_object()) {
-    spec.table = Text(t["table"], "tableName");
-    if (!Text(t["table"], "schema").empty()) spec.schema = Text(t["table"], "schema");
-  }
-  if (spec.query.empty() && spec.table.empty())
-    return FieldError(field("table"), "give table {schema, tableName} or a query");
-  if (!spec.query.empty() && !spec.table.empty())
-    return FieldError(field("query"), "give either a query or a table, not both");
-  ASSIGN_OR_RETURN(spec.columns, StringList(t.value("columns", json()), field("columns")));
-  if (!spec.query.empty() && !spec.columns.empty())
-    return FieldError(field("columns"), "columns select from a table; a query selects its own");
-  spec.output_table = Text(t, "outputTable");
-  if (spec.output_table.empty()) return FieldError(field("outputTable"), "is required");
-  spec.incremental = t.value("incremental", false);
-  ASSIGN_OR_RETURN(spec.primary_key,
-                   StringList(t.value("primaryKey", json()), field("primaryKey")));
-  spec.fetch_column = Text(t, "incrementalFetchingColumn");
-  if (t.contains("incrementalFetchingLimit")) {
-    const json& l = t["incrementalFetchingLimit"];
-    if (!l.is_number_integer() || l.get<int64_t>() < 0)
-      return FieldError(field("incrementalFetchingLimit"), "must be a whole number >= 0");
-    spec.fetch_limit = l.get<int64_t>();
-  }
-  return spec;
-}
-
 // ---- types ------------------------------------------------------------------------------------
 
 struct Column {
@@ -209,10 +153,11 @@ Result<int64_t> CopyOut(PGconn* c, const std::string& select, const std::string&
   return static_cast<int64_t>(tuples && *tuples ? std::stoll(tuples) : 0);
 }
 
-Status ExtractTable(PGconn* c, const TableSpec& spec, const json& state, json* new_state,
+Status ExtractTable(PGconn* c, const DbTableSpec& spec, const json& state, json* new_state,
                     const ExtractorIo& io) {
-  const std::string from = spec.query.empty() ? Quote(c, spec.schema) + "." + Quote(c, spec.table)
-                                              : "(" + spec.query + ")";
+  const std::string schema = spec.schema.empty() ? "public" : spec.schema;
+  const std::string from =
+      spec.query.empty() ? Quote(c, schema) + "." + Quote(c, spec.table) : "(" + spec.query + ")";
   ASSIGN_OR_RETURN(std::vector<Column> all, Describe(c, from));
   std::vector<Column> cols;
   if (spec.columns.empty()) {
@@ -223,7 +168,7 @@ Status ExtractTable(PGconn* c, const TableSpec& spec, const json& state, json* n
           std::find_if(all.begin(), all.end(), [&](const Column& x) { return x.name == name; });
       if (it == all.end())
         return FieldError((spec.field.empty() ? "" : spec.field + ".") + "columns",
-                          "no column '" + name + "' in " + spec.schema + "." + spec.table);
+                          "no column '" + name + "' in " + schema + "." + spec.table);
       cols.push_back(*it);
     }
   }
@@ -250,8 +195,7 @@ Status ExtractTable(PGconn* c, const TableSpec& spec, const json& state, json* n
   const std::string file = FileName(spec.output_table);
   const std::string path = io.out_dir + "/tables/" + file;
   Log(io.log, LogLevel::kInfo,
-      "extracting " +
-          (spec.query.empty() ? spec.schema + "." + spec.table : std::string("a query")) +
+      "extracting " + (spec.query.empty() ? schema + "." + spec.table : std::string("a query")) +
           " into " + spec.output_table + (where.empty() ? "" : " (rows since the last run)"));
   ASSIGN_OR_RETURN(int64_t rows, CopyOut(c, select, path, io));
   Log(io.log, LogLevel::kInfo, std::to_string(rows) + " rows from " + spec.output_table);
@@ -266,45 +210,19 @@ Status ExtractTable(PGconn* c, const TableSpec& spec, const json& state, json* n
       (*new_state)["lastFetchedRow"] = std::string(PQgetvalue(m.get(), 0, 0));
   }
 
-  json manifest = {{"destination", spec.output_table},
-                   {"incremental", spec.incremental || !spec.fetch_column.empty()},
-                   {"primary_key", spec.primary_key}};
-  json metadata = json::object();
+  std::vector<DbColumnType> types;
   for (const auto& col : cols) {
     auto [base, length] = BaseType(col);
-    json entries = json::array({{{"key", "KBC.datatype.basetype"}, {"value", base}}});
-    if (!length.empty()) entries.push_back({{"key", "KBC.datatype.length"}, {"value", length}});
-    metadata[col.name] = entries;
+    types.push_back({col.name, base, length});
   }
-  manifest["column_metadata"] = metadata;
-  std::ofstream m(path + ".manifest", std::ios::binary);
-  m << manifest.dump(2);
-  if (!m.flush()) return Status::Internal("cannot write " + path + ".manifest");
-  return Status::Ok();
+  return WriteDbManifest(path, spec, types);
 }
 
 }  // namespace
 
 Status RunPostgresExtractor(const json& config, const ExtractorIo& io) {
   const json parameters = config.value("parameters", json::object());
-  if (!parameters.is_object()) return FieldError("", "parameters must be an object");
-  std::vector<TableSpec> tables;
-  if (parameters.contains("tables")) {
-    if (!parameters["tables"].is_array()) return FieldError("tables", "must be a list");
-    for (size_t i = 0; i < parameters["tables"].size(); ++i) {
-      const json& t = parameters["tables"][i];
-      if (t.is_object() && t.contains("enabled") && t["enabled"] == false) continue;
-      const std::string prefix = "tables[" + std::to_string(i) + "]";
-      ASSIGN_OR_RETURN(TableSpec spec, ParseTable(t, prefix));
-      if (!spec.fetch_column.empty())
-        return FieldError(prefix + ".incrementalFetchingColumn",
-                          "incremental fetching needs one table per configuration row");
-      tables.push_back(std::move(spec));
-    }
-  } else {
-    ASSIGN_OR_RETURN(TableSpec spec, ParseTable(parameters, ""));
-    tables.push_back(std::move(spec));
-  }
+  ASSIGN_OR_RETURN(std::vector<DbTableSpec> tables, ParseDbTables(parameters));
   ASSIGN_OR_RETURN(Conn c, Connect(parameters.value("db", json()), io.timeout_ms));
   // One snapshot for everything read, in UTC.
   RETURN_IF_ERROR(Exec(c.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK,
