@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -169,6 +171,84 @@ TEST_F(GenericExtractorJobTest, EachProjectGetsItsOwnTables) {
   HttpResponse cross = HttpCall("GET", server_.url() + a.Path("/tables/in.c-shop.items"),
                                 {"Authorization: Bearer " + b.token()}, "");
   EXPECT_EQ(cross.status / 100, 4) << cross.body;
+}
+
+// The configuration's only job is `endpoint` (a path of tests/servers/paged_api.py).
+json EndpointConfig(int port, const std::string& token, const std::string& endpoint) {
+  json config = ExtractorConfig(port, token, "shop");
+  config["parameters"]["config"]["jobs"] = json::array({{{"endpoint", endpoint}}});
+  return config;
+}
+
+// Whether `needle` shows in the server's request log within 20 s.
+bool WaitRequest(const std::string& log, const std::string& needle) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream f(log);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (text.str().find(needle) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// Starts the configuration, waits for its request to reach `endpoint`, cancels the job and
+// returns it at its end with the milliseconds from the cancel to the end.
+std::pair<json, int64_t> CancelDuring(const ProjectApi& p, const std::string& log,
+                                      const std::string& endpoint) {
+  json started = p.Ok("POST", p.Path("/configs/items/run"), json::object(), 201);
+  const std::string id = std::to_string(started["job"].value("id", int64_t{0}));
+  EXPECT_TRUE(WaitRequest(log, "/" + endpoint)) << "the request never reached the server";
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  p.Ok("POST", p.Path("/jobs/" + id + "/cancel"));
+  json job;
+  while (std::chrono::steady_clock::now() - cancelled_at < kJobWaitMax) {
+    job = p.Ok("GET", p.Path("/jobs/" + id)).value("job", json::object());
+    const std::string status = job.value("status", "");
+    if (status != "waiting" && status != "processing" && status != "created") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {job, std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - cancelled_at)
+                   .count()};
+}
+
+// A cancel reaches a request in flight (the server never answers) and a retry wait (the server
+// asks for 600 s): the job ends cancelled within seconds, and nothing lands.
+TEST_F(GenericExtractorJobTest, CancelStopsARequestInFlightAndARetryWait) {
+  const std::string token = "tok-" + fs::RandomHex(8);
+  const std::string log = dir_.path() + "/requests.log";
+  PagedApi api(token, log);
+  ASSERT_GT(api.port(), 0);
+  for (const std::string endpoint : {"hang", "busy"}) {
+    ProjectApi p(server_, "rest-cancel-" + endpoint);
+    ASSERT_TRUE(p.ok());
+    p.CreateConfig("items", "keboola.ex-generic-v2", EndpointConfig(api.port(), token, endpoint));
+    auto [job, ms] = CancelDuring(p, log, endpoint);
+    EXPECT_EQ(job.value("status", ""), "cancelled") << endpoint << ": " << job.dump();
+    EXPECT_LT(ms, 5000) << endpoint;
+    EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
+  }
+}
+
+// A server that accepts the request and never answers meets the job's timeout (not the
+// configuration's 300 s request timeout): the job ends as timed out, soon, and nothing lands.
+TEST_F(GenericExtractorJobTest, AHangingServerMeetsTheJobsTimeout) {
+  const std::string token = "tok-" + fs::RandomHex(8);
+  PagedApi api(token, dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(server_, "rest-hang");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("items", "keboola.ex-generic-v2", EndpointConfig(api.port(), token, "hang"));
+  const auto start = std::chrono::steady_clock::now();
+  json job = p.RunJob("items", {{"timeout", 2}});
+  EXPECT_EQ(job.value("status", ""), "error") << DescribeJob(p, job);
+  EXPECT_EQ(job.value("error_kind", ""), "timeout") << DescribeJob(p, job);
+  EXPECT_NE(job.value("message", "").find("allowed time of 2 s"), std::string::npos)
+      << DescribeJob(p, job);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
 }
 
 }  // namespace

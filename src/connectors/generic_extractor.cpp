@@ -132,6 +132,9 @@ struct Extraction {
   std::chrono::steady_clock::time_point started{};
 };
 
+// The cancel flag was seen between two requests.
+struct ExtractionCancelled {};
+
 Json References(const Extraction& ex) {
   Json refs = Json::object();
   refs["attr"] = ex.attributes;
@@ -397,6 +400,7 @@ class JobRun {
 
  private:
   void CheckRunTime() const {
+    if (ex_.options->cancel && ex_.options->cancel->load()) throw ExtractionCancelled();
     if (ex_.options->max_run_time_ms <= 0) return;
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - ex_.started)
@@ -763,6 +767,12 @@ void Run(const Json& config, const GenericExtractorIo& io) {
       }
       return fallback_ms;
     };
+    // A request in flight or a retry wait ends at once on cancel or past the run's time.
+    ho.should_stop = [&opts, started]() {
+      if (opts.cancel && opts.cancel->load()) return true;
+      return opts.max_run_time_ms > 0 && std::chrono::steady_clock::now() - started >
+                                             std::chrono::milliseconds(opts.max_run_time_ms);
+    };
     ho.connect_timeout_ms = seconds_option("connectTimeout", 30 * 1000);
     ho.request_timeout_ms = seconds_option("requestTimeout", 300 * 1000);
     if (opts.connect_timeout_ms > 0)
@@ -898,10 +908,20 @@ Json WithKeyOrderOf(const nlohmann::json& values, const std::string& order_sourc
 }
 
 Status RunGenericExtractor(const Json& config, const GenericExtractorIo& io) {
+  const GenericExtractorOptions& opts = io.options;
+  const auto started = std::chrono::steady_clock::now();
   try {
     Run(config, io);
     return Status::Ok();
+  } catch (const ExtractionCancelled&) {
+    return Status(StatusCode::kCancelled, "cancelled");
   } catch (const ExtractorError& e) {
+    // A request the fetcher stopped: the cancel flag or the run's time, whichever it was.
+    if (opts.cancel && opts.cancel->load()) return Status(StatusCode::kCancelled, "cancelled");
+    if (opts.max_run_time_ms > 0 && std::chrono::steady_clock::now() - started >
+                                        std::chrono::milliseconds(opts.max_run_time_ms))
+      return Status::Unavailable("The extraction exceeded its allowed time of " +
+                                 std::to_string(opts.max_run_time_ms / 1000) + " s.");
     return e.user_error ? Status::InvalidArgument(e.what()) : Status::Unavailable(e.what());
   } catch (const Json::exception& e) {
     return Status::InvalidArgument(std::string("Generic extractor: unexpected JSON value: ") +

@@ -20,8 +20,10 @@
 // "json_parser.structVersion": 3}.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -40,7 +42,10 @@ struct GenericExtractorOptions {
   int64_t request_timeout_ms = 0;
   int64_t max_pages_per_job = 1000000;  // a job stops with an error past this
   int64_t max_response_bytes = int64_t{256} << 20;
-  int64_t max_run_time_ms = 0;              // 0: unlimited; else the run fails past it
+  int64_t max_run_time_ms = 0;  // 0: unlimited; else the run fails past it
+  // Set: the run stops as soon as possible, a request in flight or a retry wait included, and
+  // RunGenericExtractor returns cancelled.
+  std::shared_ptr<const std::atomic<bool>> cancel{};
   int max_retries_cap = 10;                 // retryConfig.maxRetries is capped to this
   std::string proxy{};                      // HTTP proxy for every request; empty: none
   std::function<int64_t()> now_micros{};    // clock; empty: the system clock
@@ -64,8 +69,9 @@ Json WithKeyOrderOf(const nlohmann::json& values, const std::string& order_sourc
 
 // Runs the whole configuration (config.json: {"parameters": ..., "authorization": ...}).
 // invalid_argument: the configuration or the API's data is at fault (the message names the
-// field or the URL); unavailable: the API could not be reached or kept failing; internal: a
-// local I/O error. Tables already written are left in place on failure.
+// field or the URL); unavailable: the API could not be reached or kept failing, or the run
+// exceeded max_run_time_ms; cancelled: options.cancel was set; internal: a local I/O error. Tables
+// already written are left in place on failure.
 Status RunGenericExtractor(const Json& config, const GenericExtractorIo& io);
 // The same from config.json's text (parsed keeping key order, which fixes column order).
 Status RunGenericExtractor(const std::string& config_json, const GenericExtractorIo& io);

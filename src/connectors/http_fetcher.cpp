@@ -43,6 +43,12 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// libcurl's progress callback: a non-zero return aborts the transfer.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* should_stop = static_cast<const std::function<bool()>*>(user);
+  return (*should_stop)() ? 1 : 0;
+}
+
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
@@ -136,10 +142,6 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-  // Only HTTP(S), also after a redirect: an endpoint or a next-page URL from the API must not
-  // read local files (file://) or speak other protocols.
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "Swan-GenericExtractor/1.0");
@@ -147,6 +149,11 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  if (options_.should_stop) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &options_.should_stop);
+  }
   if (!options_.proxy.empty()) curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy.c_str());
   curl_blob ca{};
   if (!options_.ca_certificate.empty()) {
@@ -187,6 +194,12 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  if (rc == CURLE_ABORTED_BY_CALLBACK && options_.should_stop && options_.should_stop()) {
+    result.curl_code = static_cast<long>(rc);
+    result.stopped = true;
+    result.error = "stopped (" + request.method + " " + request.url + ")";
+    return result;
+  }
   if (rc != CURLE_OK) {
     result.curl_code = static_cast<long>(rc);
     std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
@@ -205,6 +218,7 @@ HttpResult HttpFetcher::Send(const HttpRequest& request) {
   int retries = 0;
   while (true) {
     HttpResult result = SendOnce(request);
+    if (result.stopped) return result;
     bool retry = false;
     if (retries < options_.retry.max_retries) {
       if (result.ok) {
@@ -226,7 +240,19 @@ HttpResult HttpFetcher::Send(const HttpRequest& request) {
     if (options_.sleep) {
       options_.sleep(delay);
     } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      // In slices, so that a cancel does not wait for a long Retry-After.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay);
+      while (std::chrono::steady_clock::now() < until) {
+        if (options_.should_stop && options_.should_stop()) break;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            until - std::chrono::steady_clock::now(), std::chrono::milliseconds(100)));
+      }
+    }
+    if (options_.should_stop && options_.should_stop()) {
+      HttpResult stopped;
+      stopped.stopped = true;
+      stopped.error = "stopped while waiting to retry (" + request.method + " " + request.url + ")";
+      return stopped;
     }
   }
 }

@@ -55,6 +55,9 @@ struct HttpFetcherOptions {
   std::string client_certificate{};         // PEM certificate + key; empty: none
   std::function<void(int64_t ms)> sleep{};  // empty: std::this_thread::sleep_for
   std::function<int64_t()> now_seconds{};   // empty: the system clock
+  // Polled during a transfer (about once a second, and on every chunk received) and during
+  // retry waits; true aborts the request at once (the job was cancelled or ran out of time).
+  std::function<bool()> should_stop{};
   LogFn log{};
 };
 
@@ -63,7 +66,8 @@ struct HttpResult {
   bool ok = false;
   HttpResponse response{};
   long curl_code = 0;
-  std::string error{};  // "CURL error 28: Operation timed out after 1000 milliseconds ..."
+  bool stopped = false;  // options.should_stop ended it; no retry follows
+  std::string error{};   // "CURL error 28: Operation timed out after 1000 milliseconds ..."
 };
 
 class HttpFetcher {

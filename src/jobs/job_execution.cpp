@@ -344,6 +344,13 @@ Status MakeJobFolder(Execution& ex) {
   return Status::Ok();
 }
 
+// An in-process connector that failed once the job's timeout had passed was stopped by it
+// (a statement timeout, a request cut short): the job ends as timed out, which retries.
+bool PastTimeout(const Execution& ex, std::chrono::steady_clock::time_point started) {
+  return ex.job.timeout_ms > 0 &&
+         std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(ex.job.timeout_ms);
+}
+
 // What an in-process extractor left in `out`: its state (sealed like a component's) and its
 // tables, staged through the output mapping.
 Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::string& state) {
@@ -379,11 +386,16 @@ Outcome RunGenericExtractor(Execution& ex) {
     ex.log.Add(level == connectors::LogLevel::kWarning ? "warning" : "info", "component", line);
   };
   if (ex.job.timeout_ms > 0) io.options.max_run_time_ms = ex.job.timeout_ms;
+  io.options.cancel = ex.control.flag();
   ex.log.Info("running the Generic Extractor configuration");
+  const auto started = std::chrono::steady_clock::now();
   // Key order decides column and query-parameter order: the stored text's, not nlohmann's sort.
   Status ran = connectors::RunGenericExtractor(
       connectors::WithKeyOrderOf(ex.body, ex.version.body_json), io);
   if (!ran.ok()) {
+    if (ran.code() == StatusCode::kCancelled)
+      return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};
+    if (PastTimeout(ex, started)) return {catalog::kJobError, ran.message(), "timeout"};
     // The API or the configuration (Keboola's extractor exits 1 for both); Swan's own I/O is
     // an application error.
     if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
@@ -411,10 +423,12 @@ Outcome RunDatabaseExtractor(Execution& ex,
   };
   io.cancel = ex.control.flag();
   io.timeout_ms = ex.job.timeout_ms;
+  const auto started = std::chrono::steady_clock::now();
   Status ran = run(ex.body, io);
   if (!ran.ok()) {
     if (ran.code() == StatusCode::kCancelled)
       return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};
+    if (PastTimeout(ex, started)) return {catalog::kJobError, ran.message(), "timeout"};
     if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
     return UserError(ran.message());
   }

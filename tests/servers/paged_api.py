@@ -1,8 +1,10 @@
 # A small REST API on 127.0.0.1 (ephemeral port, printed as "port N"): GET /items?offset=&limit=
 # answers {"items": [...]} pages of ITEMS items with a nested object and an array, and demands
 # "Authorization: Bearer <argv[1]>" (401 otherwise). Every request line is appended to argv[2].
+# GET /hang never answers; GET /busy answers 429 with "Retry-After: 600".
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -25,6 +27,15 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if self.headers.get("Authorization") != "Bearer " + TOKEN:
             self.answer(401, {"error": "unauthorized"})
+            return
+        if url.path == "/hang":
+            time.sleep(600)
+            return
+        if url.path == "/busy":
+            self.send_response(429)
+            self.send_header("Retry-After", "600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if url.path != "/items":
             self.answer(404, {"error": "no such endpoint"})
