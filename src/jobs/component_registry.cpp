@@ -12,6 +12,7 @@
 #include "connectors/mysql_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
+#include "connectors/sqlite_extractor.h"
 
 namespace swan::jobs {
 
@@ -100,7 +101,19 @@ std::vector<ComponentSpec> Builtins() {
       "incrementalFetchingColumn) run in Swan's process with MariaDB Connector/C, streamed row by "
       "row: tables into Swan (docs/connectors.md).";
   mysql.builtin = Builtin::kMysqlExtractor;
-  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql};
+  ComponentSpec sqlite;
+  sqlite.id = connectors::kSqliteExtractorComponentId;
+  sqlite.type = "extractor";
+  sqlite.name = "SQLite extractor";
+  sqlite.description =
+      "Keboola's database extractor configurations (parameters.db.path, table or query, "
+      "outputTable, incrementalFetchingColumn) over an SQLite file in the project's folder of the "
+      "import root ($SWAN_IMPORT_DIR, default <data>/imports), read-only, streamed row by row: "
+      "tables into Swan (docs/connectors.md).";
+  sqlite.builtin = Builtin::kSqliteExtractor;
+  sqlite.network = false;
+  sqlite.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql, sqlite};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

@@ -33,6 +33,7 @@ enum class Builtin {
   kHttpFileExtractor,
   kFileWriter,
   kMysqlExtractor,
+  kSqliteExtractor,
 };
 
 struct ComponentSpec {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "common/fs.h"
@@ -21,6 +22,7 @@
 #include "connectors/mysql_extractor.h"
 #include "connectors/pg_extractor.h"
 #include "connectors/pg_writer.h"
+#include "connectors/sqlite_extractor.h"
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
@@ -404,10 +406,11 @@ Outcome RunGenericExtractor(Execution& ex) {
   return LoadExtractorOutputs(ex, out, new_state.dump());
 }
 
-// Keboola's database extractors (connectors/pg_extractor.h, mysql_extractor.h), in Swan's
-// process: the same configuration, io and error rules for each database.
-Outcome RunDatabaseExtractor(Execution& ex,
-                             Status (*run)(const json& config, const connectors::ExtractorIo& io)) {
+// Keboola's database extractors (connectors/pg_extractor.h, mysql_extractor.h,
+// sqlite_extractor.h), in Swan's process: the same configuration, io and error rules for each.
+Outcome RunDatabaseExtractor(
+    Execution& ex,
+    const std::function<Status(const json& config, const connectors::ExtractorIo& io)>& run) {
   if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
   const std::string out = ex.job_dir + "/data/out";
   if (Status made = ex.parts.env->MakeDirs(out + "/tables"); !made.ok()) return FromStatus(made);
@@ -530,6 +533,71 @@ Outcome RunFileWriter(Execution& ex) {
                 std::to_string(size.ok() ? *size : 0) + " bytes)");
   }
   return {};
+}
+
+// The project's folder of the import root ($SWAN_IMPORT_DIR, default <data>/imports): where
+// connectors that read a file find it, as the file writer writes to the export root's.
+std::string ImportFolder(const Execution& ex) {
+  const char* root_env = std::getenv("SWAN_IMPORT_DIR");
+  return (root_env && *root_env ? std::string(root_env) : ex.parts.data_dir + "/imports") + "/" +
+         ex.project.name;
+}
+
+// The file `value` names inside the project's import folder, as an absolute path with every link
+// resolved. Tenants never meet: an absolute path, a `..`, or a link leading out of the folder (to
+// another project's folder, to Swan's own files) is refused, and so is anything but a regular
+// file. Messages name `field`, never a server path.
+Result<std::string> ImportFile(const Execution& ex, const json& value, const std::string& field) {
+  auto refuse = [&](const std::string& what) {
+    return Status::InvalidArgument(field + ": " + what).WithDetail("field", field);
+  };
+  const std::string where = "the project's import folder (" + ex.project.name +
+                            "/ in the import root: $SWAN_IMPORT_DIR, default <data>/imports)";
+  if (!value.is_string() || value.get<std::string>().empty())
+    return refuse("is required: a file in " + where + ", like shop.sqlite");
+  const std::string rel = value.get<std::string>();
+  if (rel.find('\0') != std::string::npos) return refuse("must not contain a NUL character");
+  if (rel.front() == '/') return refuse("must be relative to " + where + ", not absolute");
+  for (size_t start = 0; start <= rel.size();) {
+    const size_t end = std::min(rel.find('/', start), rel.size());
+    if (rel.compare(start, end - start, "..") == 0)
+      return refuse("must not contain '..': a file in " + where);
+    start = end + 1;
+  }
+  auto real = [](const std::string& path) -> Result<std::string> {
+    std::unique_ptr<char, decltype(&std::free)> r(::realpath(path.c_str(), nullptr), &std::free);
+    if (!r) return Status::NotFound(std::strerror(errno));
+    return std::string(r.get());
+  };
+  const std::string import_folder = ImportFolder(ex);
+  auto folder = real(import_folder);
+  if (!folder.ok()) return refuse("the project has no import folder: " + where);
+  auto file = real(import_folder + "/" + rel);
+  if (!file.ok())
+    return refuse("cannot find '" + rel + "' in " + where + " (" + file.status().message() + ")");
+  if (!file->starts_with(*folder + "/"))
+    return refuse("'" + rel + "' leads outside " + where +
+                  " through a symbolic link; only files inside it are read");
+  struct stat st {};
+  if (::stat(file->c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return refuse("'" + rel + "' is not a regular file");
+  return *file;
+}
+
+// The SQLite extractor (connectors/sqlite_extractor.h): parameters.db.path is resolved and
+// confined to the project's import folder here, before anything runs; the connector gets the
+// checked file.
+Outcome RunSqliteExtractorJob(Execution& ex) {
+  const json parameters = ex.body.value("parameters", json::object());
+  json path;
+  if (parameters.is_object() && parameters.contains("db") && parameters["db"].is_object())
+    path = parameters["db"].value("path", json());
+  auto file = ImportFile(ex, path, "parameters.db.path");
+  if (!file.ok()) return FromStatus(file.status());
+  ex.log.Info("reading " + path.get<std::string>() + " of the project's import folder");
+  return RunDatabaseExtractor(ex, [&](const json& config, const connectors::ExtractorIo& io) {
+    return connectors::RunSqliteExtractor(config, *file, io);
+  });
 }
 
 // Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the input mapping's
@@ -864,7 +932,8 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
                ex.component.builtin == Builtin::kPostgresWriter ||
                ex.component.builtin == Builtin::kHttpFileExtractor ||
                ex.component.builtin == Builtin::kFileWriter ||
-               ex.component.builtin == Builtin::kMysqlExtractor) {
+               ex.component.builtin == Builtin::kMysqlExtractor ||
+               ex.component.builtin == Builtin::kSqliteExtractor) {
       switch (ex.component.builtin) {
         case Builtin::kGenericExtractor:
           outcome = RunGenericExtractor(ex);
@@ -874,6 +943,9 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
           break;
         case Builtin::kMysqlExtractor:
           outcome = RunDatabaseExtractor(ex, connectors::RunMysqlExtractor);
+          break;
+        case Builtin::kSqliteExtractor:
+          outcome = RunSqliteExtractorJob(ex);
           break;
         case Builtin::kPostgresWriter:
           outcome = RunPostgresWriter(ex);
