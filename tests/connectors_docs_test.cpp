@@ -4,8 +4,10 @@
 // MariaDB — with only hosts, ports and secrets swapped for the test's. An example that stops
 // working, or a connector added without one, fails here.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <zlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -156,9 +158,9 @@ TEST_F(ConnectorsDocsTest, EveryConnectorHasOneExample) {
   for (const auto& id : docs_.components) EXPECT_EQ(docs_.examples.count(id), 1u) << id;
   for (const auto& [id, text] : docs_.examples) EXPECT_EQ(listed.count(id), 1u) << id;
   // Each component of the table is tried by a test of this file.
-  const std::set<std::string> tried = {"keboola.ex-generic-v2", "keboola.ex-db-pgsql",
-                                       "keboola.ex-db-mysql",   "keboola.wr-db-pgsql",
-                                       "swan.ex-http",          "swan.wr-file"};
+  const std::set<std::string> tried = {
+      "keboola.ex-generic-v2", "keboola.ex-db-pgsql", "keboola.ex-db-mysql", "swan.ex-db-sqlite",
+      "keboola.wr-db-pgsql",   "swan.ex-http",        "swan.wr-file"};
   EXPECT_EQ(listed, tried);
 }
 
@@ -231,6 +233,35 @@ TEST_F(ConnectorsDocsTest, MysqlExtractor) {
   EXPECT_EQ(p.SortedRows("in.c-shop.customers"),
             (Rows{{"1", "Ann", "2026-12-01 10:00:00"}, {"2", "Bob", "2026-12-02 11:00:00"}}));
   EXPECT_EQ(p.State("example").value("lastFetchedRow", ""), "2026-12-02 11:00:00");
+}
+
+// The file is made where the example's db.path points, in the project's import folder.
+TEST_F(ConnectorsDocsTest, SqliteExtractor) {
+  json config = Example("swan.ex-db-sqlite");
+  const std::string file =
+      server_.data_dir() + "/imports/docs-sqlite/" + config["parameters"]["db"].value("path", "");
+  std::filesystem::create_directories(std::filesystem::path(file).parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db,
+                              "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total "
+                              "DECIMAL(10,2), updated_at DATETIME, note TEXT); INSERT INTO orders "
+                              "VALUES (1, 'Ann', 10.5, '2026-12-01 10:00:00', 'x'), "
+                              "(2, 'Bob', 3, '2026-12-02 08:30:00', 'y');",
+                              nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ProjectApi p(server_, "docs-sqlite");
+  ASSERT_TRUE(p.ok());
+  json job = Run(p, "swan.ex-db-sqlite", config);
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  EXPECT_EQ(p.Columns("in.c-shop.orders"),
+            (std::vector<std::string>{"id", "customer", "total", "updated_at"}));
+  EXPECT_EQ(p.SortedRows("in.c-shop.orders"), (Rows{{"1", "Ann", "10.5", "2026-12-01 10:00:00"},
+                                                    {"2", "Bob", "3.0", "2026-12-02 08:30:00"}}));
+  EXPECT_EQ(p.State("example").value("lastFetchedRow", ""), "2026-12-02 08:30:00");
 }
 
 TEST_F(ConnectorsDocsTest, PostgresWriter) {

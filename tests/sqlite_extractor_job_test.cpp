@@ -258,39 +258,5 @@ TEST_F(SqliteExtractorJobTest, TheJobTimeoutStopsALongQuery) {
   EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
 }
 
-// The example of docs/connectors.md's SQLite section runs as written.
-TEST_F(SqliteExtractorJobTest, TheDocumentedExampleRuns) {
-  const std::string source = __FILE__;
-  std::ifstream in(source.substr(0, source.rfind('/')) + "/../docs/connectors.md");
-  std::stringstream docs;
-  docs << in.rdbuf();
-  const std::string text = docs.str();
-  const size_t section = text.find("## SQLite extractor");
-  ASSERT_NE(section, std::string::npos) << "no SQLite section in docs/connectors.md";
-  const size_t open = text.find("```json\n", section);
-  ASSERT_NE(open, std::string::npos);
-  const size_t close = text.find("\n```", open + 8);
-  ASSERT_NE(close, std::string::npos);
-  const json example = json::parse(text.substr(open + 8, close - open - 8), nullptr, false);
-  ASSERT_FALSE(example.is_discarded()) << text.substr(open, close - open);
-  const json& parameters = example["parameters"];
-
-  ASSERT_EQ(Sql(Imports("sq-docs") + "/" + parameters["db"].value("path", ""),
-                "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total DECIMAL(10,2), "
-                "updated_at DATETIME, note TEXT); INSERT INTO orders VALUES "
-                "(1, 'Ann', 10.5, '2026-12-01 10:00:00', 'x'), "
-                "(2, 'Bob', 3, '2026-12-02 08:30:00', 'y');"),
-            "");
-  ProjectApi p(server_, "sq-docs");
-  ASSERT_TRUE(p.ok());
-  p.CreateConfig("example", kComponent, example);
-  json job = p.RunJob("example");
-  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
-  const std::string output = parameters.value("outputTable", "");
-  EXPECT_EQ(p.Columns(output), (std::vector<std::string>{"id", "customer", "total", "updated_at"}));
-  EXPECT_EQ(p.SortedRows(output).size(), 2u);
-  EXPECT_EQ(p.State("example").value("lastFetchedRow", ""), "2026-12-02 08:30:00");
-}
-
 }  // namespace
 }  // namespace swan::testing
