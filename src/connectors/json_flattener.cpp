@@ -141,12 +141,39 @@ const Json* JsonStructure::GetNode(const NodePath& path) const {
   return path.empty() ? nullptr : data;
 }
 
+void JsonStructure::SyncCaches() const {
+  if (cache_generation_ == generation_) return;
+  property_cache_.clear();
+  column_types_cache_.clear();
+  cache_generation_ = generation_;
+}
+
+namespace {
+// A cache key for a node path: each name with its length first, so no two paths share a key.
+std::string KeyOf(const NodePath& path) {
+  std::string key;
+  for (const auto& p : path) {
+    key += std::to_string(p.size());
+    key.push_back(':');
+    key += p;
+  }
+  return key;
+}
+}  // namespace
+
 std::string JsonStructure::GetNodeProperty(const NodePath& path,
                                            const std::string& property) const {
-  return Prop(GetNode(path), property);
+  SyncCaches();
+  std::string key = KeyOf(path) + "|" + property;
+  auto it = property_cache_.find(key);
+  if (it != property_cache_.end()) return it->second;
+  std::string value = Prop(GetNode(path), property);
+  property_cache_.emplace(std::move(key), value);
+  return value;
 }
 
 void JsonStructure::SaveNode(const NodePath& path, const Json& node) {
+  Changed();
   Json* cur = &data_;
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     auto it = cur->find(EncodeNodeName(path[i]));
@@ -163,7 +190,10 @@ void JsonStructure::SaveNodeValue(const NodePath& path, const std::string& prope
   Json* cur = &data_;
   for (const auto& p : path) {
     std::string name = EncodeNodeName(p);
-    if (!cur->contains(name) || !(*cur)[name].is_object()) (*cur)[name] = Json::object();
+    if (!cur->contains(name) || !(*cur)[name].is_object()) {
+      (*cur)[name] = Json::object();
+      Changed();
+    }
     cur = &(*cur)[name];
   }
   std::string existing = Prop(cur, property);
@@ -176,7 +206,9 @@ void JsonStructure::SaveNodeValue(const NodePath& path, const std::string& prope
     HandleUpgrade(node, path, value);
     return;
   }
+  if (existing == value && cur->contains(property)) return;
   (*cur)[property] = value;
+  Changed();
 }
 
 void JsonStructure::HandleUpgrade(const Json& node, const NodePath& path,
@@ -224,6 +256,17 @@ void JsonStructure::HandleUpgrade(const Json& node, const NodePath& path,
 
 std::vector<std::pair<std::string, std::string>> JsonStructure::GetColumnTypes(
     const NodePath& path) const {
+  SyncCaches();
+  std::string key = KeyOf(path);
+  auto cached = column_types_cache_.find(key);
+  if (cached != column_types_cache_.end()) return cached->second;
+  auto result = ColumnTypesOf(path);
+  column_types_cache_.emplace(std::move(key), result);
+  return result;
+}
+
+std::vector<std::pair<std::string, std::string>> JsonStructure::ColumnTypesOf(
+    const NodePath& path) const {
   std::vector<std::pair<std::string, std::string>> result;
   const Json* node = GetNode(path);
   if (node == nullptr || !node->is_object() || node->empty()) return result;
@@ -265,6 +308,7 @@ void JsonStructure::GenerateHeaderName(Json& data, const std::string& parent_nam
                                        std::string base_type) {
   std::string parent_name = parent_name_in;
   if (IsPhpFalsyString(Prop(&data, "headerNames"))) {
+    Changed();
     if (parent_name != kArray) {
       data["headerNames"] = UniqueName(base_type, SafeName(parent_name));
     } else {
@@ -295,6 +339,7 @@ std::string JsonStructure::GetParentTargetName(const std::string& name) const {
 
 void JsonStructure::SetParentTargetName(const std::string& name, const std::string& target) {
   parent_aliases_[name] = target;
+  Changed();
 }
 
 Json JsonStructure::GetData() const {
@@ -307,6 +352,7 @@ Json JsonStructure::GetData() const {
 void JsonStructure::Load(const Json& definitions) {
   if (!definitions.is_object()) return;
   auto d = definitions.find("data");
+  Changed();
   data_ = d != definitions.end() && d->is_object() ? *d : Json::object();
   auto a = definitions.find("parent_aliases");
   parent_aliases_ = a != definitions.end() && a->is_object() ? *a : Json::object();
@@ -418,12 +464,10 @@ void JsonFlattener::Process(const Json& data, const std::string& type, const Jso
       throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
     }
   }
-  Json batch = Json::object();
-  batch["t"] = type;
-  batch["p"] = parent_id;
-  batch["d"] = data;
-  std::string line = batch.dump();
-  line.push_back('\n');
+  // {"t": type, "p": parent_id, "d": data}, written without copying the records.
+  std::string line = "{\"t\":" + Json(type).dump() + ",\"p\":" + parent_id.dump() + ",\"d\":";
+  line += data.dump();
+  line += "}\n";
   if (std::fwrite(line.data(), 1, line.size(), spool_) != line.size()) {
     throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
   }
@@ -488,13 +532,13 @@ CsvTable& JsonFlattener::CreateCsvFile(const std::string& type, const NodePath& 
   return *tables_.back();
 }
 
-void JsonFlattener::Parse(const Json& data, const NodePath& path, const Json& parent_id_in) {
+void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_id_in) {
   auto parent_id = ValidateParentId(parent_id_in);
   CsvTable& file = CreateCsvFile(structure_.GetTypeFromNodePath(path), path, parent_id);
   std::vector<std::pair<std::string, Json>> parent_cols;
   for (const auto& p : parent_id) parent_cols.emplace_back(p.first, Json("string"));
   Row row_out;
-  for (const auto& item : data) {
+  for (auto& item : data) {
     Json row;
     if (IsScalar(item) || item.is_null()) {
       row = Json::object();
@@ -503,7 +547,7 @@ void JsonFlattener::Parse(const Json& data, const NodePath& path, const Json& pa
       row = Json::object();
       row[kDataColumn] = PhpJsonEncode(item);
     } else {
-      row = item;
+      row = std::move(item);  // each record is read once: no copy
     }
     for (const auto& p : parent_id) row[p.first] = p.second;
     ParseRow(row, path, parent_cols, "", row_out);
@@ -512,6 +556,26 @@ void JsonFlattener::Parse(const Json& data, const NodePath& path, const Json& pa
 }
 
 std::vector<std::string> JsonFlattener::GetHeaders(
+    const NodePath& path, std::vector<std::pair<std::string, Json>>* parent) {
+  // The same question for every record of a table: answered once per structure generation
+  // (a call that changed the structure, renaming a parent column, is not kept).
+  if (headers_generation_ != structure_.generation()) {
+    headers_cache_.clear();
+    headers_generation_ = structure_.generation();
+  }
+  std::string key = KeyOf(path) + "|";
+  if (parent != nullptr) {
+    for (const auto& p : *parent) key += std::to_string(p.first.size()) + ":" + p.first;
+  }
+  auto cached = headers_cache_.find(key);
+  if (cached != headers_cache_.end()) return cached->second;
+  const uint64_t before = structure_.generation();
+  std::vector<std::string> headers = ComputeHeaders(path, parent);
+  if (structure_.generation() == before) headers_cache_.emplace(std::move(key), headers);
+  return headers;
+}
+
+std::vector<std::string> JsonFlattener::ComputeHeaders(
     const NodePath& path, std::vector<std::pair<std::string, Json>>* parent) {
   std::vector<std::string> headers;
   const Json* found = structure_.GetNode(path);

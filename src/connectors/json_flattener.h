@@ -17,11 +17,13 @@
 // CSV files are written at Finish(). Not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "connectors/csv_table.h"
@@ -48,6 +50,8 @@ class JsonStructure {
   std::string GetParentTargetName(const std::string& name) const;
   void SetParentTargetName(const std::string& name, const std::string& target);
   std::string GetTypeFromNodePath(const NodePath& path) const;
+  // Bumped by every change of the structure.
+  uint64_t generation() const { return generation_; }
 
   // {"data": ..., "parent_aliases": ...}, as saved in the state; Load accepts the same.
   Json GetData() const;
@@ -61,13 +65,24 @@ class JsonStructure {
 
  private:
   Json* FindNode(const NodePath& path);
+  std::vector<std::pair<std::string, std::string>> ColumnTypesOf(const NodePath& path) const;
   void HandleUpgrade(const Json& node, const NodePath& path, const std::string& new_type);
   void GenerateHeaderName(Json& data, const std::string& parent_name, std::string base_type);
   std::string UniqueName(const std::string& base_type, const std::string& header);
 
+  // Any change of the structure bumps the generation, which empties the lookup caches: the
+  // flattener asks the same questions for every record of a table.
+  void Changed() { ++generation_; }
+  void SyncCaches() const;
+
   Json data_ = Json::object();
   Json parent_aliases_ = Json::object();
   std::map<std::string, std::set<std::string>> header_index_;
+  uint64_t generation_ = 0;
+  mutable uint64_t cache_generation_ = 0;
+  mutable std::unordered_map<std::string, std::string> property_cache_;
+  mutable std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>>
+      column_types_cache_;
 };
 
 class JsonFlattener {
@@ -92,10 +107,13 @@ class JsonFlattener {
   struct Row;
   void AnalyzeArray(const Json& array, const NodePath& path);
   std::string AnalyzeItem(const Json& item, const NodePath& path);
-  void Parse(const Json& data, const NodePath& path, const Json& parent_id);
+  // Consumes `data`: its records are moved into the rows written.
+  void Parse(Json& data, const NodePath& path, const Json& parent_id);
   std::vector<std::pair<std::string, Json>> ValidateParentId(const Json& parent_id) const;
   std::vector<std::string> GetHeaders(const NodePath& path,
                                       std::vector<std::pair<std::string, Json>>* parent);
+  std::vector<std::string> ComputeHeaders(const NodePath& path,
+                                          std::vector<std::pair<std::string, Json>>* parent);
   void ParseRow(Json& row, const NodePath& path,
                 std::vector<std::pair<std::string, Json>> parent_cols,
                 const std::string& outer_hash, Row& out);
@@ -111,6 +129,8 @@ class JsonFlattener {
   std::FILE* spool_ = nullptr;
   std::vector<std::unique_ptr<CsvTable>> tables_;
   std::map<std::string, CsvTable*> tables_by_type_;
+  uint64_t headers_generation_ = ~uint64_t{0};
+  std::unordered_map<std::string, std::vector<std::string>> headers_cache_;
 };
 
 }  // namespace swan::connectors

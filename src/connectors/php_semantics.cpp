@@ -627,8 +627,16 @@ std::string AsciiUpper(std::string s) {
   return s;
 }
 
-std::string Md5Hex(const std::string& data) { return DigestHex(EVP_md5(), data); }
-std::string Sha1Hex(const std::string& data) { return DigestHex(EVP_sha1(), data); }
+// Fetched once: OpenSSL 3 looks the algorithm up again on every EVP_Digest given EVP_md5(),
+// which cost as much as the hashing itself (one MD5 per flattened record).
+std::string Md5Hex(const std::string& data) {
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return DigestHex(md5 != nullptr ? md5 : EVP_md5(), data);
+}
+std::string Sha1Hex(const std::string& data) {
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  return DigestHex(sha1 != nullptr ? sha1 : EVP_sha1(), data);
+}
 
 UrlParts ParseUrl(const std::string& url) {
   UrlParts parts;
