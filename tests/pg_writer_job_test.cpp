@@ -116,6 +116,27 @@ TEST_F(PgWriterJobTest, AFailureLeavesTheTargetAsItWas) {
   EXPECT_EQ(pg_->Psql("SELECT id, n FROM guarded ORDER BY id"), "1|10\n2|20");
 }
 
+// A full load copies straight into the emptied target; a target other tables reference by
+// foreign key cannot be truncated, and is emptied row by row instead, in the same transaction.
+TEST_F(PgWriterJobTest, AFullLoadIntoAReferencedTable) {
+  ASSERT_EQ(pg_->Psql("DROP TABLE IF EXISTS orders_fk, customers_fk; CREATE TABLE customers_fk "
+                      "(id integer PRIMARY KEY, name text); CREATE TABLE orders_fk (id integer, "
+                      "customer integer REFERENCES customers_fk (id)); INSERT INTO customers_fk "
+                      "VALUES (9, 'old');"),
+            "");
+  ProjectApi p(server_, "pgw-fk");
+  ASSERT_TRUE(p.ok());
+  p.ImportCsv("in.c-src.customers", "id,name\n1,Ann\n2,Bob\n");
+  const json items = {{{"name", "id"}, {"type", "integer"}}, {{"name", "name"}, {"type", "text"}}};
+  p.CreateConfig("fk", "keboola.wr-db-pgsql",
+                 Config("in.c-src.customers", "customers_fk", false, items));
+  json job = p.RunJob("fk");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  EXPECT_EQ(pg_->Psql("SELECT id, name FROM customers_fk ORDER BY id"), "1|Ann\n2|Bob");
+  EXPECT_NE(p.JobLog(job.value("id", int64_t{0})).find("replaced with 2 rows"), std::string::npos)
+      << DescribeJob(p, job);
+}
+
 // Tenants never meet: a project's writer cannot take another project's table as its input.
 TEST_F(PgWriterJobTest, AnotherProjectsTableIsNotAnInput) {
   ProjectApi a(server_, "pgw-a"), b(server_, "pgw-b");
