@@ -104,4 +104,20 @@ Status WriteDbManifest(const std::string& csv_path, const DbTableSpec& spec,
   return Status::Ok();
 }
 
+void AppendCsvField(std::string& out, const char* data, size_t size) {
+  bool quote = size == 0;
+  for (size_t i = 0; i < size && !quote; ++i)
+    quote = data[i] == ',' || data[i] == '"' || data[i] == '\n' || data[i] == '\r';
+  if (!quote) {
+    out.append(data, size);
+    return;
+  }
+  out += '"';
+  for (size_t i = 0; i < size; ++i) {
+    if (data[i] == '"') out += '"';
+    out += data[i];
+  }
+  out += '"';
+}
+
 }  // namespace swan::connectors

@@ -43,6 +43,10 @@ struct DbColumnType {
   std::string length;
 };
 
+// Appends an RFC 4180 field of the extractors' CSV: quoted when it holds a comma, quote or line
+// break, or is empty (the empty string; NULL is an empty unquoted field, appended as nothing).
+void AppendCsvField(std::string& out, const char* data, size_t size);
+
 // Writes `<csv_path>.manifest`: destination, incremental (also when fetching incrementally),
 // primary key and column_metadata.
 Status WriteDbManifest(const std::string& csv_path, const DbTableSpec& spec,

@@ -132,27 +132,11 @@ Column Describe(const MYSQL_FIELD& f) {
 
 // ---- CSV -------------------------------------------------------------------------------------
 
-void AppendField(std::string& out, const char* data, size_t size) {
-  bool quote = size == 0;
-  for (size_t i = 0; i < size && !quote; ++i)
-    quote = data[i] == ',' || data[i] == '"' || data[i] == '\n' || data[i] == '\r';
-  if (!quote) {
-    out.append(data, size);
-    return;
-  }
-  out += '"';
-  for (size_t i = 0; i < size; ++i) {
-    if (data[i] == '"') out += '"';
-    out += data[i];
-  }
-  out += '"';
-}
-
 // Appends one value (never NULL) of `col` as a CSV field (nothing, i.e. NULL, for a zero date).
 void AppendValue(std::string& out, const Column& col, const char* data, size_t size) {
   switch (col.render) {
     case Render::kText:
-      AppendField(out, data, size);
+      AppendCsvField(out, data, size);
       return;
     case Render::kHex: {
       static constexpr char kDigits[] = "0123456789abcdef";
@@ -176,7 +160,7 @@ void AppendValue(std::string& out, const Column& col, const char* data, size_t s
       if (size >= 10 &&
           (std::string_view(data + 5, 2) == "00" || std::string_view(data + 8, 2) == "00"))
         return;
-      AppendField(out, data, size);
+      AppendCsvField(out, data, size);
       return;
   }
 }
@@ -301,7 +285,7 @@ Result<int64_t> StreamOut(MYSQL* c, const std::string& select, const std::string
   };
   for (unsigned i = 0; i < n; ++i) {
     if (i) buffer += ',';
-    AppendField(buffer, (*columns)[i].name.data(), (*columns)[i].name.size());
+    AppendCsvField(buffer, (*columns)[i].name.data(), (*columns)[i].name.size());
   }
   buffer += '\n';
 

@@ -256,7 +256,7 @@ Result<int64_t> StreamOut(sqlite3* db, sqlite3_stmt* s, const std::vector<Column
   const int n = static_cast<int>(columns.size());
   for (int i = 0; i < n; ++i) {
     if (i) buffer += ',';
-    AppendField(buffer, columns[i].name.data(), columns[i].name.size());
+    AppendCsvField(buffer, columns[i].name.data(), columns[i].name.size());
   }
   buffer += '\n';
   int64_t rows = 0;

@@ -103,22 +103,6 @@ DbColumnType BaseType(const Column& c) {
   return {c.name, "STRING", ""};
 }
 
-void AppendField(std::string& out, const char* data, size_t size) {
-  bool quote = size == 0;
-  for (size_t i = 0; i < size && !quote; ++i)
-    quote = data[i] == ',' || data[i] == '"' || data[i] == '\n' || data[i] == '\r';
-  if (!quote) {
-    out.append(data, size);
-    return;
-  }
-  out += '"';
-  for (size_t i = 0; i < size; ++i) {
-    if (data[i] == '"') out += '"';
-    out += data[i];
-  }
-  out += '"';
-}
-
 namespace {
 
 void AppendInteger(std::string& out, int64_t v) {
@@ -305,7 +289,7 @@ bool AppendValue(std::string& out, sqlite3_stmt* s, int i, int type, const Colum
         const std::string_view text = TextOf(s, i);
         if (!ValidUtf8(reinterpret_cast<const unsigned char*>(text.data()), text.size()))
           return false;
-        AppendField(out, text.data(), text.size());
+        AppendCsvField(out, text.data(), text.size());
       }
       return true;
     case Kind::kInteger:

@@ -32,9 +32,6 @@ Column Describe(const char* name, const char* declared);
 // The column's Keboola base type and length for the manifest.
 DbColumnType BaseType(const Column& c);
 
-// Appends an RFC 4180 field: quoted when it holds a comma, quote or line break, or is empty.
-void AppendField(std::string& out, const char* data, size_t size);
-
 // Appends value `i` of the current row of `s` (`type`: its sqlite3_column_type, read before
 // anything converts it) as a CSV field, or returns false, appending nothing, when the value does
 // not fit the column's type. NULL is an empty unquoted field; an empty text or blob is "".
