@@ -98,6 +98,104 @@ def load_facts(servers: bool = False) -> dict:
     return {"loadavg": [round(x, 2) for x in os.getloadavg()], "busy_processes": sorted(busy)}
 
 
+class Interference:
+    """CPU time that processes outside this benchmark use while it runs (a build, tests, another
+    benchmark): every second, the utime + stime of each process that is neither this script's
+    descendant nor our PostgreSQL's; `window()` gives a case's share, by command."""
+
+    def __init__(self):
+        self.roots = {os.getpid()}
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.seen = {}   # pid -> (start time, cpu ticks) at the last scan
+        self.cpu = {}    # comm -> ticks used by others since the monitor started
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._scan(first=True)
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def add_root(self, pid: int):
+        with self.lock:
+            self.roots.add(pid)
+
+    def _scan(self, first=False):
+        procs = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1:text.rindex(")")]
+            fields = text[text.rindex(")") + 2:].split()
+            # fields[1] = ppid, [11] utime, [12] stime, [19] start time (after "state")
+            procs[int(d)] = (comm, int(fields[1]), int(fields[11]) + int(fields[12]), fields[19])
+        children = {}
+        for pid, (_, ppid, _, _) in procs.items():
+            children.setdefault(ppid, []).append(pid)
+        with self.lock:
+            ours, todo = set(), list(self.roots)
+        while todo:
+            pid = todo.pop()
+            if pid not in ours:
+                ours.add(pid)
+                todo.extend(children.get(pid, []))
+        seen = {}
+        with self.lock:
+            for pid, (comm, ppid, ticks, start) in procs.items():
+                seen[pid] = (start, ticks)
+                if pid in ours or pid in (1, 2) or ppid == 2:  # ours, init, kernel threads
+                    continue
+                before = self.seen.get(pid)
+                base = before[1] if before and before[0] == start else (ticks if first else 0)
+                if ticks > base:
+                    self.cpu[comm] = self.cpu.get(comm, 0) + ticks - base
+            self.seen = seen
+
+    def _loop(self):
+        while not self._stop.wait(1.0):
+            try:
+                self._scan()
+            except (OSError, ValueError, IndexError):
+                pass
+
+    def mark(self) -> dict:
+        self._scan()
+        with self.lock:
+            return dict(self.cpu)
+
+    def since(self, mark: dict) -> dict:
+        now = self.mark()
+        used = {c: (t - mark.get(c, 0)) / self.tick for c, t in now.items() if t > mark.get(c, 0)}
+        top = sorted(used.items(), key=lambda kv: -kv[1])[:8]
+        return {"cpu_s": round(sum(used.values()), 1), "top": {c: round(v, 1) for c, v in top}}
+
+    def stop(self):
+        self._stop.set()
+
+
+class Window:
+    """`with Window(monitor, doc, "pg_extract"):` records the other processes' CPU during a case."""
+
+    def __init__(self, monitor: Interference, doc: dict, key: str):
+        self.monitor, self.doc, self.key = monitor, doc, key
+
+    def __enter__(self):
+        self.mark = self.monitor.mark()
+        self.t0 = time.monotonic()
+
+    def __exit__(self, *exc):
+        used = self.monitor.since(self.mark)
+        used["wall_s"] = round(time.monotonic() - self.t0, 1)
+        self.doc.setdefault("interference", {})[self.key] = used
+        if used["cpu_s"] > 2:
+            log(f"warning: other processes used {used['cpu_s']} CPU-seconds during {self.key} "
+                f"({used['wall_s']} s): {used['top']}")
+        return False
+
+
 def pct_summary(values):
     return {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
             "max": round(max(values), 4)} if values else None
@@ -306,14 +404,23 @@ class JsonServer:
             self.log_path = self.workdir / "json-server.log"
             with open(self.log_path, "wb") as out:
                 self.proc = subprocess.Popen(
+                    # `--ng`, not `--no-gzip`: json-server 0.17.4's yargs reads `--no-gzip` as
+                    # "gzip: false" and keeps compressing (brotli for a client that offers it).
                     ["node", str(self.cli), "--host", "127.0.0.1", "--port", str(self.port), "--quiet",
-                     "--read-only", "--no-gzip", str(self.db)],
+                     "--read-only", "--ng", str(self.db)],
                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
-                    with urllib.request.urlopen(self.url + "/items?_start=0&_limit=1", timeout=2) as r:
+                    req = urllib.request.Request(self.url + "/items?_start=0&_limit=1",
+                                                 headers={"Accept-Encoding": "deflate, gzip, br, zstd"})
+                    with urllib.request.urlopen(req, timeout=2) as r:
                         if r.status == 200:
+                            # Every client must get the same identity bytes (Swan's libcurl offers
+                            # every encoding, dlt's requests gzip, curl none).
+                            if r.headers.get("Content-Encoding"):
+                                raise common.BenchError("json-server compresses its answers",
+                                                        f"Content-Encoding: {r.headers['Content-Encoding']}")
                             return
                 except OSError:
                     time.sleep(0.1)
@@ -473,6 +580,7 @@ class Postgres:
                                capture_output=True, text=True)
             if p.returncode == 0:
                 self.started = True
+                self.postmaster_pid = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
                 return
             error = p.stderr + (self.dir / "log").read_text(errors="replace")[-2000:]
         raise common.BenchError("pg_ctl start", error)
@@ -959,6 +1067,10 @@ def main() -> int:
         log(f"warning: the machine is busy ({doc['load_at_start']}): timings will be noisy")
     failed, code = [], 0
     pg, js, swan = None, None, None
+    monitor = Interference()
+    # Under `nohup ... &` SIGINT arrives ignored; SIGTERM too should stop the servers cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: signal.default_int_handler(signal.SIGINT, None))
     try:
         binary = snapshot_swan(args.build.resolve(), workdir / "bin")
         doc["peers"]["swan"] = subprocess.run([str(binary), "--version"], capture_output=True,
@@ -985,21 +1097,24 @@ def main() -> int:
             js = JsonServer(cli, db, workdir)
             js.start()
             doc["load_before_rest"] = load_facts()
-            case_rest(args, swan, js, args.items, tags, workdir, doc)
+            with Window(monitor, doc, "rest"):
+                case_rest(args, swan, js, args.items, tags, workdir, doc)
             if not doc["cases"]["rest"]["met"]:
                 failed.append("rest")
             if not args.no_rss:
                 def rest_make(endpoint):
                     return lambda s: s.save_config("keboola.ex-generic-v2", "rest",
                                                    rest_config(js.port, endpoint, "rest", args.page))
-                case_rss(binary, workdir, "rest", [
-                    ("small", small_n, "rest", rest_make("small")),
-                    ("full", args.items, "rest", rest_make("items"))], doc)
+                with Window(monitor, doc, "rss_rest"):
+                    case_rss(binary, workdir, "rest", [
+                        ("small", small_n, "rest", rest_make("small")),
+                        ("full", args.items, "rest", rest_make("items"))], doc)
                 doc["cases"]["rss"]["rest"]["tags"] = {"small": small_tags, "full": tags}
 
         if want & {"pg-extract", "pg-write"}:
             pg = Postgres()
             pg.start()
+            monitor.add_root(pg.postmaster_pid)
             doc["peers"]["postgres"] = pg.sql("SELECT version()")
             small_rows = args.rows // 10
             log(f"PG: generating t ({args.rows} rows x 10 columns) and t_small ({small_rows} rows)")
@@ -1014,7 +1129,8 @@ def main() -> int:
 
             if "pg-extract" in want:
                 doc["load_before_pg_extract"] = load_facts()
-                case_pg_extract(args, swan, pg, args.rows, workdir, doc)
+                with Window(monitor, doc, "pg_extract"):
+                    case_pg_extract(args, swan, pg, args.rows, workdir, doc)
                 if not doc["cases"]["pg_extract"]["met"]:
                     failed.append("pg_extract")
                 if not args.no_rss:
@@ -1022,12 +1138,14 @@ def main() -> int:
                         return lambda s: s.save_config("keboola.ex-db-pgsql", "pgx", {"parameters": {
                             "db": pg.db_params(), "table": {"schema": "public", "tableName": source},
                             "outputTable": "in.c-pg.t"}})
-                    case_rss(binary, workdir, "pg_extract", [
-                        ("small", small_rows, "pgx", pgx_make("t_small", small_rows)),
-                        ("full", args.rows, "pgx", pgx_make("t", args.rows))], doc)
+                    with Window(monitor, doc, "rss_pg_extract"):
+                        case_rss(binary, workdir, "pg_extract", [
+                            ("small", small_rows, "pgx", pgx_make("t_small", small_rows)),
+                            ("full", args.rows, "pgx", pgx_make("t", args.rows))], doc)
             if "pg-write" in want:
                 doc["load_before_pg_write"] = load_facts()
-                case_pg_write(args, swan, pg, args.rows, workdir, doc)
+                with Window(monitor, doc, "pg_write"):
+                    case_pg_write(args, swan, pg, args.rows, workdir, doc)
                 if not doc["cases"]["pg_write"]["met"]:
                     failed.append("pg_write")
                 if not args.no_rss:
@@ -1036,9 +1154,10 @@ def main() -> int:
                             ensure_swan_table(s, pg, rows_, source, "setup", "in.c-pg.src")
                             s.save_config("keboola.wr-db-pgsql", "pgw", writer_config(pg, "in.c-pg.src", target))
                         return make
-                    case_rss(binary, workdir, "pg_write", [
-                        ("small", small_rows, "pgw", pgw_make("t_small", small_rows, "t_rss_small")),
-                        ("full", args.rows, "pgw", pgw_make("t", args.rows, "t_rss_full"))], doc)
+                    with Window(monitor, doc, "rss_pg_write"):
+                        case_rss(binary, workdir, "pg_write", [
+                            ("small", small_rows, "pgw", pgw_make("t_small", small_rows, "t_rss_small")),
+                            ("full", args.rows, "pgw", pgw_make("t", args.rows, "t_rss_full"))], doc)
         doc["server_vm_hwm_mib_at_end"] = round(common.proc_status(swan.pid)["VmHWM"] / 1024, 1)
     except common.BenchError as e:
         print("\nCONNECTORS BENCHMARK FAILED", file=sys.stderr)
@@ -1046,7 +1165,12 @@ def main() -> int:
         print(f"  error:     {e.error}", file=sys.stderr)
         doc["error"] = {"operation": e.what, "error": e.error}
         code = 2
+    except KeyboardInterrupt:
+        log("interrupted: stopping the servers")
+        doc["error"] = {"operation": "interrupted", "error": "SIGINT or SIGTERM"}
+        code = 130
     finally:
+        monitor.stop()
         for thing in (js, swan, pg):
             if thing is not None:
                 try:
@@ -1092,6 +1216,11 @@ def print_summary(doc):
             print(f"  {'REST, dlt / curl':36s} ratios {' '.join(f'{x:.2f}' for x in d['ratios_run_vs_curl'])}  "
                   f"median {d['ratio_run_vs_curl']['median']:.2f} (whole process "
                   f"{d['ratio_process_vs_curl']['median']:.2f})")
+    other = doc.get("interference", {})
+    if other:
+        print("  other processes' CPU-seconds during each part (0 on an idle machine): " +
+              ", ".join(f"{k} {v['cpu_s']}" + (f" ({', '.join(f'{n} {t}' for n, t in list(v['top'].items())[:3])})"
+                                               if v["cpu_s"] > 2 else "") for k, v in other.items()))
     for which, r in c.get("rss", {}).items():
         parts = []
         for label in ("small", "full"):
