@@ -361,33 +361,63 @@ void JsonStructure::Load(const Json& definitions) {
 // ---------------------------------------------------------------------------------------------
 // JsonFlattener
 
-// php-jsonparser's CsvRow: the values of one output row, by column.
-struct JsonFlattener::Row {
+// The columns of one output row (a header list without its repeats) and where each sits.
+struct JsonFlattener::RowLayout {
   std::vector<std::string> columns;
-  std::map<std::string, size_t> index;
-  std::vector<Json> values;
+  std::unordered_map<std::string, size_t> index;
 
-  void Init(const std::vector<std::string>& headers) {
-    columns.clear();
-    index.clear();
-    values.clear();
+  explicit RowLayout(const std::vector<std::string>& headers) {
     for (const auto& h : headers) {
       if (index.count(h)) continue;
-      index[h] = columns.size();
+      index.emplace(h, columns.size());
       columns.push_back(h);
-      values.push_back(nullptr);
     }
   }
-  void Set(const std::string& column, const Json& value) {
+  // The slot of `column`, or -1.
+  ptrdiff_t Slot(const std::string& column) const {
     auto it = index.find(column);
-    if (it == index.end()) {
+    return it == index.end() ? -1 : static_cast<ptrdiff_t>(it->second);
+  }
+};
+
+// One column ParseRow visits, with the header names ParseField would look up for it.
+struct JsonFlattener::ColumnPlan {
+  std::string name;
+  std::string type;
+  std::string header;    // headerNames of <path>.<name>
+  std::string fallback;  // header, or the headerNames of <path> when header is ""
+  ptrdiff_t header_slot = -1;
+  ptrdiff_t fallback_slot = -1;
+};
+
+struct JsonFlattener::RowPlan {
+  uint64_t generation = 0;  // the structure's generation the lookups were made in
+  std::shared_ptr<const RowLayout> layout;
+  std::vector<ColumnPlan> columns;
+  // The row's own id (JSON_parentId of its children) is only read by array and object columns.
+  bool needs_parent_id = false;
+  std::string clean_path;
+};
+
+// php-jsonparser's CsvRow: the values of one output row, by column.
+struct JsonFlattener::Row {
+  std::shared_ptr<const RowLayout> layout;
+  std::vector<Json> values;
+
+  void Init(std::shared_ptr<const RowLayout> l) {
+    layout = std::move(l);
+    values.assign(layout->columns.size(), Json());
+  }
+  void Set(const std::string& column, Json value) { SetAt(layout->Slot(column), column, value); }
+  void SetAt(ptrdiff_t slot, const std::string& column, Json& value) {
+    if (slot < 0) {
       throw ExtractorError("Error assigning '" + PhpToString(value) +
                            "' to a non-existing column '" + column + "'!");
     }
     if (!value.is_null() && !IsScalar(value)) {
       throw ExtractorError("Error assigning value to '" + column + "': The value's not scalar!");
     }
-    values[it->second] = value;
+    values[static_cast<size_t>(slot)] = std::move(value);
   }
 };
 
@@ -651,12 +681,20 @@ std::vector<std::string> JsonFlattener::ComputeHeaders(
   return headers;
 }
 
-void JsonFlattener::ParseRow(Json& row, const NodePath& path,
-                             std::vector<std::pair<std::string, Json>> parent_cols,
-                             const std::string& outer_hash, Row& out) {
-  out.Init(GetHeaders(path, &parent_cols));
-  std::string array_parent_id =
-      JsonStructure::CleanPath(path) + "_" + Md5Hex(PhpSerialize(row) + outer_hash);
+std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
+    const NodePath& path, std::vector<std::pair<std::string, Json>>& parent_cols) {
+  if (plans_generation_ != structure_.generation()) {
+    plans_.clear();
+    plans_generation_ = structure_.generation();
+  }
+  std::string key = KeyOf(path) + "|";
+  for (const auto& p : parent_cols) key += std::to_string(p.first.size()) + ":" + p.first;
+  auto cached = plans_.find(key);
+  if (cached != plans_.end()) return cached->second;
+
+  const uint64_t before = structure_.generation();
+  auto plan = std::make_shared<RowPlan>();
+  plan->layout = std::make_shared<RowLayout>(GetHeaders(path, &parent_cols));
   auto columns = structure_.GetColumnTypes(path);
   for (const auto& [name, type] : parent_cols) {
     bool replaced = false;
@@ -668,56 +706,105 @@ void JsonFlattener::ParseRow(Json& row, const NodePath& path,
     }
     if (!replaced) columns.emplace_back(name, type.get<std::string>());
   }
-  for (const auto& [column, type] : columns) {
-    ParseField(row, out, array_parent_id, column, type, path);
+  const std::string path_header = structure_.GetNodeProperty(path, "headerNames");
+  NodePath child = path;
+  child.emplace_back();
+  for (auto& [name, type] : columns) {
+    ColumnPlan c;
+    child.back() = name;
+    c.header = structure_.GetNodeProperty(child, "headerNames");
+    c.fallback = c.header.empty() ? path_header : c.header;
+    c.header_slot = plan->layout->Slot(c.header);
+    c.fallback_slot = plan->layout->Slot(c.fallback);
+    if (type == "array" || type == "object") plan->needs_parent_id = true;
+    c.name = std::move(name);
+    c.type = std::move(type);
+    plan->columns.push_back(std::move(c));
+  }
+  plan->clean_path = JsonStructure::CleanPath(path);
+  plan->generation = structure_.generation();
+  if (plan->generation == before) plans_.emplace(std::move(key), plan);
+  return plan;
+}
+
+void JsonFlattener::ParseRow(Json& row, const NodePath& path,
+                             std::vector<std::pair<std::string, Json>> parent_cols,
+                             const std::string& outer_hash, Row& out) {
+  std::shared_ptr<const RowPlan> plan = GetRowPlan(path, parent_cols);
+  out.Init(plan->layout);
+  std::string array_parent_id;
+  if (plan->needs_parent_id) {
+    array_parent_id = plan->clean_path + "_" + Md5Hex(PhpSerialize(row) + outer_hash);
+  }
+  for (const ColumnPlan& column : plan->columns) {
+    ParseField(row, out, array_parent_id, column, plan->generation, path);
   }
 }
 
 void JsonFlattener::ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
-                               const std::string& column, const std::string& data_type,
+                               const ColumnPlan& c, uint64_t plan_generation,
                                const NodePath& path) {
-  NodePath child = path;
-  child.push_back(column);
-  auto it = row.is_object() ? row.find(column) : row.end();
+  // The plan's header names hold while the structure is the one they were looked up in; a
+  // child table created by an earlier column of this row may have changed it.
+  const bool fresh = structure_.generation() == plan_generation;
+  auto child_path = [&]() {
+    NodePath child = path;
+    child.push_back(c.name);
+    return child;
+  };
+  auto set_header = [&](Json& value) {
+    if (fresh) {
+      csv_row.SetAt(c.header_slot, c.header, value);
+    } else {
+      csv_row.Set(structure_.GetNodeProperty(child_path(), "headerNames"), std::move(value));
+    }
+  };
+  auto set_fallback = [&](Json& value) {
+    if (fresh) {
+      csv_row.SetAt(c.fallback_slot, c.fallback, value);
+      return;
+    }
+    std::string safe = structure_.GetNodeProperty(child_path(), "headerNames");
+    if (safe.empty()) safe = structure_.GetNodeProperty(path, "headerNames");
+    csv_row.Set(safe, std::move(value));
+  };
+
+  auto it = row.is_object() ? row.find(c.name) : row.end();
   bool is_set = row.is_object() && it != row.end() && !it->is_null();
   if (!is_set || (PhpEmpty(*it, false) && !IsScalar(*it))) {
-    if (data_type != "object") {
-      std::string safe = structure_.GetNodeProperty(child, "headerNames");
-      if (safe.empty()) safe = structure_.GetNodeProperty(path, "headerNames");
-      csv_row.Set(safe, nullptr);
+    if (c.type != "object") {
+      Json null_value;
+      set_fallback(null_value);
     }
     return;
   }
   Json& value = *it;
-  if (data_type == "array") {
+  if (c.type == "array") {
     if (!value.is_array()) value = Json::array({value});
-    csv_row.Set(structure_.GetNodeProperty(child, "headerNames"), array_parent_id);
-    NodePath items = child;
+    Json id = array_parent_id;
+    set_header(id);
+    NodePath items = child_path();
     items.push_back(kArray);
     Parse(value, items, array_parent_id);
-  } else if (data_type == "object") {
+  } else if (c.type == "object") {
     if (!value.is_object()) {
-      throw ExtractorError("Data parse error in '" + column + "' - unexpected '" +
+      throw ExtractorError("Data parse error in '" + c.name + "' - unexpected '" +
                            std::string(value.type_name()) + "' where 'object' was expected!");
     }
     Row child_row;
-    ParseRow(value, child, {}, array_parent_id, child_row);
-    for (size_t i = 0; i < child_row.columns.size(); ++i) {
-      csv_row.Set(child_row.columns[i], child_row.values[i]);
+    ParseRow(value, child_path(), {}, array_parent_id, child_row);
+    for (size_t i = 0; i < child_row.values.size(); ++i) {
+      csv_row.Set(child_row.layout->columns[i], std::move(child_row.values[i]));
     }
+  } else if (IsScalar(value)) {
+    set_fallback(value);  // the record is not read again: its value moves into the row
   } else {
-    std::string safe = structure_.GetNodeProperty(child, "headerNames");
-    if (IsScalar(value)) {
-      if (safe.empty()) safe = structure_.GetNodeProperty(path, "headerNames");
-      csv_row.Set(safe, value);
-    } else {
-      std::string json = PhpJsonEncode(value);
-      Log(log_, LogLevel::kWarning,
-          "Data parse error in '" + column + "' - unexpected '" +
-              (value.is_array() ? std::string("array") : std::string("object")) + "' where '" +
-              data_type + "' was expected!");
-      csv_row.Set(safe, json);
-    }
+    Json json = PhpJsonEncode(value);
+    Log(log_, LogLevel::kWarning,
+        "Data parse error in '" + c.name + "' - unexpected '" +
+            (value.is_array() ? std::string("array") : std::string("object")) + "' where '" +
+            c.type + "' was expected!");
+    set_header(json);
   }
 }
 

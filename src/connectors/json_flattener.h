@@ -104,6 +104,9 @@ class JsonFlattener {
   Json StructureState() const { return structure_.GetData(); }
 
  private:
+  struct RowLayout;
+  struct ColumnPlan;
+  struct RowPlan;
   struct Row;
   void AnalyzeArray(const Json& array, const NodePath& path);
   std::string AnalyzeItem(const Json& item, const NodePath& path);
@@ -117,8 +120,12 @@ class JsonFlattener {
   void ParseRow(Json& row, const NodePath& path,
                 std::vector<std::pair<std::string, Json>> parent_cols,
                 const std::string& outer_hash, Row& out);
+  // What ParseRow asks the structure for every record of `path`: answered once per structure
+  // generation (a call that changed the structure is answered but not kept).
+  std::shared_ptr<const RowPlan> GetRowPlan(const NodePath& path,
+                                            std::vector<std::pair<std::string, Json>>& parent_cols);
   void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
-                  const std::string& column, const std::string& data_type, const NodePath& path);
+                  const ColumnPlan& column, uint64_t plan_generation, const NodePath& path);
   CsvTable& CreateCsvFile(const std::string& type, const NodePath& path,
                           std::vector<std::pair<std::string, Json>>& parent_id);
 
@@ -131,6 +138,8 @@ class JsonFlattener {
   std::map<std::string, CsvTable*> tables_by_type_;
   uint64_t headers_generation_ = ~uint64_t{0};
   std::unordered_map<std::string, std::vector<std::string>> headers_cache_;
+  uint64_t plans_generation_ = ~uint64_t{0};
+  std::unordered_map<std::string, std::shared_ptr<const RowPlan>> plans_;
 };
 
 }  // namespace swan::connectors
