@@ -393,6 +393,90 @@ TEST(Scrollers, ForceStopAndRepeatedPage) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Pages fetched ahead (a job without child jobs downloads page N+1 while it parses page N)
+
+// An API whose first page (offset 0) is `first_page` (a full page of 2) and whose next page
+// hangs until released (or 10 s); `on_second` runs when the second request arrives.
+class HangingSecondPage {
+ public:
+  HangingSecondPage(const std::string& first_page, std::function<void()> on_second = {}) {
+    api.On("/items",
+           [this, first_page, on_second](const httplib::Request& req, httplib::Response& res) {
+             if (req.get_param_value("offset") == "0") {
+               res.set_content(first_page, "application/json");
+               return;
+             }
+             second_arrived = true;
+             if (on_second) on_second();
+             auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+             while (!released && std::chrono::steady_clock::now() < until) {
+               std::this_thread::sleep_for(std::chrono::milliseconds(10));
+             }
+             res.set_content("[]", "application/json");
+           });
+  }
+  ~HangingSecondPage() { released = true; }
+  Json Config() const {
+    return ::Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset", "limit": 2},
+                                               "retryConfig": {"maxRetries": 0}})"),
+                    Json::parse(R"([{"endpoint": "items"}])"));
+  }
+
+  std::atomic<bool> second_arrived{false};
+  std::atomic<bool> released{false};
+  LocalApi api;
+};
+
+TEST(PagesAhead, AParseErrorStopsThePageInFlight) {
+  HangingSecondPage api(R"([{"color": "red"}, {"color": {"r": 255}}])");
+  auto start = std::chrono::steady_clock::now();
+  auto r = Extract(api.Config(), "ahead-parse-error");
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kInvalidArgument) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("Unhandled nodeType change"), std::string::npos)
+      << r.status.message();
+  EXPECT_LT(elapsed, std::chrono::seconds(5));  // the hanging page was abandoned, not awaited
+  EXPECT_FALSE(fs::exists(r.out / "tables" / "b.items.csv"));
+}
+
+TEST(PagesAhead, CancelStopsThePageInFlight) {
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  HangingSecondPage api(Items(0, 2).dump(), [cancel] { *cancel = true; });
+  auto start = std::chrono::steady_clock::now();
+  auto r = Extract(api.Config(), "ahead-cancel", [cancel](auto& o) { o.cancel = cancel; });
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kCancelled) << r.status.ToString();
+  EXPECT_TRUE(api.second_arrived.load());
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST(PagesAhead, TheRunsTimeStopsThePageInFlight) {
+  HangingSecondPage api(Items(0, 2).dump());
+  auto start = std::chrono::steady_clock::now();
+  auto r = Extract(api.Config(), "ahead-time", [](auto& o) { o.max_run_time_ms = 300; });
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kUnavailable) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("exceeded its allowed time"), std::string::npos)
+      << r.status.message();
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST(PagesAhead, NoRequestPastThePageLimit) {
+  LocalApi api;
+  api.On("/full", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(Items(std::stoi(req.get_param_value("offset")), 2).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                     "limit": 2}})"),
+                          Json::parse(R"([{"endpoint": "full"}])")),
+                   "ahead-limit", [](auto& o) { o.max_pages_per_job = 3; });
+  EXPECT_EQ(r.status.code(), swan::StatusCode::kInvalidArgument) << r.status.ToString();
+  EXPECT_NE(r.status.message().find("exceeded the limit of 3 pages"), std::string::npos)
+      << r.status.message();
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
 // HTTP: retries, errors, timeouts
 
 TEST(Http, RetriesA500ThenSucceeds) {

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "connectors/json_flattener.h"
@@ -130,6 +132,40 @@ struct Extraction {
   LogFn log{};
   const GenericExtractorOptions* options = nullptr;
   std::chrono::steady_clock::time_point started{};
+  // Set: the client's request in flight stops (a page fetched ahead that is no longer wanted).
+  std::shared_ptr<std::atomic<bool>> abandon{};
+};
+
+// The next page, downloaded on another thread while this one parses the current page: the API
+// serves page N+1 while Swan processes page N. Only one request is ever in flight and the
+// client is not used by the caller meanwhile. Destroying it (or Abandon) stops the request in
+// flight and waits for the thread; a page abandoned is never parsed.
+class PageAhead {
+ public:
+  explicit PageAhead(Extraction& ex) : ex_(ex) {}
+  ~PageAhead() { Abandon(); }
+  PageAhead(const PageAhead&) = delete;
+  PageAhead& operator=(const PageAhead&) = delete;
+
+  void Start(const RestRequest& request) {
+    RestClient* client = ex_.client;
+    future_ =
+        std::async(std::launch::async, [client, request]() { return client->Download(request); });
+  }
+  bool active() const { return future_.valid(); }
+  // The page, or the download's exception.
+  Json Take() { return future_.get(); }
+  void Abandon() {
+    if (!future_.valid()) return;
+    if (ex_.abandon) ex_.abandon->store(true);
+    future_.wait();
+    future_ = {};  // its error, if any, is dropped with it
+    if (ex_.abandon) ex_.abandon->store(false);
+  }
+
+ private:
+  Extraction& ex_;
+  std::future<Json> future_;
 };
 
 // The cancel flag was seen between two requests.
@@ -374,6 +410,11 @@ class JobRun {
     std::optional<RestRequest> request = scroller_->FirstRequest(*ex_.client, config_);
     std::string last_hash;
     int64_t pages = 0;
+    // Child jobs use the client and clone the scroller between pages: without them the next
+    // request is asked for before the page is parsed (the scroller's NextRequest sees the same
+    // response and records) and downloaded meanwhile.
+    const bool ahead = config_.children.empty();
+    PageAhead next_page(ex_);
     while (request) {
       if (++pages > ex_.options->max_pages_per_job) {
         throw ExtractorError("Job '" + config_.Endpoint() + "' exceeded the limit of " +
@@ -381,7 +422,7 @@ class JobRun {
                              " pages (check the pagination settings).");
       }
       CheckRunTime();
-      Json response = ex_.client->Download(*request);
+      Json response = next_page.active() ? next_page.Take() : ex_.client->Download(*request);
       std::string hash = Sha1Hex(response.dump());
       if (hash == last_hash) {
         Log(ex_.log, LogLevel::kDebug,
@@ -391,6 +432,17 @@ class JobRun {
       }
       Json data = FindResponseArray(response, config_, ex_.log);
       ResponseFilter(config_, ex_.compat_level).Run(data);
+      if (ahead) {
+        request = scroller_->NextRequest(*ex_.client, config_, response, data);
+        // Not past the page limit, the run's time or a cancel: those end the run before the
+        // request in the loop above.
+        if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
+          next_page.Start(*request);
+        }
+        ex_.parser->Process(data, config_.DataType(), ParentCols(parent_id));
+        last_hash = hash;
+        continue;
+      }
       ex_.parser->Process(data, config_.DataType(), ParentCols(parent_id));
       RunChildJobs(data);
       last_hash = hash;
@@ -399,6 +451,13 @@ class JobRun {
   }
 
  private:
+  bool RunTimeOver() const {
+    if (ex_.options->cancel && ex_.options->cancel->load()) return true;
+    return ex_.options->max_run_time_ms > 0 &&
+           std::chrono::steady_clock::now() - ex_.started >
+               std::chrono::milliseconds(ex_.options->max_run_time_ms);
+  }
+
   void CheckRunTime() const {
     if (ex_.options->cancel && ex_.options->cancel->load()) throw ExtractionCancelled();
     if (ex_.options->max_run_time_ms <= 0) return;
@@ -641,13 +700,16 @@ LogFn MaskingLog(const LogFn& log, const Json& config) {
   if (!log) return log;
   auto secrets = std::make_shared<std::vector<std::string>>();
   CollectSecrets(config, false, *secrets);
-  return [log, secrets](LogLevel level, const std::string& line) {
+  // A page fetched ahead logs from its own thread: one line at a time reaches `log`.
+  auto mutex = std::make_shared<std::mutex>();
+  return [log, secrets, mutex](LogLevel level, const std::string& line) {
     std::string masked = line;
     for (const auto& s : *secrets) {
       masked = ReplaceAll(masked, s, "[hidden]");
       masked = ReplaceAll(masked, PhpUrlEncode(s), "[hidden]");
       masked = ReplaceAll(masked, PhpRawUrlEncode(s), "[hidden]");
     }
+    std::lock_guard<std::mutex> lock(*mutex);
     log(level, masked);
   };
 }
@@ -768,7 +830,9 @@ void Run(const Json& config, const GenericExtractorIo& io) {
       return fallback_ms;
     };
     // A request in flight or a retry wait ends at once on cancel or past the run's time.
-    ho.should_stop = [&opts, started]() {
+    auto abandon = std::make_shared<std::atomic<bool>>(false);
+    ho.should_stop = [&opts, started, abandon]() {
+      if (abandon->load()) return true;
       if (opts.cancel && opts.cancel->load()) return true;
       return opts.max_run_time_ms > 0 && std::chrono::steady_clock::now() - started >
                                              std::chrono::milliseconds(opts.max_run_time_ms);
@@ -818,6 +882,7 @@ void Run(const Json& config, const GenericExtractorIo& io) {
     ex.log = log;
     ex.options = &opts;
     ex.started = started;
+    ex.abandon = abandon;
 
     ScrollerContext sc;
     sc.log = log;
