@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "component_test_util.h"
+#include "connectors/pg_writer.h"
 #include "pg_server.h"
 #include "test_util.h"
 
@@ -135,6 +136,39 @@ TEST_F(PgWriterJobTest, AFullLoadIntoAReferencedTable) {
   EXPECT_EQ(pg_->Psql("SELECT id, name FROM customers_fk ORDER BY id"), "1|Ann\n2|Bob");
   EXPECT_NE(p.JobLog(job.value("id", int64_t{0})).find("replaced with 2 rows"), std::string::npos)
       << DescribeJob(p, job);
+}
+
+// The input is streamed from its export while it is copied: rows from a producer that then
+// fails (an export that broke midway) are never committed.
+TEST_F(PgWriterJobTest, AnInputThatEndsBrokenIsNotCommitted) {
+  ASSERT_EQ(pg_->Psql("DROP TABLE IF EXISTS kept; CREATE TABLE kept (id integer, n integer); "
+                      "INSERT INTO kept VALUES (1, 10);"),
+            "");
+  class Broken final : public connectors::CsvSource {
+   public:
+    Result<size_t> Read(char* buffer, size_t size) override {
+      const std::string rows = sent_ ? "" : "id,n\n2,20\n3,30\n";
+      sent_ = true;
+      rows.copy(buffer, std::min(size, rows.size()));
+      return rows.size();
+    }
+    Status Finish() override { return Status::Unavailable("the export failed: disk full"); }
+
+   private:
+    bool sent_ = false;
+  };
+  connectors::WriterInput in;
+  in.table_id = "in.c-src.kept";
+  in.columns = {{"id", "BIGINT"}, {"n", "BIGINT"}};
+  in.open = [] {
+    return Result<std::unique_ptr<connectors::CsvSource>>(std::make_unique<Broken>());
+  };
+  json config = Config("in.c-src.kept", "kept", false);
+  config["parameters"]["db"]["#password"] = PgServer::kPassword;
+  Status ran = connectors::RunPostgresWriter(config, {in}, connectors::ExtractorIo{});
+  EXPECT_FALSE(ran.ok());
+  EXPECT_NE(ran.message().find("disk full"), std::string::npos) << ran.message();
+  EXPECT_EQ(pg_->Psql("SELECT id, n FROM kept ORDER BY id"), "1|10");
 }
 
 // Tenants never meet: a project's writer cannot take another project's table as its input.

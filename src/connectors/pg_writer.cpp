@@ -3,7 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -88,7 +88,7 @@ Result<std::vector<TargetColumn>> TargetColumns(const json& parameters, const Wr
 }  // namespace
 
 Status RunPostgresWriter(const json& config, const std::vector<WriterInput>& inputs,
-                         const ExtractorIo& io) {
+                         const ExtractorIo& io, int64_t* rows_written) {
   const json parameters = config.value("parameters", json::object());
   if (!parameters.is_object()) return FieldError("", "parameters must be an object");
   const std::string table_id = Text(parameters, "tableId");
@@ -148,31 +148,42 @@ Status RunPostgresWriter(const json& config, const std::vector<WriterInput>& inp
   RETURN_IF_ERROR(run("CREATE TABLE IF NOT EXISTS " + qualified + " (" + defs +
                           (keys.empty() ? "" : ", PRIMARY KEY (" + keys + ")") + ")",
                       "creating " + schema + "." + target));
-  // Streams the CSV file into `table` (with its column list) by COPY.
-  auto copy_file = [&](const std::string& table, const std::string& what,
-                       std::string* copied) -> Status {
+  // Streams the input's CSV into `table` (with its column list) by COPY. The source ends
+  // whole before the COPY ends: a producer that failed midway aborts it.
+  int64_t copied_rows = 0;
+  auto copy_file = [&](const std::string& table, const std::string& what) -> Status {
+    if (!in->open) return Status::Internal("the input " + in->table_id + " has no rows to read");
+    ASSIGN_OR_RETURN(std::unique_ptr<CsvSource> source, in->open());
     PgResult copy(
         PQexec(c, ("COPY " + table + " FROM STDIN WITH (FORMAT csv, HEADER true)").c_str()));
     if (!copy || PQresultStatus(copy.get()) != PGRES_COPY_IN) return QueryError(c, what);
-    std::ifstream file(in->csv_path, std::ios::binary);
-    if (!file) return Status::Internal("cannot read " + in->csv_path);
+    auto abort_copy = [&](const char* reason) {
+      PQputCopyEnd(c, reason);
+      while (PgResult r{PQgetResult(c)}) {
+      }
+    };
     std::vector<char> buffer(1 << 20);
-    while (file) {
-      file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      const std::streamsize n = file.gcount();
-      if (n > 0 && PQputCopyData(c, buffer.data(), static_cast<int>(n)) != 1)
-        return QueryError(c, what);
+    for (;;) {
+      Result<size_t> n = source->Read(buffer.data(), buffer.size());
+      if (!n.ok()) {
+        abort_copy("the input could not be read");
+        return n.status();
+      }
+      if (*n == 0) break;
+      if (PQputCopyData(c, buffer.data(), static_cast<int>(*n)) != 1) return QueryError(c, what);
       if (io.cancel && io.cancel->load()) {
-        PQputCopyEnd(c, "cancelled");
-        while (PgResult r{PQgetResult(c)}) {
-        }
+        abort_copy("cancelled");
         return Status(StatusCode::kCancelled, "cancelled while loading");
       }
+    }
+    if (Status whole = source->Finish(); !whole.ok()) {
+      abort_copy("the input ended early");
+      return whole;
     }
     if (PQputCopyEnd(c, nullptr) != 1) return QueryError(c, what);
     PgResult done(PQgetResult(c));
     if (!done || PQresultStatus(done.get()) != PGRES_COMMAND_OK) return QueryError(c, what);
-    if (copied != nullptr) *copied = PQcmdTuples(done.get());
+    copied_rows = std::strtoll(PQcmdTuples(done.get()), nullptr, 10);
     while (PgResult rest{PQgetResult(c)}) {
     }
     return Status::Ok();
@@ -201,11 +212,12 @@ Status RunPostgresWriter(const json& config, const std::vector<WriterInput>& inp
       RETURN_IF_ERROR(run("ROLLBACK TO SAVEPOINT swan_empty", "emptying the target"));
       RETURN_IF_ERROR(run("DELETE FROM " + qualified, "emptying the target"));
     }
-    RETURN_IF_ERROR(copy_file(qualified + " (" + direct_columns + ")", "writing the rows", &rows));
+    RETURN_IF_ERROR(copy_file(qualified + " (" + direct_columns + ")", "writing the rows"));
+    rows = std::to_string(copied_rows);
   } else {
     RETURN_IF_ERROR(run("CREATE TEMPORARY TABLE swan_stage (" + stage_cols + ") ON COMMIT DROP",
                         "creating the staging table"));
-    RETURN_IF_ERROR(copy_file("swan_stage", "loading the staging table", nullptr));
+    RETURN_IF_ERROR(copy_file("swan_stage", "loading the staging table"));
     if (!incremental) RETURN_IF_ERROR(run("DELETE FROM " + qualified, "emptying the target"));
     std::string insert =
         "INSERT INTO " + qualified + " (" + names + ") SELECT " + stage_select + " FROM swan_stage";
@@ -217,6 +229,7 @@ Status RunPostgresWriter(const json& config, const std::vector<WriterInput>& inp
     rows = PQcmdTuples(inserted.get());
   }
   RETURN_IF_ERROR(run("COMMIT", "committing"));
+  if (rows_written != nullptr) *rows_written = copied_rows;
   Log(io.log, LogLevel::kInfo,
       (incremental ? "upserted " : "replaced with ") + rows + " rows: " + schema + "." + target);
   return Status::Ok();

@@ -15,12 +15,15 @@
 // CONFLICT (incremental). A failure anywhere rolls back: the target stays as it was.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "connectors/csv_source.h"
 #include "connectors/extractor_io.h"
 
 namespace swan::connectors {
@@ -34,13 +37,16 @@ struct WriterColumn {
 
 struct WriterInput {
   std::string table_id;  // the Swan table it came from
-  std::string csv_path;  // with a header row
-  std::vector<WriterColumn> columns;
+  // Opens its rows as CSV with a header row; called only for the table that is written, once
+  // the target is ready, so a producer runs while the rows are copied.
+  std::function<Result<std::unique_ptr<CsvSource>>()> open{};
+  std::vector<WriterColumn> columns{};
 };
 
 // `inputs`: the tables of the input mapping; the one named by parameters.tableId is written
-// (or the only one). Errors as RunPostgresExtractor's.
+// (or the only one). Errors as RunPostgresExtractor's. `rows_written` (may be null) receives
+// the number of rows copied.
 Status RunPostgresWriter(const nlohmann::json& config, const std::vector<WriterInput>& inputs,
-                         const ExtractorIo& io);
+                         const ExtractorIo& io, int64_t* rows_written = nullptr);
 
 }  // namespace swan::connectors

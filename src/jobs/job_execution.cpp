@@ -26,6 +26,7 @@
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
+#include "jobs/streamed_export.h"
 #include "jobs/table_mapping.h"
 
 namespace swan::jobs {
@@ -600,26 +601,25 @@ Outcome RunSqliteExtractorJob(Execution& ex) {
   });
 }
 
-// Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the input mapping's
-// tables are exported as a component would get them, then written in one transaction.
+// Keboola's PostgreSQL writer (connectors/pg_writer.h), in Swan's process: the table it writes
+// is exported as a component would get it, as CSV with a header, streamed through a pipe while
+// the writer copies it into one transaction.
 Outcome RunPostgresWriter(Execution& ex) {
   JobContext ctx = Context(ex);
   if (Status made = MakeJobFolder(ex); !made.ok()) return FromStatus(made);
-  const std::string in_dir = ex.job_dir + "/data/in/tables";
-  if (Status made = ex.parts.env->MakeDirs(in_dir); !made.ok()) return FromStatus(made);
   const json storage = ex.body.value("storage", json::object());
   auto inputs = ResolveInputTables(ctx, storage, true);
   if (!inputs.ok()) return FromStatus(inputs.status());
   if (inputs->empty())
     return UserError("storage.input.tables: a writer needs the table to write as its input");
-  auto usage = WriteInputTables(ctx, *inputs, in_dir);
-  if (!usage.ok()) return FromStatus(usage.status());
-  ex.inputs = std::move(*usage);
   std::vector<connectors::WriterInput> tables;
+  std::vector<std::shared_ptr<StreamedUsage>> streamed;
   for (const auto& in : *inputs) {
     connectors::WriterInput w;
     w.table_id = in.table.FullId();
-    w.csv_path = in_dir + "/" + in.destination;
+    auto usage = std::make_shared<StreamedUsage>();
+    streamed.push_back(usage);
+    w.open = [&ctx, &in, usage] { return StreamInputTable(ctx.store, in, usage); };
     for (const auto& c : in.version.columns) {
       if (!in.read.columns.empty() && std::find(in.read.columns.begin(), in.read.columns.end(),
                                                 c.name) == in.read.columns.end())
@@ -644,6 +644,23 @@ Outcome RunPostgresWriter(Execution& ex) {
   io.cancel = ex.control.flag();
   io.timeout_ms = ex.job.timeout_ms;
   Status ran = connectors::RunPostgresWriter(ex.body, tables, io);
+  // Usage: the input that was read (the writer reads only the table it writes).
+  for (size_t i = 0; i < inputs->size(); ++i) {
+    if (streamed[i]->bytes == 0) continue;
+    const InputTable& in = (*inputs)[i];
+    ex.inputs.push_back({{"table", in.table.FullId()},
+                         {"version", in.version.number},
+                         {"rows", streamed[i]->rows.load()},
+                         {"bytes", streamed[i]->bytes.load()}});
+    const std::string what =
+        "input " + in.table.FullId() + " (version " + std::to_string(in.version.number) + "): ";
+    if (streamed[i]->rows > 0) {
+      ex.log.Info(what + std::to_string(streamed[i]->rows.load()) + " rows streamed to the writer");
+    } else {
+      ex.log.Info(what + "the writer stopped reading after " +
+                  std::to_string(streamed[i]->bytes.load()) + " bytes");
+    }
+  }
   if (!ran.ok()) {
     if (ran.code() == StatusCode::kCancelled)
       return {catalog::kJobCancelled, "cancelled: " + ran.message(), "cancelled"};

@@ -109,6 +109,19 @@ Status TableStore::Export(const catalog::Table& table, const ReadRequest& reques
   return conn->Execute("COPY (" + sql + ") TO " + QuoteLiteral(out_path) + " (" + options + ")");
 }
 
+Result<int64_t> TableStore::ExportCsvToPipe(const catalog::Table& table, const ReadRequest& request,
+                                            int fd) {
+  if (request.original_names)
+    return Status::Internal("a streamed export writes column names, not labels");
+  ASSIGN_OR_RETURN(auto version, ResolveVersion(table, request.version));
+  ASSIGN_OR_RETURN(std::string sql, SelectSql(table, version, request));
+  ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(*db_));
+  // The pipe exists already: DuckDB must write to it, not to a temporary file beside it.
+  return conn->QueryInt("COPY (" + sql + ") TO " +
+                        QuoteLiteral("/proc/self/fd/" + std::to_string(fd)) +
+                        " (FORMAT csv, HEADER true, USE_TMP_FILE false)");
+}
+
 Status TableStore::ExportWithHeader(const std::string& sql, const std::vector<std::string>& header,
                                     bool gzip, const std::string& out_path) {
   std::string line;

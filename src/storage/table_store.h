@@ -133,6 +133,10 @@ class TableStore {
   // Writes the selected rows to `out_path` as CSV (optionally gzip) or Parquet.
   Status Export(const catalog::Table& table, const ReadRequest& request, ExportFormat format,
                 bool gzip, const std::string& out_path);
+  // Writes the selected rows as CSV with a header into `fd`, the write end of a pipe whose
+  // reader consumes them while they are written (the caller keeps and closes fd; a reader that
+  // stops early makes this fail). Returns the number of rows written.
+  Result<int64_t> ExportCsvToPipe(const catalog::Table& table, const ReadRequest& request, int fd);
   Result<engine::Rows> Preview(const catalog::Table& table, const ReadRequest& request);
 
   // Deletes versions and segments older than the retention window that no head needs, and orphan
