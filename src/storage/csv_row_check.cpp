@@ -19,7 +19,10 @@ namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
 
-bool At(std::string_view s, size_t i, std::string_view token) {
+// Called for every byte of a row with quotes: one-character tokens (nearly every dialect) are
+// compared as characters (a string compare per byte was 15% of a 5M-row load's CPU).
+inline bool At(std::string_view s, size_t i, std::string_view token) {
+  if (token.size() == 1) return i < s.size() && s[i] == token[0];
   return !token.empty() && i + token.size() <= s.size() && s.compare(i, token.size(), token) == 0;
 }
 
@@ -174,7 +177,24 @@ bool CsvRowCheck::Record(std::string_view b, size_t& pos, bool final) {
         i += q.size();
         const int64_t opened = lines;
         bool closed = false;
+        // No escape other than the doubled quote: jump to the next quote character, counting
+        // the lines the value spans on the way.
+        const bool plain = q.size() == 1 && (e.empty() || e == q);
         while (i < b.size()) {
+          if (plain && b[i] != q[0]) {
+            const char* from = b.data() + i;
+            const char* found = static_cast<const char*>(std::memchr(from, q[0], b.size() - i));
+            const size_t stop = found ? static_cast<size_t>(found - b.data()) : b.size();
+            const int64_t spanned = std::count(from, b.data() + stop, line_end_);
+            if (lines + spanned - opened > kMaxQuotedLines) {
+              // Where the old byte walk stopped: at the line past the limit.
+              while (b[i] != line_end_ || ++lines - opened <= kMaxQuotedLines) ++i;
+              break;
+            }
+            lines += spanned;
+            i = stop;
+            continue;
+          }
           if (!e.empty() && e != q && At(b, i, e) && i + e.size() < b.size()) {
             i += e.size() + 1;
             continue;
