@@ -24,6 +24,7 @@ DIRECT = {
     "query": ["engine"],
     "connectors": ["common"],
     "jobs": ["storage", "query", "connectors"],
+    "orchestration": ["jobs"],
     "service": ["jobs", "storage", "query"],
     "api": ["service"],
     "demo": ["api", "client"],
