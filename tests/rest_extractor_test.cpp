@@ -235,6 +235,77 @@ TEST(JsonFlattener, NestedObjectsArraysAndParentIds) {
                                       "\"\n\"admin\",\"" + h1 + "\"\n\"active\",\"" + h2 + "\"\n");
 }
 
+// Rows are written as batches arrive while the structure holds, and from the spool when a later
+// batch changes it: either way the tables, the saved structure and the log lines are those of
+// one pass over every record at the end (one batch holding them all is such a pass).
+TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
+  struct Result {
+    std::map<std::string, std::string> tables;
+    Json structure;
+    std::vector<std::string> log;
+  };
+  auto run = [](const std::vector<Json>& batches, const std::string& name, bool move) {
+    Result r;
+    fs::path dir = FreshDir(name);
+    swan::connectors::JsonFlattener f(
+        dir.string(), [&r](auto, const std::string& line) { r.log.push_back(line); });
+    for (const auto& batch : batches) {
+      if (move) {
+        f.Process(Json(batch), "users", nullptr);
+      } else {
+        f.Process(batch, "users", nullptr);
+      }
+    }
+    for (auto& t : f.Finish()) r.tables[t->name()] = ReadFile(t->path());
+    r.structure = f.StructureState();
+    EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()),
+              static_cast<std::ptrdiff_t>(r.tables.size()))
+        << name << ": only the tables are left";
+    return r;
+  };
+  const std::vector<std::vector<const char*>> cases = {
+      // the structure holds after the first batch
+      {R"([{"id": 1, "tags": ["a", "b"], "address": {"city": "X"}}])",
+       R"([{"id": 2, "tags": ["c"], "address": {"city": "Y"}}, {"id": 3}])"},
+      // a new column, then a new child table, in later batches
+      {R"([{"id": 1}])", R"([{"id": 2, "name": "n"}])", R"([{"id": 3, "tags": ["x"]}])"},
+      // a scalar that later becomes an array: earlier rows change too
+      {R"([{"id": 1, "tags": "a"}])", R"([{"id": 2, "tags": ["b", "c"]}])"},
+      // an array where a scalar column was learned (a warning while the rows are written)
+      {R"([{"id": 1, "v": "a"}, {"id": 2, "v": null}])", R"([{"id": 3, "v": "b"}])",
+       R"([{"id": 4, "v": ["x"]}])"},
+      // a record's own "JSON_parentId" next to the child table's parent column
+      {R"([{"id": 1, "tags": ["a"]}])", R"([{"id": 2, "tags": [{"JSON_parentId": "p"}]}])"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    std::vector<Json> batches;
+    Json all = Json::array();
+    for (const char* b : c) {
+      batches.push_back(Json::parse(b));
+      for (const auto& record : batches.back()) all.push_back(record);
+    }
+    std::string name = "stream-" + std::to_string(n++);
+    Result one;
+    try {
+      one = run({all}, name + "-one", false);
+    } catch (const swan::connectors::ExtractorError&) {
+      // A case the parser refuses must be refused the same way batch by batch.
+      EXPECT_THROW(run(batches, name + "-copy", false), swan::connectors::ExtractorError) << name;
+      continue;
+    }
+    for (bool move : {false, true}) {
+      Result streamed = run(batches, name + (move ? "-move" : "-copy"), move);
+      EXPECT_EQ(streamed.tables, one.tables) << name;
+      // (Key order aside: batch by batch, a node may get its header name before its children.)
+      EXPECT_EQ(nlohmann::json::parse(streamed.structure.dump()),
+                nlohmann::json::parse(one.structure.dump()))
+          << name;
+      EXPECT_EQ(streamed.log, one.log) << name;
+    }
+  }
+}
+
 TEST(JsonFlattener, KnownKeboolaHash) {
   // From Keboola's example 010: md5 of the serialized row below.
   EXPECT_EQ(swan::connectors::Md5Hex(swan::connectors::PhpSerialize(

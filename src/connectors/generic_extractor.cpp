@@ -75,6 +75,11 @@ class BucketParser {
     }
     flattener_.Process(data, type, parent_id);
   }
+  // The same for records the caller no longer needs.
+  void Process(Json&& data, const std::string& type, const Json& parent_id) {
+    if (!mappers_.empty()) return Process(static_cast<const Json&>(data), type, parent_id);
+    flattener_.Process(std::move(data), type, parent_id);
+  }
 
   std::vector<std::unique_ptr<CsvTable>> Results() {
     std::vector<std::unique_ptr<CsvTable>> results;
@@ -439,7 +444,7 @@ class JobRun {
         if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
           next_page.Start(*request);
         }
-        ex_.parser->Process(data, config_.DataType(), ParentCols(parent_id));
+        ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id));
         last_hash = hash;
         continue;
       }

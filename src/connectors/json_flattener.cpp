@@ -1,5 +1,6 @@
 #include "connectors/json_flattener.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -139,6 +140,11 @@ const Json* JsonStructure::GetNode(const NodePath& path) const {
     data = &*it;
   }
   return path.empty() ? nullptr : data;
+}
+
+void JsonStructure::Changed() {
+  static std::atomic<uint64_t> last{0};
+  generation_ = ++last;
 }
 
 void JsonStructure::SyncCaches() const {
@@ -422,11 +428,66 @@ struct JsonFlattener::Row {
 };
 
 JsonFlattener::JsonFlattener(std::string work_dir, LogFn log)
-    : work_dir_(std::move(work_dir)), log_(std::move(log)) {}
+    : work_dir_(std::move(work_dir)), log_(std::move(log)) {
+  streamed_lines_ = std::make_shared<std::vector<std::pair<LogLevel, std::string>>>();
+  auto lines = streamed_lines_;
+  streamed_log_ = [lines](LogLevel level, const std::string& line) {
+    lines->emplace_back(level, line);
+  };
+}
 
 JsonFlattener::~JsonFlattener() {
   if (spool_ != nullptr) std::fclose(spool_);
   if (!spool_path_.empty()) std::remove(spool_path_.c_str());
+  StopStreaming();
+}
+
+void JsonFlattener::SwapStreamed() {
+  std::swap(structure_, streamed_structure_);
+  std::swap(tables_, streamed_tables_);
+  std::swap(tables_by_type_, streamed_tables_by_type_);
+  std::swap(log_, streamed_log_);
+}
+
+void JsonFlattener::StopStreaming() {
+  streaming_ = false;
+  for (auto& t : streamed_tables_) {
+    try {
+      t->Close();
+    } catch (const ExtractorError&) {
+      // The file is dropped anyway.
+    }
+    std::remove(t->path().c_str());
+  }
+  streamed_tables_.clear();
+  streamed_tables_by_type_.clear();
+  streamed_lines_->clear();
+  streamed_structure_ = JsonStructure();
+}
+
+void JsonFlattener::StreamBatch(const Json& data, Json* consumable, const std::string& type,
+                                const Json& parent_id) {
+  if (!streamed_any_) {
+    streamed_structure_ = structure_;
+    streamed_generation_ = structure_.generation();
+    streamed_any_ = true;
+  } else if (structure_.generation() != streamed_generation_) {
+    StopStreaming();  // the rows streamed so far were written with an outdated structure
+    return;
+  }
+  Json copy;
+  if (consumable == nullptr) copy = data;
+  Json& records = consumable != nullptr ? *consumable : copy;
+  SwapStreamed();
+  try {
+    Parse(records, NodePath{type, kArray}, parent_id);
+  } catch (...) {
+    // Finish's pass over the spool meets the same error, after what the later batches bring.
+    SwapStreamed();
+    StopStreaming();
+    return;
+  }
+  SwapStreamed();
 }
 
 std::string JsonFlattener::AnalyzeItem(const Json& item, const NodePath& path) {
@@ -475,6 +536,15 @@ void JsonFlattener::AnalyzeArray(const Json& array, const NodePath& path_in) {
 }
 
 void JsonFlattener::Process(const Json& data, const std::string& type, const Json& parent_id) {
+  ProcessBatch(data, nullptr, type, parent_id);
+}
+
+void JsonFlattener::Process(Json&& data, const std::string& type, const Json& parent_id) {
+  ProcessBatch(data, &data, type, parent_id);
+}
+
+void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::string& type,
+                                 const Json& parent_id) {
   if (!data.is_array() || data.empty() || (data.size() == 1 && data[0].is_null())) {
     Log(log_, LogLevel::kDebug, "No data returned in '" + type + "'");
     return;
@@ -501,9 +571,23 @@ void JsonFlattener::Process(const Json& data, const std::string& type, const Jso
   if (std::fwrite(line.data(), 1, line.size(), spool_) != line.size()) {
     throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
   }
+  if (streaming_) StreamBatch(data, consumable, type, parent_id);
 }
 
 std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
+  if (streaming_ && streamed_any_ && spool_ != nullptr) {
+    std::fclose(spool_);
+    spool_ = nullptr;
+    std::remove(spool_path_.c_str());
+    spool_path_.clear();
+    structure_ = std::move(streamed_structure_);
+    tables_.swap(streamed_tables_);  // tables_ was empty: the spool pass had not begun
+    tables_by_type_.clear();
+    for (const auto& [level, line] : *streamed_lines_) Log(log_, level, line);
+    streamed_lines_->clear();
+    streaming_ = false;
+  }
+  StopStreaming();
   if (spool_ != nullptr) {
     if (std::fclose(spool_) != 0) {
       spool_ = nullptr;

@@ -15,6 +15,14 @@
 // Memory: the structure of every record is analysed as records arrive (the header of a table
 // must hold every column any record has), the records themselves are spooled to a file and the
 // CSV files are written at Finish(). Not thread-safe.
+//
+// Streaming: the rows Finish would write from the spool are also written as each batch
+// arrives, with a copy of the structure as it stood after the first batch's analysis. While
+// no later batch changes the analysed structure, Finish's pass would see that same structure
+// and write the same rows in the same order, so Finish keeps the streamed tables (and their log
+// lines, held until then) and skips the spool. The first batch that changes the structure (or
+// a streamed parse that fails) drops the streamed tables; Finish then parses the spool as
+// before.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +58,8 @@ class JsonStructure {
   std::string GetParentTargetName(const std::string& name) const;
   void SetParentTargetName(const std::string& name, const std::string& target);
   std::string GetTypeFromNodePath(const NodePath& path) const;
-  // Bumped by every change of the structure.
+  // Changed by every change of the structure, to a number no other change of any structure in
+  // this process had (a copy shares its original's until either changes).
   uint64_t generation() const { return generation_; }
 
   // {"data": ..., "parent_aliases": ...}, as saved in the state; Load accepts the same.
@@ -72,7 +81,7 @@ class JsonStructure {
 
   // Any change of the structure bumps the generation, which empties the lookup caches: the
   // flattener asks the same questions for every record of a table.
-  void Changed() { ++generation_; }
+  void Changed();
   void SyncCaches() const;
 
   Json data_ = Json::object();
@@ -99,6 +108,8 @@ class JsonFlattener {
   // string (JSON_parentId) or an object of extra columns (child jobs: {"parent_id": 123}).
   // Throws ExtractorError on incompatible data ("contains incompatible data types").
   void Process(const Json& data, const std::string& type, const Json& parent_id);
+  // The same, for a caller that no longer needs `data` (its records move into the rows).
+  void Process(Json&& data, const std::string& type, const Json& parent_id);
   // Writes every spooled batch into its tables; returns them in creation order, closed.
   std::vector<std::unique_ptr<CsvTable>> Finish();
   Json StructureState() const { return structure_.GetData(); }
@@ -108,6 +119,14 @@ class JsonFlattener {
   struct ColumnPlan;
   struct RowPlan;
   struct Row;
+  void ProcessBatch(const Json& data, Json* consumable, const std::string& type,
+                    const Json& parent_id);
+  // Writes the batch's rows into the streamed tables, or stops streaming (see above).
+  void StreamBatch(const Json& data, Json* consumable, const std::string& type,
+                   const Json& parent_id);
+  void StopStreaming();
+  // Exchanges the structure, tables and log of the spool pass with the streamed ones.
+  void SwapStreamed();
   void AnalyzeArray(const Json& array, const NodePath& path);
   std::string AnalyzeItem(const Json& item, const NodePath& path);
   // Consumes `data`: its records are moved into the rows written.
@@ -140,6 +159,15 @@ class JsonFlattener {
   std::unordered_map<std::string, std::vector<std::string>> headers_cache_;
   uint64_t plans_generation_ = ~uint64_t{0};
   std::unordered_map<std::string, std::shared_ptr<const RowPlan>> plans_;
+
+  bool streaming_ = true;
+  bool streamed_any_ = false;
+  uint64_t streamed_generation_ = 0;  // the analysed structure's, at the first streamed batch
+  JsonStructure streamed_structure_;
+  std::vector<std::unique_ptr<CsvTable>> streamed_tables_;
+  std::map<std::string, CsvTable*> streamed_tables_by_type_;
+  LogFn streamed_log_;
+  std::shared_ptr<std::vector<std::pair<LogLevel, std::string>>> streamed_lines_;
 };
 
 }  // namespace swan::connectors
