@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -401,6 +403,86 @@ TEST(CronScheduleTest, RunsAcrossDstChanges) {
   }
 }
 
+// The rule again, written the slow way: walk every UTC minute of two days around a change, read
+// its wall clock, and decide from that alone. A wildcard schedule runs at each minute whose wall
+// clock matches; a fixed-time one at the first minute showing a matching wall time, and at the
+// first minute after the clocks jumped over a matching one.
+struct WallClockMinute {
+  int64_t utc_s;
+  int64_t wall_s;
+  bool shown_before;  // the same wall time showed at an earlier minute (the clocks went back)
+};
+
+std::vector<WallClockMinute> WallClockMinutes(const TimeZone& zone, int64_t from_s, int64_t to_s) {
+  std::vector<WallClockMinute> minutes;
+  std::set<int64_t> shown;
+  for (int64_t u = from_s - kSecondsPerDay; u <= to_s; u += 60) {
+    const int64_t w = u + zone.OffsetAt(u);
+    minutes.push_back({u, w, !shown.insert(w).second});
+  }
+  return minutes;
+}
+
+std::vector<int64_t> BruteForceRuns(const CronExpression& expr,
+                                    const std::vector<WallClockMinute>& minutes, int64_t from_s) {
+  auto matches = [&](int64_t local_s) {
+    const CivilTime t = CivilFromSeconds(local_s);
+    return expr.MatchesMinute(t.minute) && expr.MatchesHour(t.hour) && expr.MatchesMonth(t.month) &&
+           expr.MatchesDay(t.day, WeekdayFromDays(FloorDiv(local_s, kSecondsPerDay)));
+  };
+  std::vector<int64_t> runs;
+  for (size_t i = 1; i < minutes.size(); ++i) {
+    const WallClockMinute& m = minutes[i];
+    if (m.utc_s <= from_s) continue;
+    bool run = false;
+    if (expr.wildcard()) {
+      run = matches(m.wall_s);
+    } else {
+      run = matches(m.wall_s) && !m.shown_before;
+      for (int64_t skipped = minutes[i - 1].wall_s + 60; skipped < m.wall_s && !run; skipped += 60)
+        run = matches(skipped);
+    }
+    if (run) runs.push_back(m.utc_s * 1000);
+  }
+  return runs;
+}
+
+TEST(CronScheduleTest, AgreesWithAMinuteByMinuteWalkAroundEveryChange) {
+  struct Change {
+    const char* zone;
+    const char* at_utc;
+  };
+  const std::vector<Change> changes = {
+      {"Europe/Prague", "2026-03-29 01:00"},       {"Europe/Prague", "2026-10-25 01:00"},
+      {"America/New_York", "2026-03-08 07:00"},    {"America/New_York", "2026-11-01 06:00"},
+      {"America/Havana", "2026-03-08 05:00"},      {"America/Havana", "2026-11-01 05:00"},
+      {"Australia/Lord_Howe", "2026-04-04 15:00"}, {"Australia/Lord_Howe", "2026-10-03 15:30"},
+      {"America/New_York", "2045-11-05 06:00"},
+  };
+  const std::vector<const char*> exprs = {
+      "30 2 * * *",       "0,30 2 * * *",     "*/15 * * * *",      "0 * * * *",  "*/7 1-3 * * *",
+      "45 1 * * *",       "@daily",           "15 2 * * *",        "59 1 * * *", "0 3 * * *",
+      "*/20 0-2 * * SUN", "10 0,1,2,3 * * *", "0-59/29 2 25 10 *", "30 0 * * *"};
+  for (const Change& c : changes) {
+    const TimeZone zone = Zone(c.zone);
+    const int64_t from_s = Utc(c.at_utc) / 1000 - kSecondsPerDay;
+    const int64_t to_s = from_s + 2 * kSecondsPerDay;
+    const std::vector<WallClockMinute> minutes = WallClockMinutes(zone, from_s, to_s);
+    for (const char* text : exprs) {
+      SCOPED_TRACE(std::string(text) + " in " + c.zone + " around " + c.at_utc);
+      const CronExpression expr = Cron(text);
+      const std::vector<int64_t> expected = BruteForceRuns(expr, minutes, from_s);
+      Result<std::vector<int64_t>> runs =
+          NextRuns(expr, zone, from_s * 1000, static_cast<int>(expected.size()));
+      ASSERT_TRUE(runs.ok());
+      std::vector<std::string> got, want;
+      for (int64_t ms : *runs) got.push_back(Local(zone, ms));
+      for (int64_t ms : expected) want.push_back(Local(zone, ms));
+      EXPECT_EQ(got, want);
+    }
+  }
+}
+
 TEST(CronScheduleTest, RunsAreStrictlyAfterTheInstantAndAscending) {
   const TimeZone prague = Zone("Europe/Prague");
   const CronExpression every_minute = Cron("* * * * *");
@@ -685,6 +767,86 @@ TEST(PosixTzRuleTest, ParsesEveryDateForm) {
                           "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,J0,J365", "EST5EDT,366,0", "EST25",
                           "<EST5", "EST5EDT,M3.2.0/168,M11.1.0", "EST5 "}) {
     EXPECT_EQ(PosixTzRule::Parse(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random input: the parsers refuse or accept, never crash or hang (run under ASan/UBSan by
+// scripts/test.sh), and whatever parses gives runs that are ascending, after the instant, and on
+// a matching wall-clock time or at the end of a gap.
+
+TEST(CronFuzzTest, RandomExpressionsParseOrFailCleanly) {
+  std::mt19937 random(12);
+  const std::string alphabet = "0123456789012345*/-,, ? @JANFEBMONSUNsatdec\tLW#";
+  const TimeZone prague = Zone("Europe/Prague");
+  const std::vector<std::string> seeds = {"*/15 2 * * *", "0 0 29 2 SUN", "5-50/5 1-3 * 3,10 *"};
+  int parsed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    if (i % 2 == 0) {  // a mutated valid expression
+      text = seeds[random() % seeds.size()];
+      for (int k = 0; k < 3; ++k)
+        text[random() % text.size()] = alphabet[random() % alphabet.size()];
+    } else {  // five random fields
+      for (int f = 0; f < 5; ++f) {
+        const size_t length = 1 + random() % 6;
+        for (size_t k = 0; k < length; ++k) text += alphabet[random() % alphabet.size()];
+        text += ' ';
+      }
+    }
+    Result<CronExpression> expr = CronExpression::Parse(text);
+    if (!expr.ok()) {
+      ASSERT_EQ(expr.status().code(), StatusCode::kInvalidArgument) << text;
+      continue;
+    }
+    ++parsed;
+    const int64_t after_ms =
+        Utc("2026-03-28 12:00") + static_cast<int64_t>(random() % 400) * 86400000;
+    Result<std::vector<int64_t>> runs = NextRuns(*expr, prague, after_ms, 3);
+    ASSERT_TRUE(runs.ok()) << text;
+    int64_t previous_ms = after_ms;
+    for (int64_t ms : *runs) {
+      ASSERT_GT(ms, previous_ms) << text;
+      previous_ms = ms;
+      const int64_t u = ms / 1000;
+      const CivilTime t = CivilFromSeconds(u + prague.OffsetAt(u));
+      const bool on_match =
+          expr->MatchesMinute(t.minute) && expr->MatchesHour(t.hour) && expr->MatchesMonth(t.month);
+      const bool at_gap_end = prague.PeriodAt(u).begin_s == u;
+      ASSERT_TRUE(on_match || (at_gap_end && !expr->wildcard()))
+          << text << " " << Local(prague, ms);
+    }
+  }
+  EXPECT_GT(parsed, 100) << "the generator should reach valid expressions too";
+}
+
+TEST(CronFuzzTest, DamagedTzifFilesAndRulesFailCleanly) {
+  std::ifstream in("/usr/share/zoneinfo/Europe/Prague", std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(original.size(), 1000u);
+  std::mt19937 random(7);
+  for (int i = 0; i < 3000; ++i) {
+    std::string bytes = original;
+    for (int k = 0; k < 4; ++k) bytes[random() % bytes.size()] = static_cast<char>(random());
+    Result<TimeZone> zone = TimeZone::FromTzif("damaged", bytes);
+    if (!zone.ok()) continue;
+    for (int64_t s : {int64_t{-5000000000}, int64_t{0}, int64_t{1790000000}, int64_t{4000000000}}) {
+      (void)zone->OffsetAt(s);
+      (void)zone->FromLocal(s);
+    }
+    ASSERT_TRUE(NextRuns(Cron("30 2 * * *"), *zone, Utc("2026-03-28 00:00"), 3).ok());
+  }
+  const std::string rule_alphabet = "ESTCDT<>+-0123456789:,./MJ";
+  for (int i = 0; i < 20000; ++i) {
+    std::string rule = "CET-1CEST,M3.5.0,M10.5.0/3";
+    for (int k = 0; k < 2; ++k)
+      rule[random() % rule.size()] = rule_alphabet[random() % rule_alphabet.size()];
+    Result<PosixTzRule> parsed = PosixTzRule::Parse(rule);
+    if (parsed.ok()) {
+      const ZonePeriod p = parsed->PeriodAt(1790000000);
+      ASSERT_LE(p.begin_s, 1790000000) << rule;
+      ASSERT_GT(p.end_s, 1790000000) << rule;
+    }
   }
 }
 
