@@ -428,7 +428,8 @@ class JobRun {
       }
       CheckRunTime();
       Json response = next_page.active() ? next_page.Take() : ex_.client->Download(*request);
-      std::string hash = Sha1Hex(response.dump());
+      // Only compared with the previous page's: the value's digest, not its dump's.
+      std::string hash = JsonSha1Hex(response);
       if (hash == last_hash) {
         Log(ex_.log, LogLevel::kDebug,
             "Job '" + config_.Endpoint() + "' finished when last response matched the previous!");

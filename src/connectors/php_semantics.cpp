@@ -2,10 +2,13 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace swan::connectors {
 
@@ -37,6 +40,30 @@ bool IsCanonicalInt(const std::string& key) {
   return true;
 }
 
+void AppendInt(std::string& out, uint64_t magnitude, bool negative) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, magnitude);
+  if (negative) out.push_back('-');
+  out.append(buf, r.ptr);
+}
+
+void AppendInt(std::string& out, int64_t v) {
+  if (v < 0) {
+    AppendInt(out, static_cast<uint64_t>(0) - static_cast<uint64_t>(v), true);
+  } else {
+    AppendInt(out, static_cast<uint64_t>(v), false);
+  }
+}
+
+// s:<length>:"<bytes>";
+void AppendSerializedString(std::string& out, const std::string& s) {
+  out += "s:";
+  AppendInt(out, s.size(), false);
+  out += ":\"";
+  out += s;
+  out += "\";";
+}
+
 void SerializeInto(const Json& v, bool objects_as_arrays, std::string& out) {
   switch (v.type()) {
     case Json::value_t::null:
@@ -46,10 +73,14 @@ void SerializeInto(const Json& v, bool objects_as_arrays, std::string& out) {
       out += v.get<bool>() ? "b:1;" : "b:0;";
       return;
     case Json::value_t::number_integer:
-      out += "i:" + std::to_string(v.get<int64_t>()) + ";";
+      out += "i:";
+      AppendInt(out, v.get<int64_t>());
+      out.push_back(';');
       return;
     case Json::value_t::number_unsigned:
-      out += "i:" + std::to_string(v.get<uint64_t>()) + ";";
+      out += "i:";
+      AppendInt(out, v.get<uint64_t>(), false);
+      out.push_back(';');
       return;
     case Json::value_t::number_float: {
       double d = v.get<double>();
@@ -58,19 +89,23 @@ void SerializeInto(const Json& v, bool objects_as_arrays, std::string& out) {
       } else if (std::isinf(d)) {
         out += d > 0 ? "d:INF;" : "d:-INF;";
       } else {
-        out += "d:" + PhpFormatDouble(d, 17, 'E') + ";";
+        out += "d:";
+        out += PhpFormatDouble(d, 17, 'E');
+        out.push_back(';');
       }
       return;
     }
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      out += "s:" + std::to_string(s.size()) + ":\"" + s + "\";";
+    case Json::value_t::string:
+      AppendSerializedString(out, v.get_ref<const std::string&>());
       return;
-    }
     case Json::value_t::array: {
-      out += "a:" + std::to_string(v.size()) + ":{";
+      out += "a:";
+      AppendInt(out, v.size(), false);
+      out += ":{";
       for (size_t i = 0; i < v.size(); ++i) {
-        out += "i:" + std::to_string(i) + ";";
+        out += "i:";
+        AppendInt(out, i, false);
+        out.push_back(';');
         SerializeInto(v[i], objects_as_arrays, out);
       }
       out += "}";
@@ -78,15 +113,19 @@ void SerializeInto(const Json& v, bool objects_as_arrays, std::string& out) {
     }
     case Json::value_t::object: {
       if (objects_as_arrays) {
-        out += "a:" + std::to_string(v.size()) + ":{";
+        out += "a:";
       } else {
-        out += "O:8:\"stdClass\":" + std::to_string(v.size()) + ":{";
+        out += "O:8:\"stdClass\":";
       }
+      AppendInt(out, v.size(), false);
+      out += ":{";
       for (auto it = v.begin(); it != v.end(); ++it) {
         if (objects_as_arrays && IsCanonicalInt(it.key())) {
-          out += "i:" + it.key() + ";";
+          out += "i:";
+          out += it.key();
+          out.push_back(';');
         } else {
-          out += "s:" + std::to_string(it.key().size()) + ":\"" + it.key() + "\";";
+          AppendSerializedString(out, it.key());
         }
         SerializeInto(it.value(), objects_as_arrays, out);
       }
@@ -373,38 +412,58 @@ std::string PhpFormatDouble(double value, int precision, char exp_char) {
   if (std::isnan(value)) return "NAN";
   if (std::isinf(value)) return value > 0 ? "INF" : "-INF";
   if (value == 0) return std::signbit(value) ? "-0" : "0";
+  // The digits printf("%.*e") gives: std::to_chars in scientific form with a precision is
+  // specified to print the same, without printf's multi-precision arithmetic.
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*e", precision - 1, value);
-  std::string s(buf);
-  std::string sign;
-  if (s[0] == '-') {
-    sign = "-";
-    s = s.substr(1);
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, precision - 1);
+  if (ec != std::errc()) {
+    end = buf + std::snprintf(buf, sizeof buf, "%.*e", precision - 1, value);
   }
-  size_t e = s.find('e');
-  int exponent = std::atoi(s.c_str() + e + 1);
-  std::string digits;
-  for (size_t i = 0; i < e; ++i) {
-    if (s[i] != '.') digits.push_back(s[i]);
+  const char* p = buf;
+  std::string out;
+  out.reserve(32);
+  if (*p == '-') {
+    out.push_back('-');
+    ++p;
   }
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  const char* e = std::find(p, static_cast<const char*>(end), 'e');
+  int exponent = 0;
+  const char* ep = e + 1;
+  const bool negative_exponent = ep < end && *ep == '-';
+  if (ep < end && (*ep == '-' || *ep == '+')) ++ep;
+  for (; ep < end; ++ep) exponent = exponent * 10 + (*ep - '0');
+  if (negative_exponent) exponent = -exponent;
+  char digits[64];
+  size_t n = 0;
+  for (const char* q = p; q < e; ++q) {
+    if (*q != '.') digits[n++] = *q;
+  }
+  while (n > 1 && digits[n - 1] == '0') --n;
   int decpt = exponent + 1;
-  std::string out = sign;
   if (decpt < 0 ? decpt < -3 : decpt > precision) {
     int x = decpt - 1;
     out.push_back(digits[0]);
     out.push_back('.');
-    out += digits.size() > 1 ? digits.substr(1) : "0";
+    if (n > 1) {
+      out.append(digits + 1, n - 1);
+    } else {
+      out.push_back('0');
+    }
     out.push_back(exp_char);
     out.push_back(x < 0 ? '-' : '+');
     out += std::to_string(std::abs(x));
   } else if (decpt <= 0) {
-    out += "0." + std::string(static_cast<size_t>(-decpt), '0') + digits;
-  } else if (digits.size() <= static_cast<size_t>(decpt)) {
-    out += digits + std::string(static_cast<size_t>(decpt) - digits.size(), '0');
+    out += "0.";
+    out.append(static_cast<size_t>(-decpt), '0');
+    out.append(digits, n);
+  } else if (n <= static_cast<size_t>(decpt)) {
+    out.append(digits, n);
+    out.append(static_cast<size_t>(decpt) - n, '0');
   } else {
-    out += digits.substr(0, static_cast<size_t>(decpt)) + "." +
-           digits.substr(static_cast<size_t>(decpt));
+    out.append(digits, static_cast<size_t>(decpt));
+    out.push_back('.');
+    out.append(digits + decpt, n - static_cast<size_t>(decpt));
   }
   return out;
 }
@@ -636,6 +695,116 @@ std::string Md5Hex(const std::string& data) {
 std::string Sha1Hex(const std::string& data) {
   static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   return DigestHex(sha1 != nullptr ? sha1 : EVP_sha1(), data);
+}
+
+namespace {
+
+// Feeds a tagged, length-prefixed form of a JSON value (one form per dump()) to a digest, in
+// chunks.
+class JsonDigest {
+ public:
+  explicit JsonDigest(EVP_MD_CTX* ctx) : ctx_(ctx) { buf_.reserve(kChunk + 64); }
+
+  void Add(const Json& v) {
+    switch (v.type()) {
+      case Json::value_t::null:
+        buf_.push_back('n');
+        break;
+      case Json::value_t::boolean:
+        buf_.push_back(v.get<bool>() ? 't' : 'f');
+        break;
+      case Json::value_t::number_integer:
+        buf_.push_back('i');
+        AppendInt(buf_, v.get<int64_t>());
+        buf_.push_back(';');
+        break;
+      case Json::value_t::number_unsigned:
+        buf_.push_back('i');
+        AppendInt(buf_, v.get<uint64_t>(), false);
+        buf_.push_back(';');
+        break;
+      case Json::value_t::number_float: {
+        double d = v.get<double>();
+        if (!std::isfinite(d)) {
+          buf_.push_back('n');  // dump() writes null
+        } else {
+          buf_.push_back('d');
+          buf_.append(reinterpret_cast<const char*>(&d), sizeof d);
+        }
+        break;
+      }
+      case Json::value_t::string:
+        AddString(v.get_ref<const std::string&>());
+        break;
+      case Json::value_t::array:
+        buf_.push_back('[');
+        AddSize(v.size());
+        for (const auto& item : v) Add(item);
+        break;
+      case Json::value_t::object:
+        buf_.push_back('{');
+        AddSize(v.size());
+        for (auto it = v.begin(); it != v.end(); ++it) {
+          AddString(it.key());
+          Add(it.value());
+        }
+        break;
+      default:
+        buf_.push_back('?');
+        AddString(v.dump());
+    }
+    if (buf_.size() >= kChunk) Flush();
+  }
+
+  void Flush() {
+    EVP_DigestUpdate(ctx_, buf_.data(), buf_.size());
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kChunk = 64 * 1024;
+
+  void AddSize(size_t n) {
+    uint64_t v = n;
+    buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void AddString(const std::string& s) {
+    buf_.push_back('s');
+    AddSize(s.size());
+    if (s.size() >= kChunk) {
+      Flush();
+      EVP_DigestUpdate(ctx_, s.data(), s.size());
+    } else {
+      buf_ += s;
+    }
+  }
+
+  EVP_MD_CTX* ctx_;
+  std::string buf_;
+};
+
+}  // namespace
+
+std::string JsonSha1Hex(const Json& value) {
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha1 != nullptr ? sha1 : EVP_sha1(), nullptr) != 1) {
+    return Sha1Hex(value.dump());
+  }
+  JsonDigest digest(ctx.get());
+  digest.Add(value);
+  digest.Flush();
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[out[i] >> 4]);
+    hex.push_back(kHex[out[i] & 15]);
+  }
+  return hex;
 }
 
 UrlParts ParseUrl(const std::string& url) {

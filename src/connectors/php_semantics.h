@@ -83,6 +83,10 @@ std::string AsciiUpper(std::string s);
 // md5 / sha1 hex of bytes (OpenSSL).
 std::string Md5Hex(const std::string& data);
 std::string Sha1Hex(const std::string& data);
+// sha1 hex of a JSON value, the same for two values exactly when their dump() is the same (a
+// null, NaN and infinity alike; an integer by its value; a float by its bits; strings, arrays and
+// objects, in order, by their contents), without formatting the dump.
+std::string JsonSha1Hex(const Json& value);
 
 // A parsed absolute or relative URL (parse_url's parts).
 struct UrlParts {
