@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -276,6 +278,10 @@ TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
        R"([{"id": 4, "v": ["x"]}])"},
       // a record's own "JSON_parentId" next to the child table's parent column
       {R"([{"id": 1, "tags": ["a"]}])", R"([{"id": 2, "tags": [{"JSON_parentId": "p"}]}])"},
+      // records whose structure is known: empty arrays, nulls, nested arrays (logged each time)
+      {R"([{"id": 1, "tags": ["a"], "m": [[1]], "o": {"k": 1}}, {"id": 2, "tags": [], "m": [[2]]}])",
+       R"([{"id": 3, "tags": null, "m": [[3], [4]], "o": null}, {"id": 4, "tags": ["b"]}])",
+       R"([{"id": 5, "tags": [], "o": {"k": null}}, {"[]": 1}])"},
   };
   int n = 0;
   for (const auto& c : cases) {
@@ -304,6 +310,60 @@ TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
       EXPECT_EQ(streamed.log, one.log) << name;
     }
   }
+}
+
+TEST(JsonFlattener, RecordsOfAKnownStructureAreCheckedOnce) {
+  // The second and third records match the structure the first gave (no change, no analysis);
+  // each nested array is still logged, and a changed type still fails.
+  fs::path dir = FreshDir("known-structure");
+  std::vector<std::string> log;
+  swan::connectors::JsonFlattener f(dir.string(),
+                                    [&log](auto, const std::string& line) { log.push_back(line); });
+  f.Process(Json::parse(R"([{"id": 1, "m": [[1]]}, {"id": 2, "m": [[2]]}, {"id": 3, "m": [[3]]}])"),
+            "t", nullptr);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(),
+                          [](const std::string& l) {
+                            return l.find("Converting nested array") != std::string::npos;
+                          }),
+            3);
+  EXPECT_THROW(f.Process(Json::parse(R"([{"id": 4, "m": [[4]]}, {"id": 5, "m": [{"a": 1}]}])"), "t",
+                         nullptr),
+               swan::connectors::ExtractorError);
+}
+
+TEST(PhpSemantics, DoublesAsPhpPrintsThem) {
+  using swan::connectors::PhpSerialize;
+  using swan::connectors::PhpToString;
+  EXPECT_EQ(PhpToString(Json(0.1)), "0.1");
+  EXPECT_EQ(PhpToString(Json(123.45)), "123.45");
+  EXPECT_EQ(PhpToString(Json(-2.5)), "-2.5");
+  EXPECT_EQ(PhpToString(Json(1e14)), "1.0E+14");
+  EXPECT_EQ(PhpToString(Json(1e13)), "10000000000000");
+  EXPECT_EQ(PhpToString(Json(0.0001)), "0.0001");
+  EXPECT_EQ(PhpToString(Json(0.00001)), "1.0E-5");
+  EXPECT_EQ(PhpToString(Json(1.0 / 3)), "0.33333333333333");
+  EXPECT_EQ(PhpSerialize(Json(0.1)), "d:0.10000000000000001;");
+  EXPECT_EQ(PhpSerialize(Json(-0.0)), "d:-0;");
+  EXPECT_EQ(PhpSerialize(Json(1e300)), "d:1.0000000000000001E+300;");
+  EXPECT_EQ(PhpSerialize(Json::parse(R"({"a": [-5, 7, 1.5, "x", null, true]})")),
+            "O:8:\"stdClass\":1:{s:1:\"a\";a:6:{i:0;i:-5;i:1;i:7;i:2;d:1.5;i:3;s:1:\"x\";i:4;N;"
+            "i:5;b:1;}}");
+}
+
+TEST(PhpSemantics, JsonDigestIsTheDumpsIdentity) {
+  using swan::connectors::JsonSha1Hex;
+  auto same = [](const Json& a, const Json& b) { return JsonSha1Hex(a) == JsonSha1Hex(b); };
+  EXPECT_TRUE(same(Json::parse(R"({"a": [1, "x", {"b": null}]})"),
+                   Json::parse(R"({"a": [1, "x", {"b": null}]})")));
+  EXPECT_TRUE(same(Json(int64_t{5}), Json(uint64_t{5})));
+  EXPECT_TRUE(same(Json(std::nan("")), Json(nullptr)));
+  EXPECT_FALSE(same(Json(1), Json(1.0)));
+  EXPECT_FALSE(same(Json(0.0), Json(-0.0)));
+  EXPECT_FALSE(same(Json::parse(R"({"a": 1, "b": 2})"), Json::parse(R"({"b": 2, "a": 1})")));
+  EXPECT_FALSE(same(Json::parse(R"([1, [2]])"), Json::parse(R"([[1], 2])")));
+  EXPECT_FALSE(same(Json::parse(R"(["ab", "c"])"), Json::parse(R"(["a", "bc"])")));
+  EXPECT_FALSE(same(Json("1"), Json(1)));
+  EXPECT_EQ(JsonSha1Hex(Json::array()).size(), 40u);
 }
 
 TEST(JsonFlattener, KnownKeboolaHash) {

@@ -517,14 +517,91 @@ std::string JsonFlattener::AnalyzeItem(const Json& item, const NodePath& path) {
   return type;
 }
 
+namespace {
+
+// The object child `name` of a structure node, or nullptr.
+const Json* ChildNode(const Json* node, const std::string& name) {
+  if (node == nullptr || !node->is_object()) return nullptr;
+  auto it = node->find(name);
+  return it != node->end() && it->is_object() ? &*it : nullptr;
+}
+
+// Whether SaveNodeValue(<node's path>, "nodeType", type) leaves the structure as it is: the
+// node exists and has that type, or it has a known type and `type` is "null" (which
+// HandleUpgrade leaves standing).
+bool NodeTypeHolds(const Json* node, const char* type) {
+  if (node == nullptr) return false;
+  auto it = node->find("nodeType");
+  if (it == node->end() || !it->is_string()) return false;
+  const auto& existing = it->get_ref<const std::string&>();
+  if (existing == type) return true;
+  return std::strcmp(type, "null") == 0 && (existing == "scalar" || existing == "object");
+}
+
+}  // namespace
+
+const Json* JsonFlattener::SavedNode(const NodePath& path) const {
+  const Json* cur = &structure_.data();
+  for (const auto& p : path) {
+    cur = ChildNode(cur, JsonStructure::EncodeNodeName(p));
+    if (cur == nullptr) return nullptr;
+  }
+  return cur;
+}
+
+bool JsonFlattener::AnalysisHolds(const Json& item, const Json* node, bool in_array,
+                                  const char** type) const {
+  if (node == nullptr) return false;
+  if (IsScalar(item)) {
+    *type = "scalar";
+  } else if (item.is_object()) {
+    *type = "object";
+    for (auto it = item.begin(); it != item.end(); ++it) {
+      const char* child_type = nullptr;
+      if (!AnalysisHolds(*it, ChildNode(node, JsonStructure::EncodeNodeName(it.key())),
+                         it.key() == kArray, &child_type)) {
+        return false;
+      }
+    }
+  } else if (item.is_null()) {
+    *type = "null";
+  } else {
+    if (in_array) return false;  // logged ("Converting nested array")
+    *type = "array";
+    const Json* items = ChildNode(node, kArray);
+    if (items == nullptr) return false;
+    if (item.empty() && !NodeTypeHolds(items, "null")) return false;
+    const char* old_type = nullptr;
+    for (const auto& row : item) {
+      const char* new_type = nullptr;
+      if (!AnalysisHolds(row, items, true, &new_type)) return false;
+      if (old_type != nullptr && std::strcmp(new_type, old_type) != 0 &&
+          std::strcmp(new_type, "null") != 0 && std::strcmp(old_type, "null") != 0) {
+        return false;  // AnalyzeArray throws
+      }
+      old_type = new_type;
+    }
+  }
+  return NodeTypeHolds(node, *type);
+}
+
 void JsonFlattener::AnalyzeArray(const Json& array, const NodePath& path_in) {
   NodePath path = path_in;
   path.push_back(kArray);
   if (array.empty()) structure_.SaveNodeValue(path, "nodeType", "null");
   std::string old_type;
   bool has_old = false;
+  // Most records have the structure earlier records gave: checked without a change.
+  uint64_t items_generation = structure_.generation();
+  const Json* items = SavedNode(path);
   for (const auto& row : array) {
-    std::string new_type = AnalyzeItem(row, path);
+    if (structure_.generation() != items_generation) {
+      items_generation = structure_.generation();
+      items = SavedNode(path);
+    }
+    const char* held = nullptr;
+    std::string new_type =
+        AnalysisHolds(row, items, true, &held) ? std::string(held) : AnalyzeItem(row, path);
     if (has_old && new_type != old_type && new_type != "null" && old_type != "null") {
       throw ExtractorError("Data in '" + JsonStructure::PathString(path) +
                            "' contains incompatible data types '" + old_type + "' and '" +

@@ -61,6 +61,8 @@ class JsonStructure {
   // Changed by every change of the structure, to a number no other change of any structure in
   // this process had (a copy shares its original's until either changes).
   uint64_t generation() const { return generation_; }
+  // The tree of nodes (for walking it read-only).
+  const Json& data() const { return data_; }
 
   // {"data": ..., "parent_aliases": ...}, as saved in the state; Load accepts the same.
   Json GetData() const;
@@ -129,6 +131,12 @@ class JsonFlattener {
   void SwapStreamed();
   void AnalyzeArray(const Json& array, const NodePath& path);
   std::string AnalyzeItem(const Json& item, const NodePath& path);
+  // Whether AnalyzeItem on `item` would change nothing and log nothing: every node it would
+  // save already holds that nodeType. `node`: the structure's node of the item's path, or
+  // nullptr; `in_array`: that path ends in "[]". Sets `type` to what AnalyzeItem returns.
+  bool AnalysisHolds(const Json& item, const Json* node, bool in_array, const char** type) const;
+  // The structure's node at `path` as SaveNodeValue walks to it, or nullptr.
+  const Json* SavedNode(const NodePath& path) const;
   // Consumes `data`: its records are moved into the rows written.
   void Parse(Json& data, const NodePath& path, const Json& parent_id);
   std::vector<std::pair<std::string, Json>> ValidateParentId(const Json& parent_id) const;
