@@ -197,8 +197,9 @@ std::string ReplaceAll(std::string s, const std::string& from, const std::string
   return s;
 }
 
-// FindResponseArray: the records of a response.
-Json FindResponseArray(const Json& response, const JobConfig& job, const LogFn& log) {
+// FindResponseArray: the records of a response: a part of `response`, or `*made`.
+const Json* LocateResponseArray(const Json& response, const JobConfig& job, const LogFn& log,
+                                Json* made) {
   const Json& config = job.config;
   if (NonEmpty(config, "dataField")) {
     const Json& field = config["dataField"];
@@ -216,12 +217,13 @@ Json FindResponseArray(const Json& response, const JobConfig& job, const LogFn& 
     auto found = GetDataFromPath(path, response, separator);
     if (!found || PhpEmpty(*found, false)) {
       Log(log, LogLevel::kWarning, "dataField '" + path + "' contains no data!");
-      return Json::array();
+      *made = Json::array();
+      return made;
     }
-    if (!found->is_array()) return Json::array({*found});
-    return *found;
+    *made = found->is_array() ? std::move(*found) : Json::array({*found});
+    return made;  // (GetDataFromPath gives a copy)
   }
-  if (response.is_array()) return response;
+  if (response.is_array()) return &response;
   if (response.is_object()) {
     std::vector<std::string> names;
     const Json* only = nullptr;
@@ -231,11 +233,12 @@ Json FindResponseArray(const Json& response, const JobConfig& job, const LogFn& 
         only = &*it;
       }
     }
-    if (names.size() == 1) return *only;
+    if (names.size() == 1) return only;
     if (names.empty()) {
       Log(log, LogLevel::kWarning,
           "No data array found in response! (endpoint: " + job.Endpoint() + ")");
-      return Json::array();
+      *made = Json::array();
+      return made;
     }
     std::string joined;
     for (const auto& n : names) joined += (joined.empty() ? "" : ", ") + n;
@@ -248,6 +251,12 @@ Json FindResponseArray(const Json& response, const JobConfig& job, const LogFn& 
                        response.type_name() +
                        " where an object or array was "
                        "expected.");
+}
+
+Json FindResponseArray(const Json& response, const JobConfig& job, const LogFn& log) {
+  Json made;
+  const Json* found = LocateResponseArray(response, job, log, &made);
+  return found == &made ? std::move(made) : *found;
 }
 
 // Response\Filter: responseFilter paths become JSON strings.
@@ -265,6 +274,8 @@ class ResponseFilter {
     delimiter_ =
         NonEmpty(c, "responseFilterDelimiter") ? PhpToString(c["responseFilterDelimiter"]) : ".";
   }
+  // Whether Run changes anything.
+  bool active() const { return !filters_.empty(); }
   void Run(Json& data) const {
     for (const auto& path : filters_) {
       for (auto& item : data) item = FilterItem(item, path);
@@ -436,8 +447,22 @@ class JobRun {
         scroller_->Reset();
         break;
       }
+      const ResponseFilter filter(config_, ex_.compat_level);
+      if (ahead && !filter.active()) {
+        // The records are read where they are in the response (no copy of the page): the
+        // scroller reads both, then nothing reads the response again and its records move on.
+        Json made;
+        Json& data = const_cast<Json&>(*LocateResponseArray(response, config_, ex_.log, &made));
+        request = scroller_->NextRequest(*ex_.client, config_, response, data);
+        if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
+          next_page.Start(*request);
+        }
+        ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id));
+        last_hash = hash;
+        continue;
+      }
       Json data = FindResponseArray(response, config_, ex_.log);
-      ResponseFilter(config_, ex_.compat_level).Run(data);
+      filter.Run(data);
       if (ahead) {
         request = scroller_->NextRequest(*ex_.client, config_, response, data);
         // Not past the page limit, the run's time or a cancel: those end the run before the

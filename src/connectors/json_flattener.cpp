@@ -848,10 +848,24 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
     plans_.clear();
     plans_generation_ = structure_.generation();
   }
-  std::string key = KeyOf(path) + "|";
-  for (const auto& p : parent_cols) key += std::to_string(p.first.size()) + ":" + p.first;
-  auto cached = plans_.find(key);
-  if (cached != plans_.end()) return cached->second;
+  // Looked up by the path and the parent columns' names as given, without building a key.
+  size_t hash = path.size();
+  std::hash<std::string> hasher;
+  for (const auto& p : path) hash = hash * 1000003 ^ hasher(p);
+  hash = hash * 1000003 ^ parent_cols.size();
+  for (const auto& p : parent_cols) hash = hash * 1000003 ^ hasher(p.first);
+  auto& bucket = plans_[hash];
+  for (const auto& entry : bucket) {
+    if (entry.path != path || entry.parents.size() != parent_cols.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < parent_cols.size() && same; ++i) {
+      same = entry.parents[i] == parent_cols[i].first;
+    }
+    if (same) return entry.plan;
+  }
+  PlanEntry entry;
+  entry.path = path;
+  for (const auto& p : parent_cols) entry.parents.push_back(p.first);
 
   const uint64_t before = structure_.generation();
   auto plan = std::make_shared<RowPlan>();
@@ -884,7 +898,10 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
   }
   plan->clean_path = JsonStructure::CleanPath(path);
   plan->generation = structure_.generation();
-  if (plan->generation == before) plans_.emplace(std::move(key), plan);
+  if (plan->generation == before) {
+    entry.plan = plan;
+    plans_[hash].push_back(std::move(entry));  // (GetHeaders may have added buckets)
+  }
   return plan;
 }
 
@@ -895,7 +912,12 @@ void JsonFlattener::ParseRow(Json& row, const NodePath& path,
   out.Init(plan->layout);
   std::string array_parent_id;
   if (plan->needs_parent_id) {
-    array_parent_id = plan->clean_path + "_" + Md5Hex(PhpSerialize(row) + outer_hash);
+    std::string serialized = PhpSerialize(row);
+    serialized += outer_hash;
+    array_parent_id.reserve(plan->clean_path.size() + 33);
+    array_parent_id += plan->clean_path;
+    array_parent_id.push_back('_');
+    array_parent_id += Md5Hex(serialized);
   }
   for (const ColumnPlan& column : plan->columns) {
     ParseField(row, out, array_parent_id, column, plan->generation, path);

@@ -166,7 +166,13 @@ class JsonFlattener {
   uint64_t headers_generation_ = ~uint64_t{0};
   std::unordered_map<std::string, std::vector<std::string>> headers_cache_;
   uint64_t plans_generation_ = ~uint64_t{0};
-  std::unordered_map<std::string, std::shared_ptr<const RowPlan>> plans_;
+  struct PlanEntry {
+    NodePath path;
+    std::vector<std::string> parents;  // the parent columns' names
+    std::shared_ptr<const RowPlan> plan;
+  };
+  // By a hash of the path and the parent names.
+  std::unordered_map<size_t, std::vector<PlanEntry>> plans_;
 
   bool streaming_ = true;
   bool streamed_any_ = false;

@@ -17,7 +17,16 @@ namespace {
 std::string DigestHex(const EVP_MD* md, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  // One context per thread, reused: EVP_Digest makes and frees one per call (the flattener
+  // digests every row that has children).
+  thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                      EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
+    len = 0;
+    EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  }
   static const char* kHex = "0123456789abcdef";
   std::string hex;
   hex.reserve(len * 2);
@@ -493,6 +502,7 @@ std::string PhpToString(const Json& v) {
 
 std::string PhpSerialize(const Json& v, bool objects_as_arrays) {
   std::string out;
+  out.reserve(256);
   SerializeInto(v, objects_as_arrays, out);
   return out;
 }
