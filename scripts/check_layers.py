@@ -3,7 +3,7 @@
 
 Swan's subsystems are the folders of src/, layered (docs/architecture.md, "Layers"):
 
-    cli > demo > api > service > jobs > storage, query > catalog, engine > common;
+    cli > demo > api > service > orchestration > jobs > storage, query > catalog, engine > common;
     jobs > connectors > common;  client > common
 
 A file of src/X may include headers of X and of the subsystems X is allowed to depend on
@@ -25,7 +25,7 @@ DIRECT = {
     "connectors": ["common"],
     "jobs": ["storage", "query", "connectors"],
     "orchestration": ["jobs"],
-    "service": ["jobs", "storage", "query"],
+    "service": ["orchestration", "jobs", "storage", "query"],
     "api": ["service"],
     "demo": ["api", "client"],
     "cli": ["demo", "api", "client"],

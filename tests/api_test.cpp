@@ -84,6 +84,7 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"GET", "/v1/projects/{project}/jobs"},
     {"GET", "/v1/projects/{project}/jobs/{id}"},
     {"POST", "/v1/projects/{project}/jobs/{id}/cancel"},
+    {"POST", "/v1/projects/{project}/jobs/{id}/rerun"},
     {"GET", "/v1/projects/{project}/jobs/{id}/events"},
 };
 

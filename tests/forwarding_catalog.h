@@ -119,6 +119,9 @@ class ForwardingCatalog : public catalog::Catalog {
   Result<std::vector<catalog::Job>> ListJobs(const catalog::JobFilter& f) override {
     return base_.ListJobs(f);
   }
+  Result<std::optional<catalog::Job>> ClaimFlowJob(const std::string& w) override {
+    return base_.ClaimFlowJob(w);
+  }
   Result<std::optional<catalog::Job>> ClaimJob(const std::string& w, int limit) override {
     return base_.ClaimJob(w, limit);
   }

@@ -287,7 +287,26 @@ void AddPipelineRoutes(Router& router) {
                 ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
                 ASSIGN_OR_RETURN(int64_t id, RequiredInt(ctx, "id"));
                 ASSIGN_OR_RETURN(auto job, service::GetJob(ctx.runtime, ctx.Caller(), project, id));
-                ctx.Json(200, {{"job", service::JobJson(job)}});
+                json out = service::JobJson(job);
+                if (job.component_id == catalog::kFlowComponentId) {
+                  // A flow's job shows its tasks' jobs, oldest first.
+                  ASSIGN_OR_RETURN(auto tasks,
+                                   service::FlowTasks(ctx.runtime, ctx.Caller(), project, id));
+                  out["tasks"] = json::array();
+                  for (const auto& t : tasks) out["tasks"].push_back(service::JobJson(t));
+                }
+                ctx.Json(200, {{"job", out}});
+                return Status::Ok();
+              }});
+  router.Add({"POST", "/v1/projects/{project}/jobs/{id}/rerun",
+              "Rerun a flow's job from failure: failed tasks and what follows them run again",
+              "job.rerun", true, json::array(), nullptr, 201, [](RequestContext& ctx) -> Status {
+                ctx.event_object = "job:" + ctx.Param("id");
+                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
+                ASSIGN_OR_RETURN(int64_t id, RequiredInt(ctx, "id"));
+                ASSIGN_OR_RETURN(auto job,
+                                 service::RerunFlow(ctx.runtime, ctx.Caller(), project, id));
+                ctx.Json(201, {{"job", service::JobJson(job)}});
                 return Status::Ok();
               }});
   router.Add({"POST", "/v1/projects/{project}/jobs/{id}/cancel",

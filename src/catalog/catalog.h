@@ -119,6 +119,8 @@ class Catalog {
   // Takes the oldest waiting job of a project with fewer than `per_project_limit` jobs
   // processing, marks it processing by `worker` at `now`; nullopt when none can start.
   virtual Result<std::optional<Job>> ClaimJob(const std::string& worker, int per_project_limit) = 0;
+  // Claims the oldest waiting flow job (component kFlowComponentId), which ClaimJob leaves.
+  virtual Result<std::optional<Job>> ClaimFlowJob(const std::string& worker) = 0;
   // Writes a job's mutable fields (status, message, usage, inputs, outputs, times, attempt).
   // When `expected_status` is given, fails with conflict unless the job is in that state.
   virtual Status UpdateJob(const Job& job, const std::string& expected_status) = 0;

@@ -230,6 +230,13 @@ CREATE TRIGGER files_retire_id AFTER DELETE ON files BEGIN
   ON CONFLICT (entity) DO UPDATE SET last_id = max(last_id, excluded.last_id);
 END;
 )SQL"},
+      // Flows (issue 12): a flow's tasks are jobs of their own, children of the flow's job.
+      {5, "flows", R"SQL(
+ALTER TABLE jobs ADD COLUMN parent_job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE;
+ALTER TABLE jobs ADD COLUMN flow_task_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN rerun_of INTEGER;
+CREATE INDEX jobs_parent ON jobs(parent_job_id, id) WHERE parent_job_id IS NOT NULL;
+)SQL"},
   };
   return kMigrations;
 }

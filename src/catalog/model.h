@@ -157,6 +157,10 @@ inline constexpr const char* kJobCancelled = "cancelled";
 inline constexpr const char* kJobTerminated = "terminated";
 bool IsFinalJobStatus(const std::string& status);
 
+// The component of flows (Keboola's orchestrator configurations): their jobs are claimed by the
+// flow runner, not by job workers, and do not count against a project's running-jobs limit.
+inline constexpr const char* kFlowComponentId = "keboola.orchestrator";
+
 // A run of a configuration (or one of its rows).
 struct Job {
   int64_t id = 0;
@@ -188,12 +192,18 @@ struct Job {
   // JSON arrays of {table, version, rows, bytes}.
   std::string inputs_json = "[]";
   std::string outputs_json = "[]";
+  // A task of a flow: the flow's job and the task's id in the flow's configuration.
+  std::optional<int64_t> parent_job_id{};
+  std::string flow_task_id{};
+  // A flow job that reruns the failed part of an earlier flow job.
+  std::optional<int64_t> rerun_of{};
 };
 
 struct JobFilter {
   std::optional<int64_t> project_id;
   std::optional<int64_t> configuration_id;
   std::string status;
+  std::optional<int64_t> parent_job_id;  // the tasks of one flow job
   int limit = 100;
 };
 

@@ -125,6 +125,7 @@ class SqliteCatalog final : public Catalog {
   Result<Job> GetJob(int64_t id) override;
   Result<std::vector<Job>> ListJobs(const JobFilter& filter) override;
   Result<std::optional<Job>> ClaimJob(const std::string& worker, int per_project_limit) override;
+  Result<std::optional<Job>> ClaimFlowJob(const std::string& worker) override;
   Status UpdateJob(const Job& job, const std::string& expected_status) override;
   Result<Job> RequestJobCancel(int64_t id) override;
   Status AppendJobEvents(const std::vector<JobEvent>& events) override;

@@ -15,7 +15,8 @@ constexpr const char* kJobSelect =
     "j.row_id, j.config_version, j.status, j.message, j.error_kind, j.token_id, "
     "coalesce(t.description, ''), j.attempt, j.max_attempts, j.timeout_ms, j.cancel_requested, "
     "j.debug, j.worker, j.created_at, j.started_at, j.finished_at, j.wall_ms, j.cpu_ms, "
-    "j.peak_memory_bytes, j.inputs, j.outputs FROM jobs j LEFT JOIN tokens t ON t.id = j.token_id ";
+    "j.peak_memory_bytes, j.inputs, j.outputs, j.parent_job_id, j.flow_task_id, j.rerun_of "
+    "FROM jobs j LEFT JOIN tokens t ON t.id = j.token_id ";
 
 Job ReadJob(const SqliteStmt& q) {
   Job j;
@@ -46,6 +47,9 @@ Job ReadJob(const SqliteStmt& q) {
   j.peak_memory_bytes = q.Int(24);
   j.inputs_json = q.Text(25);
   j.outputs_json = q.Text(26);
+  j.parent_job_id = q.OptInt(27);
+  j.flow_task_id = q.Text(28);
+  j.rerun_of = q.OptInt(29);
   return j;
 }
 
@@ -62,11 +66,13 @@ Result<Job> SqliteCatalog::GetJobLocked(int64_t id) {
 Result<Job> SqliteCatalog::CreateJob(const Job& job) {
   std::lock_guard lock(mu_);
   return InTx<Job>([&]() -> Result<Job> {
-    SqliteStmt ins(h(),
-                   "INSERT INTO jobs (id, project_id, branch_id, configuration_id, config_id, "
-                   "component_id, row_id, config_version, status, token_id, attempt, "
-                   "max_attempts, timeout_ms, debug, created_at) VALUES (" +
-                       NextIdSql("jobs") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    SqliteStmt ins(
+        h(),
+        "INSERT INTO jobs (id, project_id, branch_id, configuration_id, config_id, "
+        "component_id, row_id, config_version, status, token_id, attempt, "
+        "max_attempts, timeout_ms, debug, created_at, parent_job_id, flow_task_id, rerun_of) "
+        "VALUES (" +
+            NextIdSql("jobs") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(ins.Bind(1, job.project_id)
                         .Bind(2, job.branch_id)
                         .Bind(3, job.configuration_id)
@@ -81,6 +87,9 @@ Result<Job> SqliteCatalog::CreateJob(const Job& job) {
                         .Bind(12, job.timeout_ms)
                         .Bind(13, static_cast<int64_t>(job.debug ? 1 : 0))
                         .Bind(14, clock_.NowMs())
+                        .Bind(15, job.parent_job_id)
+                        .Bind(16, job.flow_task_id)
+                        .Bind(17, job.rerun_of)
                         .Run());
     return GetJobLocked(db_->LastInsertId());
   });
@@ -97,7 +106,9 @@ Result<std::vector<Job>> SqliteCatalog::ListJobs(const JobFilter& filter) {
   if (filter.project_id) where += "AND j.project_id = ?1 ";
   if (filter.configuration_id) where += "AND j.configuration_id = ?2 ";
   if (!filter.status.empty()) where += "AND j.status = ?3 ";
+  if (filter.parent_job_id) where += "AND j.parent_job_id = ?5 ";
   SqliteStmt q(h(), std::string(kJobSelect) + where + "ORDER BY j.id DESC LIMIT ?4");
+  if (filter.parent_job_id) q.Bind(5, *filter.parent_job_id);
   if (filter.project_id) q.Bind(1, *filter.project_id);
   if (filter.configuration_id) q.Bind(2, *filter.configuration_id);
   if (!filter.status.empty()) q.Bind(3, filter.status);
@@ -115,11 +126,32 @@ Result<std::optional<Job>> SqliteCatalog::ClaimJob(const std::string& worker,
                                                    int per_project_limit) {
   std::lock_guard lock(mu_);
   return InTx<std::optional<Job>>([&]() -> Result<std::optional<Job>> {
+    // Flow jobs only wait for their tasks: the flow runner claims them, and they hold no slot.
     SqliteStmt q(h(),
-                 "SELECT j.id FROM jobs j WHERE j.status = 'waiting' AND (SELECT count(*) FROM "
-                 "jobs p WHERE p.project_id = j.project_id AND p.status = 'processing') < ? "
-                 "ORDER BY j.id LIMIT 1");
+                 "SELECT j.id FROM jobs j WHERE j.status = 'waiting' AND j.component_id != ?2 AND "
+                 "(SELECT count(*) FROM jobs p WHERE p.project_id = j.project_id AND p.status = "
+                 "'processing' AND p.component_id != ?2) < ?1 ORDER BY j.id LIMIT 1");
     q.Bind(1, static_cast<int64_t>(per_project_limit));
+    q.Bind(2, std::string(kFlowComponentId));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return std::optional<Job>();
+    const int64_t id = q.Int(0);
+    SqliteStmt up(h(),
+                  "UPDATE jobs SET status = 'processing', worker = ?, started_at = ? WHERE id = ? "
+                  "AND status = 'waiting'");
+    RETURN_IF_ERROR(up.Bind(1, worker).Bind(2, clock_.NowMs()).Bind(3, id).Run());
+    ASSIGN_OR_RETURN(auto job, GetJobLocked(id));
+    return std::optional<Job>(std::move(job));
+  });
+}
+
+Result<std::optional<Job>> SqliteCatalog::ClaimFlowJob(const std::string& worker) {
+  std::lock_guard lock(mu_);
+  return InTx<std::optional<Job>>([&]() -> Result<std::optional<Job>> {
+    SqliteStmt q(h(),
+                 "SELECT id FROM jobs WHERE status = 'waiting' AND component_id = ? ORDER BY id "
+                 "LIMIT 1");
+    q.Bind(1, std::string(kFlowComponentId));
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return std::optional<Job>();
     const int64_t id = q.Int(0);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "catalog/model.h"
 #include "common/fs.h"
 #include "connectors/generic_extractor.h"
 #include "connectors/http_file_extractor.h"
@@ -113,7 +114,17 @@ std::vector<ComponentSpec> Builtins() {
   sqlite.builtin = Builtin::kSqliteExtractor;
   sqlite.network = false;
   sqlite.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql, sqlite};
+  ComponentSpec flow;
+  flow.id = catalog::kFlowComponentId;
+  flow.type = "orchestrator";
+  flow.name = "Flow";
+  flow.description =
+      "Keboola's orchestrator configurations (phases with dependsOn, tasks with componentId and "
+      "configId): each task runs as a job of its own, phase after phase (docs/orchestration.md).";
+  flow.builtin = Builtin::kFlow;
+  flow.network = false;
+  flow.source_file = "built-in";
+  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql, sqlite, flow};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

@@ -34,6 +34,7 @@ enum class Builtin {
   kFileWriter,
   kMysqlExtractor,
   kSqliteExtractor,
+  kFlow,  // run by the flow runner (orchestration/flow_runner.h), never by a job worker
 };
 
 struct ComponentSpec {

@@ -936,6 +936,8 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
       outcome = FromStatus(loaded);
     } else if (control.cancelled()) {
       outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
+    } else if (ex.component.builtin == Builtin::kFlow) {
+      outcome = AppError("a flow's job is run by the flow runner, not by a job worker");
     } else if (ex.component.builtin == Builtin::kSql) {
       outcome = RunSql(ex);
       // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that

@@ -73,13 +73,20 @@ Result<FlowPlan> FlowPlan::RerunFromFailure(FlowDefinition flow,
   }
   if (dirty.empty())
     return Status::Conflict("every task of the run succeeded: there is nothing to rerun");
+  // Every phase after one of those runs whole again: its inputs change.
+  std::set<std::string> downstream;
   for (const auto& phase : flow.phases) {  // topological: dependencies are decided first
     for (const auto& dep : phase.depends_on)
-      if (dirty.count(dep)) dirty.insert(phase.id);
+      if (dirty.count(dep) || downstream.count(dep)) downstream.insert(phase.id);
   }
   std::vector<bool> reuse(flow.tasks.size(), false);
-  for (size_t t = 0; t < flow.tasks.size(); ++t)
-    reuse[t] = flow.tasks[t].enabled && !dirty.count(flow.tasks[t].phase);
+  for (size_t t = 0; t < flow.tasks.size(); ++t) {
+    const FlowTask& task = flow.tasks[t];
+    auto it = previous.find(task.id);
+    const bool succeeded = it != previous.end() && (it->second == TaskState::kSucceeded ||
+                                                    it->second == TaskState::kReused);
+    reuse[t] = task.enabled && succeeded && !downstream.count(task.phase);
+  }
   return FlowPlan(std::move(flow), reuse);
 }
 

@@ -12,8 +12,9 @@
 //   continueOnFailure is a warning.
 // - The flow's outcome: "error" when a phase failed, "warning" when a task failed with
 //   continueOnFailure, "success" otherwise.
-// - Rerun from failure: the tasks of phases where a task did not succeed, and of every phase
-//   after those, run again; every other task's previous success is reused.
+// - Rerun from failure: the tasks that did not succeed, and every task of the phases after
+//   theirs, run again; every other task's previous success is reused (also a task that succeeded
+//   beside a failed one in its phase).
 #pragma once
 
 #include <map>

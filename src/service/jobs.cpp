@@ -1,5 +1,6 @@
 #include "service/jobs.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/fs.h"
@@ -62,7 +63,11 @@ Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog:
         caller, project.id, "job.create", "job:" + std::to_string(created.id),
         {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}}));
   }));
-  rt.jobs().Notify();
+  if (created.component_id == catalog::kFlowComponentId) {
+    rt.flows().Notify();
+  } else {
+    rt.jobs().Notify();
+  }
   return created;
 }
 
@@ -110,6 +115,7 @@ Result<catalog::Job> CancelJob(Runtime& rt, const Caller& caller, const catalog:
         AuditEvent(caller, project.id, "job.cancel", "job:" + std::to_string(job.id)));
   }));
   rt.jobs().Cancel(job.id);
+  rt.flows().Cancel(job.id);
   return after;
 }
 
@@ -139,6 +145,53 @@ Result<std::vector<catalog::JobEvent>> JobEvents(Runtime& rt, const Caller& call
   }
 }
 
+Result<std::vector<catalog::Job>> FlowTasks(Runtime& rt, const Caller& caller,
+                                            const catalog::Project& project, int64_t flow_job_id) {
+  ASSIGN_OR_RETURN(auto flow, GetJob(rt, caller, project, flow_job_id));
+  catalog::JobFilter filter;
+  filter.project_id = project.id;
+  filter.parent_job_id = flow.id;
+  filter.limit = 100000;
+  ASSIGN_OR_RETURN(auto tasks, rt.catalog().ListJobs(filter));
+  std::reverse(tasks.begin(), tasks.end());
+  return tasks;
+}
+
+Result<catalog::Job> RerunFlow(Runtime& rt, const Caller& caller, const catalog::Project& project,
+                               int64_t flow_job_id) {
+  ASSIGN_OR_RETURN(auto before, GetJob(rt, caller, project, flow_job_id));
+  if (before.component_id != catalog::kFlowComponentId)
+    return Status::InvalidArgument("job " + std::to_string(before.id) +
+                                   " is not a flow's job: run its configuration again instead");
+  if (!catalog::IsFinalJobStatus(before.status))
+    return Status::Conflict("job " + std::to_string(before.id) + " is " + before.status +
+                            ": a flow reruns from failure once it has ended");
+  if (before.status == catalog::kJobSuccess)
+    return Status::Conflict("job " + std::to_string(before.id) +
+                            " succeeded: there is nothing to rerun");
+  catalog::Job job;
+  job.project_id = project.id;
+  job.branch_id = before.branch_id;
+  job.configuration_id = before.configuration_id;
+  job.config_id = before.config_id;
+  job.component_id = before.component_id;
+  job.config_version = before.config_version;  // the plan it repeats
+  job.status = catalog::kJobCreated;
+  job.token_id = caller.token.id;
+  job.rerun_of = before.id;
+  catalog::Job created;
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(created, tx.CreateJob(job));
+    created.status = catalog::kJobWaiting;
+    RETURN_IF_ERROR(tx.UpdateJob(created, catalog::kJobCreated));
+    return tx.AppendEvent(AuditEvent(caller, project.id, "job.rerun",
+                                     "job:" + std::to_string(created.id),
+                                     {{"rerun_of", before.id}, {"config", before.config_id}}));
+  }));
+  rt.flows().Notify();
+  return created;
+}
+
 json JobJson(const catalog::Job& j) {
   auto time = [](int64_t ms) { return ms ? json(fs::IsoTime(ms)) : json(nullptr); };
   json out = {
@@ -162,6 +215,11 @@ json JobJson(const catalog::Job& j) {
       {"inputs", json::parse(j.inputs_json, nullptr, false)},
       {"outputs", json::parse(j.outputs_json, nullptr, false)}};
   if (j.token_id) out["token"] = {{"id", *j.token_id}, {"description", j.token_description}};
+  if (j.parent_job_id) {
+    out["parent_job_id"] = *j.parent_job_id;
+    out["flow_task_id"] = j.flow_task_id;
+  }
+  if (j.rerun_of) out["rerun_of"] = *j.rerun_of;
   return out;
 }
 

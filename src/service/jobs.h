@@ -39,6 +39,15 @@ Result<std::vector<catalog::JobEvent>> JobEvents(Runtime& rt, const Caller& call
                                                  const catalog::Project& project, int64_t job_id,
                                                  int64_t after_id, int limit, int64_t wait_ms);
 
+// A flow job's tasks: the jobs it created, oldest first.
+Result<std::vector<catalog::Job>> FlowTasks(Runtime& rt, const Caller& caller,
+                                            const catalog::Project& project, int64_t flow_job_id);
+// Reruns a flow job that did not succeed: a new flow job on the same configuration version,
+// whose tasks that succeeded before are reused and the others, with every phase after theirs,
+// run again.
+Result<catalog::Job> RerunFlow(Runtime& rt, const Caller& caller, const catalog::Project& project,
+                               int64_t flow_job_id);
+
 nlohmann::json JobJson(const catalog::Job& job);
 nlohmann::json JobEventJson(const catalog::JobEvent& e);
 

@@ -78,11 +78,21 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
     *field = static_cast<int>(n);
   }
   rt->jobs_ = std::make_unique<jobs::JobRunner>(std::move(parts), job_options);
-  if (options.start_jobs) RETURN_IF_ERROR(rt->jobs_->Start());
+  orchestration::FlowRunnerParts flow_parts;
+  flow_parts.catalog = rt->catalog_.get();
+  flow_parts.jobs = rt->jobs_.get();
+  flow_parts.clock = &clock;
+  flow_parts.master_key = rt->master_key_;
+  rt->flows_ = std::make_unique<orchestration::FlowRunner>(std::move(flow_parts), options.flows);
+  if (options.start_jobs) {
+    RETURN_IF_ERROR(rt->jobs_->Start());
+    RETURN_IF_ERROR(rt->flows_->Start());  // after the jobs' restart sweep, which ends old flows
+  }
   return rt;
 }
 
 Runtime::~Runtime() {
+  flows_.reset();  // before the job runner its flows wait on
   jobs_.reset();
   sql_.reset();
   store_.reset();

@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "jobs/component_registry.h"
 #include "jobs/job_runner.h"
+#include "orchestration/flow_runner.h"
 #include "query/sql_runner.h"
 #include "storage/table_store.h"
 
@@ -34,6 +35,7 @@ struct RuntimeOptions {
   // Jobs: worker threads and the per-project limit. start_jobs = false opens the runtime without
   // workers (jobs stay waiting), for tests of the layers below.
   jobs::JobRunnerOptions jobs;
+  orchestration::FlowRunnerOptions flows;
   bool start_jobs = true;
   // Folders of component registry files, searched after <data_dir>/components and the folders
   // in $SWAN_COMPONENTS_DIR (colon-separated).
@@ -58,6 +60,7 @@ class Runtime {
   storage::TableStore& store() { return *store_; }
   query::SqlRunner& sql() { return *sql_; }
   jobs::JobRunner& jobs() { return *jobs_; }
+  orchestration::FlowRunner& flows() { return *flows_; }
   const jobs::ComponentRegistry& components() const { return *components_; }
   // The instance's master key (<data_dir>/master.key): it wraps every project's secret key.
   const secrets::Key& master_key() const { return master_key_; }
@@ -79,7 +82,8 @@ class Runtime {
   std::unique_ptr<query::SqlRunner> sql_;
   secrets::Key master_key_{};
   std::unique_ptr<jobs::ComponentRegistry> components_;
-  std::unique_ptr<jobs::JobRunner> jobs_;  // stopped first: its jobs use everything above
+  std::unique_ptr<jobs::JobRunner> jobs_;  // stopped second: its jobs use everything above
+  std::unique_ptr<orchestration::FlowRunner> flows_;  // stopped first: flows wait on jobs
 };
 
 // The memory limit a process uses: `given`, else $SWAN_MEMORY_LIMIT, else the default.
