@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace swan::connectors {
 
@@ -390,8 +389,10 @@ struct JsonFlattener::RowLayout {
 struct JsonFlattener::ColumnPlan {
   std::string name;
   std::string type;
-  std::string header;    // headerNames of <path>.<name>
-  std::string fallback;  // header, or the headerNames of <path> when header is ""
+  std::string header;      // headerNames of <path>.<name>
+  std::string fallback;    // header, or the headerNames of <path> when header is ""
+  bool is_array = false;   // type == "array"
+  bool is_object = false;  // type == "object"
   ptrdiff_t header_slot = -1;
   ptrdiff_t fallback_slot = -1;
 };
@@ -635,18 +636,23 @@ void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::
     throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
   }
   if (spool_ == nullptr) {
-    spool_path_ = UniqueWorkFile(work_dir_, "flattener-spool", ".jsonl");
+    spool_path_ = UniqueWorkFile(work_dir_, "flattener-spool", ".cbor");
     spool_ = std::fopen(spool_path_.c_str(), "wb");
     if (spool_ == nullptr) {
       throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
     }
   }
-  // {"t": type, "p": parent_id, "d": data}, written without copying the records.
-  std::string line = "{\"t\":" + Json(type).dump() + ",\"p\":" + parent_id.dump() + ",\"d\":";
-  line += data.dump();
-  line += "}\n";
-  if (std::fwrite(line.data(), 1, line.size(), spool_) != line.size()) {
-    throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
+  // type, parent_id and data, each as <8-byte length><CBOR>: CBOR keeps the values a JSON dump
+  // and parse would give back (records come from parsed JSON: no NaN, nonnegative integers
+  // unsigned), without formatting them.
+  for (const Json* doc : {static_cast<const Json*>(nullptr), &parent_id, &data}) {
+    spool_buf_.clear();
+    Json::to_cbor(doc != nullptr ? *doc : Json(type), spool_buf_);
+    const uint64_t size = spool_buf_.size();
+    if (std::fwrite(&size, sizeof size, 1, spool_) != 1 ||
+        std::fwrite(spool_buf_.data(), 1, spool_buf_.size(), spool_) != spool_buf_.size()) {
+      throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
+    }
   }
   if (streaming_) StreamBatch(data, consumable, type, parent_id);
 }
@@ -671,18 +677,34 @@ std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
       throw ExtractorError("cannot write " + spool_path_, false);
     }
     spool_ = nullptr;
-    std::ifstream in(spool_path_, std::ios::binary);
-    std::string line;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(spool_path_.c_str(), "rb"),
+                                                       std::fclose);
+    if (!in) {
+      throw ExtractorError("cannot read " + spool_path_ + ": " + std::strerror(errno), false);
+    }
+    // The next document of the spool; false at its end.
+    auto next = [&](Json& doc) {
+      uint64_t size = 0;
+      if (std::fread(&size, sizeof size, 1, in.get()) != 1) return false;
+      spool_buf_.resize(size);
+      if (std::fread(spool_buf_.data(), 1, size, in.get()) != size) {
+        throw ExtractorError("cannot read " + spool_path_, false);
+      }
+      doc = Json::from_cbor(spool_buf_);
+      return true;
+    };
     try {
-      while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        Json batch = Json::parse(line);
-        Parse(batch["d"], NodePath{batch["t"].get<std::string>(), kArray}, batch["p"]);
+      Json type, parent, data;
+      while (next(type)) {
+        if (!next(parent) || !next(data)) throw ExtractorError("cannot read " + spool_path_, false);
+        Parse(data, NodePath{type.get<std::string>(), kArray}, parent);
       }
     } catch (const ExtractorError& e) {
       throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
     }
-    in.close();
+    in.reset();
+    spool_buf_.clear();
+    spool_buf_.shrink_to_fit();
     std::remove(spool_path_.c_str());
     spool_path_.clear();
   }
@@ -723,9 +745,19 @@ CsvTable& JsonFlattener::CreateCsvFile(const std::string& type, const NodePath& 
   return *tables_.back();
 }
 
+const std::string& JsonFlattener::TableTypeOf(const NodePath& path) {
+  // A function of the path alone; a child table's rows ask it for every parent row.
+  for (const auto& [known, type] : table_types_) {
+    if (known == path) return type;
+  }
+  if (table_types_.size() >= 64) table_types_.clear();
+  table_types_.emplace_back(path, structure_.GetTypeFromNodePath(path));
+  return table_types_.back().second;
+}
+
 void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_id_in) {
   auto parent_id = ValidateParentId(parent_id_in);
-  CsvTable& file = CreateCsvFile(structure_.GetTypeFromNodePath(path), path, parent_id);
+  CsvTable& file = CreateCsvFile(TableTypeOf(path), path, parent_id);
   std::vector<std::pair<std::string, Json>> parent_cols;
   for (const auto& p : parent_id) parent_cols.emplace_back(p.first, Json("string"));
   Row row_out;
@@ -894,6 +926,8 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
     if (type == "array" || type == "object") plan->needs_parent_id = true;
     c.name = std::move(name);
     c.type = std::move(type);
+    c.is_array = c.type == "array";
+    c.is_object = c.type == "object";
     plan->columns.push_back(std::move(c));
   }
   plan->clean_path = JsonStructure::CleanPath(path);
@@ -955,21 +989,21 @@ void JsonFlattener::ParseField(Json& row, Row& csv_row, const std::string& array
   auto it = row.is_object() ? row.find(c.name) : row.end();
   bool is_set = row.is_object() && it != row.end() && !it->is_null();
   if (!is_set || (PhpEmpty(*it, false) && !IsScalar(*it))) {
-    if (c.type != "object") {
+    if (!c.is_object) {
       Json null_value;
       set_fallback(null_value);
     }
     return;
   }
   Json& value = *it;
-  if (c.type == "array") {
+  if (c.is_array) {
     if (!value.is_array()) value = Json::array({value});
     Json id = array_parent_id;
     set_header(id);
     NodePath items = child_path();
     items.push_back(kArray);
     Parse(value, items, array_parent_id);
-  } else if (c.type == "object") {
+  } else if (c.is_object) {
     if (!value.is_object()) {
       throw ExtractorError("Data parse error in '" + c.name + "' - unexpected '" +
                            std::string(value.type_name()) + "' where 'object' was expected!");

@@ -153,6 +153,8 @@ class JsonFlattener {
                                             std::vector<std::pair<std::string, Json>>& parent_cols);
   void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
                   const ColumnPlan& column, uint64_t plan_generation, const NodePath& path);
+  // The table name of the rows at `path` (its cleaned, safe form).
+  const std::string& TableTypeOf(const NodePath& path);
   CsvTable& CreateCsvFile(const std::string& type, const NodePath& path,
                           std::vector<std::pair<std::string, Json>>& parent_id);
 
@@ -161,6 +163,8 @@ class JsonFlattener {
   JsonStructure structure_;
   std::string spool_path_;
   std::FILE* spool_ = nullptr;
+  std::vector<uint8_t> spool_buf_;
+  std::vector<std::pair<NodePath, std::string>> table_types_;
   std::vector<std::unique_ptr<CsvTable>> tables_;
   std::map<std::string, CsvTable*> tables_by_type_;
   uint64_t headers_generation_ = ~uint64_t{0};
