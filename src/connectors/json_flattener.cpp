@@ -645,9 +645,10 @@ void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::
   // type, parent_id and data, each as <8-byte length><CBOR>: CBOR keeps the values a JSON dump
   // and parse would give back (records come from parsed JSON: no NaN, nonnegative integers
   // unsigned), without formatting them.
-  for (const Json* doc : {static_cast<const Json*>(nullptr), &parent_id, &data}) {
+  const Json type_doc(type);
+  for (const Json* doc : {&type_doc, &parent_id, &data}) {
     spool_buf_.clear();
-    Json::to_cbor(doc != nullptr ? *doc : Json(type), spool_buf_);
+    Json::to_cbor(*doc, spool_buf_);
     const uint64_t size = spool_buf_.size();
     if (std::fwrite(&size, sizeof size, 1, spool_) != 1 ||
         std::fwrite(spool_buf_.data(), 1, spool_buf_.size(), spool_) != spool_buf_.size()) {
