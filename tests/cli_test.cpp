@@ -230,5 +230,54 @@ TEST_F(CliTest, ImportSaysHowTheFileWasReadAndWhatWasRenamed) {
   EXPECT_NE(skipped.find("line 3"), std::string::npos) << skipped;
 }
 
+// Flows from the CLI: create from a file, run and follow, show the tasks, the graph in Mermaid
+// and JSON, and a rerun from failure once the failing configuration is fixed.
+TEST_F(CliTest, FlowCreateRunShowGraphRerun) {
+  const std::string admin = server_->admin_token();
+  json created = RunJson("project create cliflow", admin);
+  const std::string master = created["token"].value("secret", "");
+  ASSERT_FALSE(master.empty());
+  auto sql_config = [&](const std::string& id, const std::string& sql) {
+    const std::string path = files_.path() + "/" + id + ".json";
+    std::ofstream(path)
+        << json{{"parameters",
+                 {{"blocks", {{{"name", "b"}, {"codes", {{{"name", "c"}, {"script", {sql}}}}}}}}}}}
+               .dump();
+    return path;
+  };
+  RunOk("config create swan.sql-transformation --id ok --file " + sql_config("ok", "SELECT 1"),
+        master);
+  RunOk("config create swan.sql-transformation --id bad --file " +
+            sql_config("bad", "SELECT * FROM missing_table"),
+        master);
+  const std::string flow_file = files_.path() + "/flow.json";
+  std::ofstream(flow_file) << R"({"phases": [{"id": 1, "name": "first"},
+      {"id": 2, "name": "second", "dependsOn": [1]}],
+    "tasks": [{"id": "a", "phase": 1, "task": {"componentId": "swan.sql-transformation", "configId": "ok"}},
+              {"id": "b", "phase": 2, "task": {"componentId": "swan.sql-transformation", "configId": "bad"}}]})";
+  RunOk("flow create nightly --file " + flow_file, master);
+  EXPECT_NE(RunOk("flow list", master).find("nightly"), std::string::npos);
+
+  CommandResult ran = Run("flow run nightly --wait", master);
+  EXPECT_EQ(ran.exit_code, 1) << ran.out << ran.err;  // a task's user error fails the flow
+  EXPECT_NE(ran.out.find("task b: job"), std::string::npos) << ran.out << ran.err;
+  json jobs = RunJson("job list --config nightly", master);
+  const int64_t flow_job = jobs["jobs"][0].value("id", int64_t{0});
+  const std::string shown = RunOk("flow show " + std::to_string(flow_job), master);
+  EXPECT_NE(shown.find("error"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("Catalog Error"), std::string::npos) << shown;
+
+  const std::string mermaid = RunOk("flow graph nightly", master);
+  EXPECT_EQ(mermaid.rfind("flowchart TD\n", 0), 0u) << mermaid;
+  EXPECT_NE(mermaid.find("phase_1 --> phase_2"), std::string::npos) << mermaid;
+  json graph = RunJson("flow graph nightly --format json", master);
+  EXPECT_EQ(graph["edges"].size(), 1u) << graph.dump();
+
+  RunOk("config edit bad --file " + sql_config("fixed", "SELECT 2"), master);
+  const std::string rerun = RunOk("flow rerun " + std::to_string(flow_job) + " --wait", master);
+  EXPECT_NE(rerun.find("ended success"), std::string::npos) << rerun;
+  EXPECT_NE(rerun.find("1 reused"), std::string::npos) << rerun;
+}
+
 }  // namespace
 }  // namespace swan::testing

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "orchestration/flow_definition.h"
+#include "orchestration/flow_graph.h"
 #include "orchestration/flow_plan.h"
 
 namespace swan::orchestration {
@@ -313,6 +314,32 @@ TEST(FlowPlanTest, TenPhasesOfTen) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(ran.started[i], std::to_string(i));
   EXPECT_EQ(ran.max_running, 4);
   EXPECT_EQ(plan.Outcome(), "success");
+}
+
+// The graph as JSON and Mermaid: phases in dependency order with their tasks, an edge per
+// dependency, conditions on the arrows, ids that are not Mermaid-safe escaped.
+TEST(FlowGraphTest, JsonAndMermaid) {
+  json task = Task("t 1", "load");
+  task["name"] = "orders \"daily\"";
+  FlowDefinition flow = Parse(
+      {{"phases",
+        {{{"id", "alert"}, {"name", "Alert"}, {"dependsOn", {"load"}}, {"condition", "failure"}},
+         {{"id", "load"}, {"name", "Load"}}}},
+       {"tasks", {task}}});
+  json graph = FlowGraphJson(flow);
+  EXPECT_EQ(graph["phases"][0]["id"], "load");
+  EXPECT_EQ(graph["phases"][0]["tasks"][0]["configId"], "ct 1");
+  EXPECT_EQ(graph["phases"][1]["condition"], "failure");
+  EXPECT_EQ(graph["edges"], json::parse(R"([{"from":"load","to":"alert","condition":"failure"}])"));
+  EXPECT_EQ(FlowGraphMermaid(flow),
+            "flowchart TD\n"
+            "  subgraph phase_load[\"Load\"]\n"
+            "    task_t_201[\"orders #quot;daily#quot; (keboola.snowflake-transformation ct 1)\"]\n"
+            "  end\n"
+            "  subgraph phase_alert[\"Alert\"]\n"
+            "    empty_alert[\"no tasks\"]\n"
+            "  end\n"
+            "  phase_load -- on failure --> phase_alert\n");
 }
 
 }  // namespace

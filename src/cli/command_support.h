@@ -195,4 +195,8 @@ inline Status PrintDone(const GlobalOptions& global, const json& answer,
   return Status::Ok();
 }
 
+// Follows a job's events until it ends (prints them unless --json), then prints its end; the
+// Status is the job's result (commands_pipeline.cpp).
+Status FollowJobToEnd(const GlobalOptions& global, ProjectSession& session, int64_t id);
+
 }  // namespace swan::cli::support

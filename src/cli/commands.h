@@ -185,6 +185,17 @@ struct RunOptions {
   bool debug = false;
 };
 Status Run(const GlobalOptions& global, const RunOptions& options);
+// ---- flows (configurations of keboola.orchestrator; docs/orchestration.md) ----------------------
+
+Status FlowCreate(const GlobalOptions& global, const ConfigWriteOptions& options);
+Status FlowList(const GlobalOptions& global);
+// A flow job: its state and its tasks' jobs.
+Status FlowShow(const GlobalOptions& global, int64_t job_id);
+// `format`: "mermaid" or "json".
+Status FlowGraph(const GlobalOptions& global, const std::string& config_id,
+                 const std::string& format);
+Status FlowRerun(const GlobalOptions& global, int64_t job_id, bool wait);
+
 Status JobList(const GlobalOptions& global, const std::string& config_id,
                const std::string& status);
 Status JobShow(const GlobalOptions& global, int64_t job_id);

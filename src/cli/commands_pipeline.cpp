@@ -262,6 +262,10 @@ Status Run(const GlobalOptions& global, const RunOptions& options) {
                          std::to_string(id) + " -f");
   }
   if (!global.json) std::cout << "Job " << id << " started.\n";
+  return FollowJobToEnd(global, session, id);
+}
+
+Status support::FollowJobToEnd(const GlobalOptions& global, ProjectSession& session, int64_t id) {
   ASSIGN_OR_RETURN(std::string status, StreamEvents(session, id, true, !global.json));
   (void)status;
   ASSIGN_OR_RETURN(json final_answer, session.api.Get(session.Path("/jobs/" + std::to_string(id))));

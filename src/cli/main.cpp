@@ -493,6 +493,50 @@ int main(int argc, char** argv) {
                 "keep the job's folder under <data>/jobs/ID (secrets encrypted again)");
   run->footer("Exit code with --wait: 0 success or warning, 1 user error, 2 anything else.");
 
+  // ---- flow ----
+  CLI::App* flow = app.add_subcommand(
+      "flow", "Flows: phases of tasks run as one job of jobs (docs/orchestration.md)");
+  flow->require_subcommand(1);
+  ConfigWriteOptions flow_options;
+  CLI::App* flow_create =
+      AddClientCommand(flow, "create", "Create a flow (Keboola's orchestrator format)", global,
+                       action, [&] { return FlowCreate(global, flow_options); });
+  flow_create->add_option("ID", flow_options.config_id, "flow id")->required();
+  flow_create
+      ->add_option("--file", flow_options.file,
+                   "JSON file ('-' = stdin): {\"phases\": [...], \"tasks\": [...]}")
+      ->required();
+  flow_create->add_option("--name", flow_options.name, "human name");
+  flow_create->add_option("--description", flow_options.description, "what it does");
+  flow_create->footer(
+      "Example:\n  swan flow create nightly --file nightly.json\n  swan flow run nightly --wait\n"
+      "  swan flow graph nightly > nightly.mmd");
+  AddClientCommand(flow, "list", "List the project's flows", global, action,
+                   [&] { return FlowList(global); });
+  RunOptions flow_run;
+  CLI::App* flow_run_cmd = AddClientCommand(flow, "run", "Run a flow", global, action,
+                                            [&] { return Run(global, flow_run); });
+  flow_run_cmd->add_option("ID", flow_run.config_id, "flow id")->required();
+  flow_run_cmd->add_flag("--wait", flow_run.wait,
+                         "print the flow's events as they come and exit with its result");
+  int64_t flow_job = 0;
+  AddClientCommand(flow, "show", "Show a flow's job and its tasks' jobs", global, action,
+                   [&] { return FlowShow(global, flow_job); })
+      ->add_option("JOB", flow_job, "the flow's job id")
+      ->required();
+  std::string flow_id, flow_format = "mermaid";
+  CLI::App* flow_graph =
+      AddClientCommand(flow, "graph", "Print a flow's graph (Mermaid or JSON)", global, action,
+                       [&] { return FlowGraph(global, flow_id, flow_format); });
+  flow_graph->add_option("ID", flow_id, "flow id")->required();
+  flow_graph->add_option("--format", flow_format, "mermaid or json")->capture_default_str();
+  bool flow_rerun_wait = false;
+  CLI::App* flow_rerun = AddClientCommand(
+      flow, "rerun", "Rerun a failed flow job: what failed and what follows it", global, action,
+      [&] { return FlowRerun(global, flow_job, flow_rerun_wait); });
+  flow_rerun->add_option("JOB", flow_job, "the flow's job id")->required();
+  flow_rerun->add_flag("--wait", flow_rerun_wait, "follow the new flow job until it ends");
+
   // ---- job ----
   CLI::App* job = app.add_subcommand("job", "Follow, inspect and cancel jobs");
   job->require_subcommand(1);

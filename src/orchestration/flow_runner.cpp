@@ -252,6 +252,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
       parts_.jobs->Notify();
     }
     const uint64_t seen = parts_.jobs->activity();
+    bool ended_any = false;
     for (auto it = running.begin(); it != running.end();) {
       auto child = cat.GetJob(it->second);
       if (child.ok() && catalog::IsFinalJobStatus(child->status)) {
@@ -262,6 +263,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
         (Succeeded(child->status) ? log.Info(line) : log.Warning(line));
         plan->Finish(it->first, Succeeded(child->status));
         it = running.erase(it);
+        ended_any = true;
       } else {
         ++it;
       }
@@ -282,6 +284,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
                " (" + std::to_string(d.attempts.size()) + " attempts)");
     }
     if (plan->Done()) break;
+    if (ended_any) continue;  // the next tasks may start now
     // Job activity (a task's events or end) wakes the wait; the cap covers other processes.
     parts_.jobs->WaitForActivity(seen, options_.check_ms);
   }

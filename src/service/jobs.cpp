@@ -135,7 +135,10 @@ Result<std::vector<catalog::JobEvent>> JobEvents(Runtime& rt, const Caller& call
     ASSIGN_OR_RETURN(auto events, rt.catalog().ListJobEvents(job.id, after_id, limit));
     if (!events.empty() || wait_ms == 0) return events;
     ASSIGN_OR_RETURN(job, rt.catalog().GetJob(job.id));
-    if (catalog::IsFinalJobStatus(job.status)) return events;
+    // A job writes its last events before its final status: those that came between the list
+    // above and this look are read again, or a follower would stop without them.
+    if (catalog::IsFinalJobStatus(job.status))
+      return rt.catalog().ListJobEvents(job.id, after_id, limit);
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return events;
     const int64_t left =
