@@ -762,19 +762,24 @@ void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_i
   std::vector<std::pair<std::string, Json>> parent_cols;
   for (const auto& p : parent_id) parent_cols.emplace_back(p.first, Json("string"));
   Row row_out;
+  // The row of a scalar item: made once with its keys (data, then the parent columns), its
+  // values set for each item (ParseRow moves them out, it adds no key).
+  Json scalar_row;
   for (auto& item : data) {
     Json row;
+    Json* fields = &row;
     if (IsScalar(item) || item.is_null()) {
-      row = Json::object();
-      row[kDataColumn] = item;
+      if (scalar_row.is_null()) scalar_row = Json::object();
+      fields = &scalar_row;
+      (*fields)[kDataColumn] = std::move(item);
     } else if (item.is_array()) {
       row = Json::object();
       row[kDataColumn] = PhpJsonEncode(item);
     } else {
       row = std::move(item);  // each record is read once: no copy
     }
-    for (const auto& p : parent_id) row[p.first] = p.second;
-    ParseRow(row, path, parent_cols, "", row_out);
+    for (const auto& p : parent_id) (*fields)[p.first] = p.second;
+    ParseRow(*fields, path, parent_cols, "", row_out);
     file.WriteRow(row_out.values);
   }
 }
@@ -876,7 +881,7 @@ std::vector<std::string> JsonFlattener::ComputeHeaders(
 }
 
 std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
-    const NodePath& path, std::vector<std::pair<std::string, Json>>& parent_cols) {
+    const NodePath& path, const std::vector<std::pair<std::string, Json>>& given_cols) {
   if (plans_generation_ != structure_.generation()) {
     plans_.clear();
     plans_generation_ = structure_.generation();
@@ -885,21 +890,23 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
   size_t hash = path.size();
   std::hash<std::string> hasher;
   for (const auto& p : path) hash = hash * 1000003 ^ hasher(p);
-  hash = hash * 1000003 ^ parent_cols.size();
-  for (const auto& p : parent_cols) hash = hash * 1000003 ^ hasher(p.first);
+  hash = hash * 1000003 ^ given_cols.size();
+  for (const auto& p : given_cols) hash = hash * 1000003 ^ hasher(p.first);
   auto& bucket = plans_[hash];
   for (const auto& entry : bucket) {
-    if (entry.path != path || entry.parents.size() != parent_cols.size()) continue;
+    if (entry.path != path || entry.parents.size() != given_cols.size()) continue;
     bool same = true;
-    for (size_t i = 0; i < parent_cols.size() && same; ++i) {
-      same = entry.parents[i] == parent_cols[i].first;
+    for (size_t i = 0; i < given_cols.size() && same; ++i) {
+      same = entry.parents[i] == given_cols[i].first;
     }
     if (same) return entry.plan;
   }
   PlanEntry entry;
   entry.path = path;
-  for (const auto& p : parent_cols) entry.parents.push_back(p.first);
+  for (const auto& p : given_cols) entry.parents.push_back(p.first);
 
+  // GetHeaders may rename a parent column: in this plan's copy of them only.
+  std::vector<std::pair<std::string, Json>> parent_cols = given_cols;
   const uint64_t before = structure_.generation();
   auto plan = std::make_shared<RowPlan>();
   plan->layout = std::make_shared<RowLayout>(GetHeaders(path, &parent_cols));
@@ -941,7 +948,7 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
 }
 
 void JsonFlattener::ParseRow(Json& row, const NodePath& path,
-                             std::vector<std::pair<std::string, Json>> parent_cols,
+                             const std::vector<std::pair<std::string, Json>>& parent_cols,
                              const std::string& outer_hash, Row& out) {
   std::shared_ptr<const RowPlan> plan = GetRowPlan(path, parent_cols);
   out.Init(plan->layout);

@@ -145,12 +145,12 @@ class JsonFlattener {
   std::vector<std::string> ComputeHeaders(const NodePath& path,
                                           std::vector<std::pair<std::string, Json>>* parent);
   void ParseRow(Json& row, const NodePath& path,
-                std::vector<std::pair<std::string, Json>> parent_cols,
+                const std::vector<std::pair<std::string, Json>>& parent_cols,
                 const std::string& outer_hash, Row& out);
   // What ParseRow asks the structure for every record of `path`: answered once per structure
   // generation (a call that changed the structure is answered but not kept).
-  std::shared_ptr<const RowPlan> GetRowPlan(const NodePath& path,
-                                            std::vector<std::pair<std::string, Json>>& parent_cols);
+  std::shared_ptr<const RowPlan> GetRowPlan(
+      const NodePath& path, const std::vector<std::pair<std::string, Json>>& parent_cols);
   void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
                   const ColumnPlan& column, uint64_t plan_generation, const NodePath& path);
   // The table name of the rows at `path` (its cleaned, safe form).
