@@ -69,6 +69,20 @@ TEST(CliNoServerTest, VersionAndHelp) {
   EXPECT_NE(sql_help.out.find("Examples:"), std::string::npos) << sql_help.out;
 }
 
+// The newcomer's first command: the demo runs its pipeline end to end, the flow included, and
+// delivers the report file.
+TEST(CliNoServerTest, DemoRunsThePipelineAndItsFlow) {
+  TempDir dir;
+  CommandResult r = RunCommand(Swan("demo --data " + ShellQuote(dir.path() + "/data") +
+                                    " --listen 127.0.0.1:0 --rows 500 --exit"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("3 tasks succeeded, 0 failed, 0 skipped"), std::string::npos) << r.out;
+  std::ifstream report(dir.path() + "/data/exports/demo/reports/city_totals.csv");
+  std::string header;
+  std::getline(report, header);
+  EXPECT_EQ(header, "city,revenue");
+}
+
 TEST(CliNoServerTest, UsageErrorIsOneLine) {
   ExpectOneErrorLine(RunCommand(Swan("table import")), 1);
   ExpectOneErrorLine(RunCommand(Swan("no-such-command")), 1);

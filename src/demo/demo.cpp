@@ -176,6 +176,42 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
                              "Revenue per city (Python)", py_config));
   RETURN_IF_ERROR(RunJob(api, "city-totals"));
 
+  std::printf(
+      "5. a flow (configuration daily-sales): transform -> refine -> deliver, run as one job whose "
+      "tasks are jobs\n");
+  const json export_config = {
+      {"storage",
+       {{"input",
+         {{"tables",
+           {{{"source", "out.sales.city_totals"}, {"destination", "city_totals.csv"}}}}}}}},
+      {"parameters", {{"path", "reports"}, {"format", "csv"}}}};
+  RETURN_IF_ERROR(SaveConfig(api, "swan.wr-file", "export-city-totals", "City totals to a CSV file",
+                             export_config));
+  const json flow_config = {
+      {"phases",
+       {{{"id", 1}, {"name", "Transform"}, {"dependsOn", json::array()}},
+        {{"id", 2}, {"name", "Refine"}, {"dependsOn", {1}}},
+        {{"id", 3}, {"name", "Deliver"}, {"dependsOn", {2}}}}},
+      {"tasks",
+       {{{"id", 1},
+         {"name", "revenue by city"},
+         {"phase", 1},
+         {"task", {{"componentId", "swan.sql-transformation"}, {"configId", "revenue-by-city"}}}},
+        {{"id", 2},
+         {"name", "city totals"},
+         {"phase", 2},
+         {"task",
+          {{"componentId", "keboola.python-transformation-v2"}, {"configId", "city-totals"}}}},
+        {{"id", 3},
+         {"name", "export"},
+         {"phase", 3},
+         {"task", {{"componentId", "swan.wr-file"}, {"configId", "export-city-totals"}}}}}}};
+  RETURN_IF_ERROR(
+      SaveConfig(api, "keboola.orchestrator", "daily-sales", "Daily sales pipeline", flow_config));
+  RETURN_IF_ERROR(RunJob(api, "daily-sales"));
+  std::printf("   -> the report file: %s/exports/%s/reports/city_totals.csv\n",
+              std::filesystem::absolute(options.data_dir).c_str(), kProject);
+
   ASSIGN_OR_RETURN(json preview, api.Get(std::string("/v1/projects/") + kProject +
                                          "/tables/out.sales.revenue_by_city/preview?limit=5"));
   std::printf("\nTop 5 of out.sales.revenue_by_city:\n");
@@ -226,6 +262,9 @@ int RunDemo(const DemoOptions& options) {
       "  ./build/swan job logs <ID>              (a job's events; -f follows a running one)\n"
       "  ./build/swan config show revenue-by-city\n"
       "  ./build/swan run revenue-by-city --wait (run the SQL transformation again)\n"
+      "  ./build/swan flow run daily-sales --wait  (the whole pipeline as one flow)\n"
+      "  ./build/swan flow show <ID>               (a flow's job and its tasks' jobs)\n"
+      "  ./build/swan flow graph daily-sales       (the flow as a Mermaid chart)\n"
       "  curl -H \"Authorization: Bearer $SWAN_TOKEN\" %s/v1/projects/demo/tables\n"
       "(the API is described at %s/v1/openapi.json)\n",
       (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(),
