@@ -76,9 +76,10 @@ class BucketParser {
     flattener_.Process(data, type, parent_id);
   }
   // The same for records the caller no longer needs.
-  void Process(Json&& data, const std::string& type, const Json& parent_id) {
+  void Process(Json&& data, const std::string& type, const Json& parent_id,
+               const std::vector<std::string>* record_digests = nullptr) {
     if (!mappers_.empty()) return Process(static_cast<const Json&>(data), type, parent_id);
-    flattener_.Process(std::move(data), type, parent_id);
+    flattener_.Process(std::move(data), type, parent_id, record_digests);
   }
 
   std::vector<std::unique_ptr<CsvTable>> Results() {
@@ -152,14 +153,29 @@ class PageAhead {
   PageAhead(const PageAhead&) = delete;
   PageAhead& operator=(const PageAhead&) = delete;
 
-  void Start(const RestRequest& request) {
+  struct Page {
+    Json response;
+    // When asked for and the response is an array of records: for each, the flattener's
+    // Md5Hex(PhpSerialize(record)) if it is an object, else "" (work taken off the parse).
+    std::vector<std::string> digests;
+  };
+
+  void Start(const RestRequest& request, bool digest_records) {
     RestClient* client = ex_.client;
-    future_ =
-        std::async(std::launch::async, [client, request]() { return client->Download(request); });
+    future_ = std::async(std::launch::async, [client, request, digest_records]() {
+      Page page{client->Download(request), {}};
+      if (digest_records && page.response.is_array()) {
+        page.digests.reserve(page.response.size());
+        for (const auto& record : page.response) {
+          page.digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
+        }
+      }
+      return page;
+    });
   }
   bool active() const { return future_.valid(); }
   // The page, or the download's exception.
-  Json Take() { return future_.get(); }
+  Page Take() { return future_.get(); }
   void Abandon() {
     if (!future_.valid()) return;
     if (ex_.abandon) ex_.abandon->store(true);
@@ -170,7 +186,7 @@ class PageAhead {
 
  private:
   Extraction& ex_;
-  std::future<Json> future_;
+  std::future<Page> future_;
 };
 
 // The cancel flag was seen between two requests.
@@ -438,7 +454,13 @@ class JobRun {
                              " pages (check the pagination settings).");
       }
       CheckRunTime();
-      Json response = next_page.active() ? next_page.Take() : ex_.client->Download(*request);
+      PageAhead::Page page;
+      if (next_page.active()) {
+        page = next_page.Take();
+      } else {
+        page.response = ex_.client->Download(*request);
+      }
+      Json& response = page.response;
       // Only compared with the previous page's: the value's digest, not its dump's.
       std::string hash = JsonSha1Hex(response);
       if (hash == last_hash) {
@@ -455,9 +477,12 @@ class JobRun {
         Json& data = const_cast<Json&>(*LocateResponseArray(response, config_, ex_.log, &made));
         request = scroller_->NextRequest(*ex_.client, config_, response, data);
         if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
-          next_page.Start(*request);
+          next_page.Start(*request, true);
         }
-        ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id));
+        // The digests are of the response's records, unchanged since (no filter).
+        const bool digested = &data == &response && page.digests.size() == data.size();
+        ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id),
+                            digested ? &page.digests : nullptr);
         last_hash = hash;
         continue;
       }
@@ -468,7 +493,7 @@ class JobRun {
         // Not past the page limit, the run's time or a cancel: those end the run before the
         // request in the loop above.
         if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
-          next_page.Start(*request);
+          next_page.Start(*request, false);
         }
         ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id));
         last_hash = hash;

@@ -467,7 +467,7 @@ void JsonFlattener::StopStreaming() {
 }
 
 void JsonFlattener::StreamBatch(const Json& data, Json* consumable, const std::string& type,
-                                const Json& parent_id) {
+                                const Json& parent_id, const std::vector<std::string>* digests) {
   if (!streamed_any_) {
     streamed_structure_ = structure_;
     streamed_generation_ = structure_.generation();
@@ -481,7 +481,10 @@ void JsonFlattener::StreamBatch(const Json& data, Json* consumable, const std::s
   Json& records = consumable != nullptr ? *consumable : copy;
   SwapStreamed();
   try {
-    Parse(records, NodePath{type, kArray}, parent_id);
+    Parse(records, NodePath{type, kArray}, parent_id,
+          consumable != nullptr && digests != nullptr && digests->size() == records.size()
+              ? digests
+              : nullptr);
   } catch (...) {
     // Finish's pass over the spool meets the same error, after what the later batches bring.
     SwapStreamed();
@@ -614,15 +617,16 @@ void JsonFlattener::AnalyzeArray(const Json& array, const NodePath& path_in) {
 }
 
 void JsonFlattener::Process(const Json& data, const std::string& type, const Json& parent_id) {
-  ProcessBatch(data, nullptr, type, parent_id);
+  ProcessBatch(data, nullptr, type, parent_id, nullptr);
 }
 
-void JsonFlattener::Process(Json&& data, const std::string& type, const Json& parent_id) {
-  ProcessBatch(data, &data, type, parent_id);
+void JsonFlattener::Process(Json&& data, const std::string& type, const Json& parent_id,
+                            const std::vector<std::string>* record_digests) {
+  ProcessBatch(data, &data, type, parent_id, record_digests);
 }
 
 void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::string& type,
-                                 const Json& parent_id) {
+                                 const Json& parent_id, const std::vector<std::string>* digests) {
   if (!data.is_array() || data.empty() || (data.size() == 1 && data[0].is_null())) {
     Log(log_, LogLevel::kDebug, "No data returned in '" + type + "'");
     return;
@@ -655,7 +659,7 @@ void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::
       throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
     }
   }
-  if (streaming_) StreamBatch(data, consumable, type, parent_id);
+  if (streaming_) StreamBatch(data, consumable, type, parent_id, digests);
 }
 
 std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
@@ -756,7 +760,8 @@ const std::string& JsonFlattener::TableTypeOf(const NodePath& path) {
   return table_types_.back().second;
 }
 
-void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_id_in) {
+void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_id_in,
+                          const std::vector<std::string>* digests) {
   auto parent_id = ValidateParentId(parent_id_in);
   CsvTable& file = CreateCsvFile(TableTypeOf(path), path, parent_id);
   std::vector<std::pair<std::string, Json>> parent_cols;
@@ -765,7 +770,15 @@ void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_i
   // The row of a scalar item: made once with its keys (data, then the parent columns), its
   // values set for each item (ParseRow moves them out, it adds no key).
   Json scalar_row;
+  // The given digests are of the records as they are here: rows without parent columns only.
+  if (!parent_id.empty()) digests = nullptr;
+  size_t index = 0;
   for (auto& item : data) {
+    const std::string* digest = nullptr;
+    if (digests != nullptr && item.is_object() && !(*digests)[index].empty()) {
+      digest = &(*digests)[index];
+    }
+    ++index;
     Json row;
     Json* fields = &row;
     if (IsScalar(item) || item.is_null()) {
@@ -779,7 +792,7 @@ void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_i
       row = std::move(item);  // each record is read once: no copy
     }
     for (const auto& p : parent_id) (*fields)[p.first] = p.second;
-    ParseRow(*fields, path, parent_cols, "", row_out);
+    ParseRow(*fields, path, parent_cols, "", row_out, digest);
     file.WriteRow(row_out.values);
   }
 }
@@ -949,17 +962,21 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
 
 void JsonFlattener::ParseRow(Json& row, const NodePath& path,
                              const std::vector<std::pair<std::string, Json>>& parent_cols,
-                             const std::string& outer_hash, Row& out) {
+                             const std::string& outer_hash, Row& out, const std::string* digest) {
   std::shared_ptr<const RowPlan> plan = GetRowPlan(path, parent_cols);
   out.Init(plan->layout);
   std::string array_parent_id;
   if (plan->needs_parent_id) {
-    std::string serialized = PhpSerialize(row);
-    serialized += outer_hash;
     array_parent_id.reserve(plan->clean_path.size() + 33);
     array_parent_id += plan->clean_path;
     array_parent_id.push_back('_');
-    array_parent_id += Md5Hex(serialized);
+    if (digest != nullptr && outer_hash.empty()) {
+      array_parent_id += *digest;  // Md5Hex(PhpSerialize(row)), made before
+    } else {
+      std::string serialized = PhpSerialize(row);
+      serialized += outer_hash;
+      array_parent_id += Md5Hex(serialized);
+    }
   }
   for (const ColumnPlan& column : plan->columns) {
     ParseField(row, out, array_parent_id, column, plan->generation, path);

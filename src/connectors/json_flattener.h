@@ -111,7 +111,11 @@ class JsonFlattener {
   // Throws ExtractorError on incompatible data ("contains incompatible data types").
   void Process(const Json& data, const std::string& type, const Json& parent_id);
   // The same, for a caller that no longer needs `data` (its records move into the rows).
-  void Process(Json&& data, const std::string& type, const Json& parent_id);
+  // `record_digests`, if given: for each record of `data`, Md5Hex(PhpSerialize(record)) when it
+  // is an object, "" otherwise (computed elsewhere, e.g. while the next page downloads); the
+  // JSON_parentId of a top-level row without parent columns is made from it.
+  void Process(Json&& data, const std::string& type, const Json& parent_id,
+               const std::vector<std::string>* record_digests = nullptr);
   // Writes every spooled batch into its tables; returns them in creation order, closed.
   std::vector<std::unique_ptr<CsvTable>> Finish();
   Json StructureState() const { return structure_.GetData(); }
@@ -122,10 +126,10 @@ class JsonFlattener {
   struct RowPlan;
   struct Row;
   void ProcessBatch(const Json& data, Json* consumable, const std::string& type,
-                    const Json& parent_id);
+                    const Json& parent_id, const std::vector<std::string>* digests);
   // Writes the batch's rows into the streamed tables, or stops streaming (see above).
   void StreamBatch(const Json& data, Json* consumable, const std::string& type,
-                   const Json& parent_id);
+                   const Json& parent_id, const std::vector<std::string>* digests);
   void StopStreaming();
   // Exchanges the structure, tables and log of the spool pass with the streamed ones.
   void SwapStreamed();
@@ -138,7 +142,8 @@ class JsonFlattener {
   // The structure's node at `path` as SaveNodeValue walks to it, or nullptr.
   const Json* SavedNode(const NodePath& path) const;
   // Consumes `data`: its records are moved into the rows written.
-  void Parse(Json& data, const NodePath& path, const Json& parent_id);
+  void Parse(Json& data, const NodePath& path, const Json& parent_id,
+             const std::vector<std::string>* digests = nullptr);
   std::vector<std::pair<std::string, Json>> ValidateParentId(const Json& parent_id) const;
   std::vector<std::string> GetHeaders(const NodePath& path,
                                       std::vector<std::pair<std::string, Json>>* parent);
@@ -146,7 +151,7 @@ class JsonFlattener {
                                           std::vector<std::pair<std::string, Json>>* parent);
   void ParseRow(Json& row, const NodePath& path,
                 const std::vector<std::pair<std::string, Json>>& parent_cols,
-                const std::string& outer_hash, Row& out);
+                const std::string& outer_hash, Row& out, const std::string* digest = nullptr);
   // What ParseRow asks the structure for every record of `path`: answered once per structure
   // generation (a call that changed the structure is answered but not kept).
   std::shared_ptr<const RowPlan> GetRowPlan(
