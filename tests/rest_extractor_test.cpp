@@ -331,6 +331,34 @@ TEST(JsonFlattener, RecordsOfAKnownStructureAreCheckedOnce) {
                swan::connectors::ExtractorError);
 }
 
+TEST(JsonFlattener, RecordDigestsGiveTheSameParentIds) {
+  // Digests made elsewhere (the download thread) stand for the rows' own serialization; rows
+  // with parent columns serialize those too and ignore them.
+  const char* page =
+      R"([{"id": 1, "tags": ["a"], "o": {"k": [1]}}, null, {"id": 2.5, "tags": []}])";
+  auto run = [&](const std::string& name, const Json& parent, bool digested, bool bogus) {
+    fs::path dir = FreshDir(name);
+    swan::connectors::JsonFlattener f(dir.string(), [](auto, const std::string&) {});
+    Json data = Json::parse(R"([{"id": 0, "tags": ["z"]}])");
+    f.Process(std::move(data), "t", parent);  // the structure is known: rows are streamed
+    data = Json::parse(page);
+    std::vector<std::string> digests;
+    for (const auto& r : data) {
+      digests.push_back(!r.is_object() ? ""
+                        : bogus        ? std::string(32, 'f')
+                                : swan::connectors::Md5Hex(swan::connectors::PhpSerialize(r)));
+    }
+    f.Process(std::move(data), "t", parent, digested ? &digests : nullptr);
+    std::map<std::string, std::string> tables;
+    for (auto& t : f.Finish()) tables[t->name()] = ReadFile(t->path());
+    return tables;
+  };
+  EXPECT_EQ(run("digests-none", nullptr, false, false), run("digests-given", nullptr, true, false));
+  Json parent = Json::parse(R"({"parent_id": 9})");
+  EXPECT_EQ(run("digests-parent-none", parent, false, false),
+            run("digests-parent-bogus", parent, true, true));
+}
+
 TEST(PhpSemantics, DoublesAsPhpPrintsThem) {
   using swan::connectors::PhpSerialize;
   using swan::connectors::PhpToString;
