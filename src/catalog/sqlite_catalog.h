@@ -215,6 +215,8 @@ class SqliteCatalog final : public Catalog {
   Result<ConfigVersion> GetConfigVersionLocked(int64_t configuration_id, int64_t number);
   Status InsertConfigVersion(int64_t configuration_id, int64_t number, const ConfigVersion& v);
   Result<Job> GetJobLocked(int64_t id);
+  // Claims the job `pick` selects (its first column, an id), in one transaction.
+  Result<std::optional<Job>> ClaimLocked(SqliteStmt& pick, const std::string& worker);
 
   sqlite3* h() { return db_->handle(); }
 

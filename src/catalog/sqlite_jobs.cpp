@@ -122,20 +122,12 @@ Result<std::vector<Job>> SqliteCatalog::ListJobs(const JobFilter& filter) {
   return out;
 }
 
-Result<std::optional<Job>> SqliteCatalog::ClaimJob(const std::string& worker,
-                                                   int per_project_limit) {
-  std::lock_guard lock(mu_);
+Result<std::optional<Job>> SqliteCatalog::ClaimLocked(SqliteStmt& pick, const std::string& worker) {
   return InTx<std::optional<Job>>([&]() -> Result<std::optional<Job>> {
-    // Flow jobs only wait for their tasks: the flow runner claims them, and they hold no slot.
-    SqliteStmt q(h(),
-                 "SELECT j.id FROM jobs j WHERE j.status = 'waiting' AND j.component_id != ?2 AND "
-                 "(SELECT count(*) FROM jobs p WHERE p.project_id = j.project_id AND p.status = "
-                 "'processing' AND p.component_id != ?2) < ?1 ORDER BY j.id LIMIT 1");
-    q.Bind(1, static_cast<int64_t>(per_project_limit));
-    q.Bind(2, std::string(kFlowComponentId));
-    ASSIGN_OR_RETURN(bool row, q.Step());
+    ASSIGN_OR_RETURN(bool row, pick.Step());
     if (!row) return std::optional<Job>();
-    const int64_t id = q.Int(0);
+    const int64_t id = pick.Int(0);
+    pick.Reset();  // no statement of the transaction left running at its commit
     SqliteStmt up(h(),
                   "UPDATE jobs SET status = 'processing', worker = ?, started_at = ? WHERE id = ? "
                   "AND status = 'waiting'");
@@ -145,23 +137,26 @@ Result<std::optional<Job>> SqliteCatalog::ClaimJob(const std::string& worker,
   });
 }
 
+Result<std::optional<Job>> SqliteCatalog::ClaimJob(const std::string& worker,
+                                                   int per_project_limit) {
+  std::lock_guard lock(mu_);
+  // Flow jobs only wait for their tasks: the flow runner claims them, and they hold no slot.
+  SqliteStmt pick(h(),
+                  "SELECT j.id FROM jobs j WHERE j.status = 'waiting' AND j.component_id != ?2 AND "
+                  "(SELECT count(*) FROM jobs p WHERE p.project_id = j.project_id AND p.status = "
+                  "'processing' AND p.component_id != ?2) < ?1 ORDER BY j.id LIMIT 1");
+  pick.Bind(1, static_cast<int64_t>(per_project_limit));
+  pick.Bind(2, std::string(kFlowComponentId));
+  return ClaimLocked(pick, worker);
+}
+
 Result<std::optional<Job>> SqliteCatalog::ClaimFlowJob(const std::string& worker) {
   std::lock_guard lock(mu_);
-  return InTx<std::optional<Job>>([&]() -> Result<std::optional<Job>> {
-    SqliteStmt q(h(),
-                 "SELECT id FROM jobs WHERE status = 'waiting' AND component_id = ? ORDER BY id "
-                 "LIMIT 1");
-    q.Bind(1, std::string(kFlowComponentId));
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return std::optional<Job>();
-    const int64_t id = q.Int(0);
-    SqliteStmt up(h(),
-                  "UPDATE jobs SET status = 'processing', worker = ?, started_at = ? WHERE id = ? "
-                  "AND status = 'waiting'");
-    RETURN_IF_ERROR(up.Bind(1, worker).Bind(2, clock_.NowMs()).Bind(3, id).Run());
-    ASSIGN_OR_RETURN(auto job, GetJobLocked(id));
-    return std::optional<Job>(std::move(job));
-  });
+  SqliteStmt pick(h(),
+                  "SELECT id FROM jobs WHERE status = 'waiting' AND component_id = ? ORDER BY id "
+                  "LIMIT 1");
+  pick.Bind(1, std::string(kFlowComponentId));
+  return ClaimLocked(pick, worker);
 }
 
 Status SqliteCatalog::UpdateJob(const Job& job, const std::string& expected_status) {

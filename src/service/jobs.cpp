@@ -10,6 +10,30 @@ namespace swan::service {
 
 using nlohmann::json;
 
+namespace {
+
+// Creates `job` and queues it (waiting) in one transaction with its audit event: a job is never
+// left `created` by a crash in between. Then wakes whoever runs it.
+Result<catalog::Job> QueueJob(Runtime& rt, const Caller& caller, const catalog::Job& job,
+                              const std::string& action, const json& details) {
+  catalog::Job created;
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+    ASSIGN_OR_RETURN(created, tx.CreateJob(job));
+    created.status = catalog::kJobWaiting;
+    RETURN_IF_ERROR(tx.UpdateJob(created, catalog::kJobCreated));
+    return tx.AppendEvent(
+        AuditEvent(caller, job.project_id, action, "job:" + std::to_string(created.id), details));
+  }));
+  if (created.component_id == catalog::kFlowComponentId) {
+    rt.flows().Notify();
+  } else {
+    rt.jobs().Notify();
+  }
+  return created;
+}
+
+}  // namespace
+
 Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog::Project& project,
                                const RunRequest& request) {
   RETURN_IF_ERROR(RequireProjectAccess(caller.token, project));
@@ -52,23 +76,9 @@ Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog:
   job.max_attempts = request.max_attempts;
   job.timeout_ms = request.timeout_ms;
   job.debug = request.debug;
-  catalog::Job created;
-  // Created (checked above) and queued in one transaction with its audit event: a job is never
-  // left `created` by a crash in between.
-  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
-    ASSIGN_OR_RETURN(created, tx.CreateJob(job));
-    created.status = catalog::kJobWaiting;
-    RETURN_IF_ERROR(tx.UpdateJob(created, catalog::kJobCreated));
-    return tx.AppendEvent(AuditEvent(
-        caller, project.id, "job.create", "job:" + std::to_string(created.id),
-        {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}}));
-  }));
-  if (created.component_id == catalog::kFlowComponentId) {
-    rt.flows().Notify();
-  } else {
-    rt.jobs().Notify();
-  }
-  return created;
+  return QueueJob(
+      rt, caller, job, "job.create",
+      {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}});
 }
 
 Result<catalog::Job> GetJob(Runtime& rt, const Caller& caller, const catalog::Project& project,
@@ -182,17 +192,8 @@ Result<catalog::Job> RerunFlow(Runtime& rt, const Caller& caller, const catalog:
   job.status = catalog::kJobCreated;
   job.token_id = caller.token.id;
   job.rerun_of = before.id;
-  catalog::Job created;
-  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
-    ASSIGN_OR_RETURN(created, tx.CreateJob(job));
-    created.status = catalog::kJobWaiting;
-    RETURN_IF_ERROR(tx.UpdateJob(created, catalog::kJobCreated));
-    return tx.AppendEvent(AuditEvent(caller, project.id, "job.rerun",
-                                     "job:" + std::to_string(created.id),
-                                     {{"rerun_of", before.id}, {"config", before.config_id}}));
-  }));
-  rt.flows().Notify();
-  return created;
+  return QueueJob(rt, caller, job, "job.rerun",
+                  {{"rerun_of", before.id}, {"config", before.config_id}});
 }
 
 json JobJson(const catalog::Job& j) {
