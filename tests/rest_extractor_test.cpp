@@ -348,7 +348,8 @@ TEST(JsonFlattener, RecordDigestsGiveTheSameParentIds) {
                         : bogus        ? std::string(32, 'f')
                                 : swan::connectors::Md5Hex(swan::connectors::PhpSerialize(r)));
     }
-    f.Process(std::move(data), "t", parent, digested ? &digests : nullptr);
+    swan::connectors::RecordDigests given = [&digests]() { return &digests; };
+    f.Process(std::move(data), "t", parent, digested ? &given : nullptr);
     std::map<std::string, std::string> tables;
     for (auto& t : f.Finish()) tables[t->name()] = ReadFile(t->path());
     return tables;

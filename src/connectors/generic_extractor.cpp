@@ -77,7 +77,7 @@ class BucketParser {
   }
   // The same for records the caller no longer needs.
   void Process(Json&& data, const std::string& type, const Json& parent_id,
-               const std::vector<std::string>* record_digests = nullptr) {
+               const RecordDigests* record_digests = nullptr) {
     if (!mappers_.empty()) return Process(static_cast<const Json&>(data), type, parent_id);
     flattener_.Process(std::move(data), type, parent_id, record_digests);
   }
@@ -154,21 +154,29 @@ class PageAhead {
   PageAhead& operator=(const PageAhead&) = delete;
 
   struct Page {
-    Json response;
+    std::shared_ptr<Json> response;
     // When asked for and the response is an array of records: for each, the flattener's
-    // Md5Hex(PhpSerialize(record)) if it is an object, else "" (work taken off the parse).
-    std::vector<std::string> digests;
+    // Md5Hex(PhpSerialize(record)) if it is an object, else "" (work taken off the parse). Made
+    // on a thread of its own once the page is decoded, so the next request need not wait for
+    // it; it only reads the response (the last copy of this future waits for it).
+    std::shared_future<std::vector<std::string>> digests;
   };
 
   void Start(const RestRequest& request, bool digest_records) {
     RestClient* client = ex_.client;
     future_ = std::async(std::launch::async, [client, request, digest_records]() {
-      Page page{client->Download(request), {}};
-      if (digest_records && page.response.is_array()) {
-        page.digests.reserve(page.response.size());
-        for (const auto& record : page.response) {
-          page.digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
-        }
+      Page page{std::make_shared<Json>(client->Download(request)), {}};
+      if (digest_records && page.response->is_array()) {
+        std::shared_ptr<const Json> records = page.response;
+        page.digests =
+            std::async(std::launch::async, [records]() {
+              std::vector<std::string> digests;
+              digests.reserve(records->size());
+              for (const auto& record : *records) {
+                digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
+              }
+              return digests;
+            }).share();
       }
       return page;
     });
@@ -458,9 +466,9 @@ class JobRun {
       if (next_page.active()) {
         page = next_page.Take();
       } else {
-        page.response = ex_.client->Download(*request);
+        page.response = std::make_shared<Json>(ex_.client->Download(*request));
       }
-      Json& response = page.response;
+      Json& response = *page.response;
       // Only compared with the previous page's: the value's digest, not its dump's.
       std::string hash = JsonSha1Hex(response);
       if (hash == last_hash) {
@@ -479,10 +487,14 @@ class JobRun {
         if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
           next_page.Start(*request, true);
         }
-        // The digests are of the response's records, unchanged since (no filter).
-        const bool digested = &data == &response && page.digests.size() == data.size();
+        // The digests are of the response's records, unchanged since (no filter); the
+        // flattener asks for them before it moves the records.
+        RecordDigests digests;
+        if (&data == &response && page.digests.valid()) {
+          digests = [&page]() { return &page.digests.get(); };
+        }
         ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id),
-                            digested ? &page.digests : nullptr);
+                            digests ? &digests : nullptr);
         last_hash = hash;
         continue;
       }

@@ -467,7 +467,7 @@ void JsonFlattener::StopStreaming() {
 }
 
 void JsonFlattener::StreamBatch(const Json& data, Json* consumable, const std::string& type,
-                                const Json& parent_id, const std::vector<std::string>* digests) {
+                                const Json& parent_id, const RecordDigests* digests) {
   if (!streamed_any_) {
     streamed_structure_ = structure_;
     streamed_generation_ = structure_.generation();
@@ -481,10 +481,10 @@ void JsonFlattener::StreamBatch(const Json& data, Json* consumable, const std::s
   Json& records = consumable != nullptr ? *consumable : copy;
   SwapStreamed();
   try {
+    const std::vector<std::string>* given =
+        consumable != nullptr && digests != nullptr && *digests ? (*digests)() : nullptr;
     Parse(records, NodePath{type, kArray}, parent_id,
-          consumable != nullptr && digests != nullptr && digests->size() == records.size()
-              ? digests
-              : nullptr);
+          given != nullptr && given->size() == records.size() ? given : nullptr);
   } catch (...) {
     // Finish's pass over the spool meets the same error, after what the later batches bring.
     SwapStreamed();
@@ -621,12 +621,12 @@ void JsonFlattener::Process(const Json& data, const std::string& type, const Jso
 }
 
 void JsonFlattener::Process(Json&& data, const std::string& type, const Json& parent_id,
-                            const std::vector<std::string>* record_digests) {
+                            const RecordDigests* record_digests) {
   ProcessBatch(data, &data, type, parent_id, record_digests);
 }
 
 void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::string& type,
-                                 const Json& parent_id, const std::vector<std::string>* digests) {
+                                 const Json& parent_id, const RecordDigests* digests) {
   if (!data.is_array() || data.empty() || (data.size() == 1 && data[0].is_null())) {
     Log(log_, LogLevel::kDebug, "No data returned in '" + type + "'");
     return;

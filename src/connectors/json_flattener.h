@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -96,6 +97,8 @@ class JsonStructure {
       column_types_cache_;
 };
 
+using RecordDigests = std::function<const std::vector<std::string>*()>;
+
 class JsonFlattener {
  public:
   // `work_dir` receives the spool file and the CSV files (named after their tables).
@@ -111,11 +114,13 @@ class JsonFlattener {
   // Throws ExtractorError on incompatible data ("contains incompatible data types").
   void Process(const Json& data, const std::string& type, const Json& parent_id);
   // The same, for a caller that no longer needs `data` (its records move into the rows).
-  // `record_digests`, if given: for each record of `data`, Md5Hex(PhpSerialize(record)) when it
-  // is an object, "" otherwise (computed elsewhere, e.g. while the next page downloads); the
-  // JSON_parentId of a top-level row without parent columns is made from it.
+  // `record_digests`, if given, is called (once, at most) before the records move into rows:
+  // for each record of `data`, Md5Hex(PhpSerialize(record)) when it is an object, "" otherwise
+  // (computed elsewhere, e.g. on another thread while this batch is analysed: until then only
+  // reads of `data` happen), or nullptr; the JSON_parentId of a top-level row without parent
+  // columns is made from it.
   void Process(Json&& data, const std::string& type, const Json& parent_id,
-               const std::vector<std::string>* record_digests = nullptr);
+               const RecordDigests* record_digests = nullptr);
   // Writes every spooled batch into its tables; returns them in creation order, closed.
   std::vector<std::unique_ptr<CsvTable>> Finish();
   Json StructureState() const { return structure_.GetData(); }
@@ -126,10 +131,10 @@ class JsonFlattener {
   struct RowPlan;
   struct Row;
   void ProcessBatch(const Json& data, Json* consumable, const std::string& type,
-                    const Json& parent_id, const std::vector<std::string>* digests);
+                    const Json& parent_id, const RecordDigests* digests);
   // Writes the batch's rows into the streamed tables, or stops streaming (see above).
   void StreamBatch(const Json& data, Json* consumable, const std::string& type,
-                   const Json& parent_id, const std::vector<std::string>* digests);
+                   const Json& parent_id, const RecordDigests* digests);
   void StopStreaming();
   // Exchanges the structure, tables and log of the spool pass with the streamed ones.
   void SwapStreamed();
