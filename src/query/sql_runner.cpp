@@ -179,7 +179,7 @@ SqlRunner::SqlRunner(SqlRunnerOptions options)
       for (const auto& e : *leftovers) (void)env_.RemoveAll(e.path);
     }
   }
-  refill_ = std::thread([this] { RefillLoop(); });
+  for (auto& t : refill_) t = std::thread([this] { RefillLoop(); });
 }
 
 SqlRunner::~SqlRunner() {
@@ -201,7 +201,7 @@ SqlRunner::~SqlRunner() {
     pool_stopping_ = true;
   }
   pool_cv_.notify_all();
-  refill_.join();
+  for (auto& t : refill_) t.join();
   spares_.clear();
   retired_.clear();
   if (!spill_root_.empty()) (void)env_.RemoveAll(spill_root_);  // every sandbox has closed

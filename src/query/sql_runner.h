@@ -16,6 +16,7 @@
 // Thread-safety: Run and RunToParquet may be called from any number of threads.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -146,7 +147,10 @@ class SqlRunner {
   void Retire(std::unique_ptr<Sandbox> sandbox);
   void RefillLoop();
 
-  static constexpr size_t kSpareSandboxes = 2;
+  // Opening an instance costs ~7-8 ms of CPU: a chain of short jobs (a flow's tasks) drained two
+  // spares refilled by one thread, and each job then waited for an open of its own.
+  static constexpr size_t kSpareSandboxes = 3;
+  static constexpr size_t kRefillThreads = 2;
   const SqlRunnerOptions options_;
   Env& env_;
   const std::string spill_root_;
@@ -156,7 +160,7 @@ class SqlRunner {
   std::vector<std::unique_ptr<Sandbox>> spares_;
   std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
   bool pool_stopping_ = false;
-  std::thread refill_;
+  std::array<std::thread, kRefillThreads> refill_;
 
   mutable std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
