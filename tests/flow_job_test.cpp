@@ -167,6 +167,21 @@ TEST_F(FlowJobTest, CancelEndsTheRunningTask) {
   EXPECT_EQ(tasks.count("after"), 0u);
 }
 
+// The run's timeout ends the flow like a cancel, as an error of kind "timeout".
+TEST_F(FlowJobTest, ATimeoutEndsTheFlowAsAnError) {
+  ProjectApi p(server_, "flow-timeout");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("slow", "swan.sql-transformation",
+                 Sql({"SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3"}));
+  p.CreateConfig("flow", "keboola.orchestrator",
+                 {{"phases", {{{"id", 1}}}}, {"tasks", {Task("slow", 1, "slow")}}});
+  json flow = p.RunJob("flow", {{"timeout", 1}});
+  EXPECT_EQ(flow.value("status", ""), "error") << DescribeJob(p, flow);
+  EXPECT_EQ(flow.value("error_kind", ""), "timeout");
+  EXPECT_EQ(flow.value("message", "").rfind("timed out after 1 s: ", 0), 0u) << flow.dump();
+  EXPECT_EQ(Tasks(flow)["slow"].value("status", ""), "cancelled");
+}
+
 // A failed flow posts a signed job-failed notification to a real receiver on loopback, and
 // records the delivery among its events.
 TEST_F(FlowJobTest, AFailureNotifiesAWebhook) {

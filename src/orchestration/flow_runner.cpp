@@ -182,6 +182,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
 
   std::map<size_t, int64_t> running;  // task -> its job
   bool cancelled = false;
+  bool timed_out = false;
   std::vector<size_t> long_fired;
   while (true) {
     if (stop_flows_) {
@@ -189,7 +190,10 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
       return;  // the server stops: the next start ends this job
     }
     auto fresh = cat.GetJob(job.id);
-    if (!cancelled && (flow.cancel || (fresh.ok() && fresh->cancel_requested))) {
+    // The run's timeout (POST run {"timeout"}) ends it as a cancel does, as an error.
+    timed_out =
+        timed_out || (job.timeout_ms > 0 && parts_.clock->NowMs() - started_ms >= job.timeout_ms);
+    if (!cancelled && (timed_out || flow.cancel || (fresh.ok() && fresh->cancel_requested))) {
       cancelled = true;
       plan->Stop();
       for (const auto& [t, child] : running) {
@@ -314,8 +318,16 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
                               (reused ? ", " + std::to_string(reused) + " reused" : "");
   std::string status = cancelled ? std::string(catalog::kJobCancelled) : plan->Outcome();
   std::string error_kind = status == catalog::kJobError ? "user" : "";
-  if (cancelled) error_kind = "cancelled";
-  end(status, (cancelled ? "cancelled: " : "") + summary, error_kind);
+  std::string message = summary;
+  if (timed_out) {
+    status = catalog::kJobError;
+    error_kind = "timeout";
+    message = "timed out after " + std::to_string(job.timeout_ms / 1000) + " s: " + summary;
+  } else if (cancelled) {
+    error_kind = "cancelled";
+    message = "cancelled: " + summary;
+  }
+  end(status, message, error_kind);
   for (const auto& rule : RulesForEnd(rules, status)) {
     const json payload = {{"event", NotificationEventName(rule.event)},
                           {"job",
