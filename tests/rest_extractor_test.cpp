@@ -360,6 +360,21 @@ TEST(JsonFlattener, RecordDigestsGiveTheSameParentIds) {
             run("digests-parent-bogus", parent, true, true));
 }
 
+TEST(Http, InvalidUtf8BytesAreDropped) {
+  using swan::connectors::SanitizeUtf8;
+  const std::string valid = "plain ascii, and \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 mixed";
+  EXPECT_EQ(SanitizeUtf8(valid), valid);
+  // A stray byte, an overlong form, a surrogate, past U+10FFFF, truncated at the end.
+  EXPECT_EQ(SanitizeUtf8("a\xff"
+                         "bcdefghij\xc0\xaf"
+                         "k\xed\xa0\x80"
+                         "l\xf4\x90\x80\x80"
+                         "m\xe2\x82"),
+            "abcdefghijklm");
+  Json parsed = swan::connectors::RestClient::DecodeJson("[\"x\xffy\"]", "u");
+  EXPECT_EQ(parsed[0], "xy");
+}
+
 TEST(PhpSemantics, DoublesAsPhpPrintsThem) {
   using swan::connectors::PhpSerialize;
   using swan::connectors::PhpToString;

@@ -1,6 +1,7 @@
 #include "connectors/rest_client.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace swan::connectors {
 
@@ -63,42 +64,62 @@ std::string Excerpt(const std::string& body) {
 
 }  // namespace
 
+namespace {
+
+// The length of the valid UTF-8 sequence at s[i] (1-4), or 0: overlong forms, surrogates,
+// code points past U+10FFFF and truncated sequences are invalid.
+size_t Utf8SequenceAt(const std::string& s, size_t i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  size_t n = b < 0x80             ? 1
+             : (b & 0xE0) == 0xC0 ? 2
+             : (b & 0xF0) == 0xE0 ? 3
+             : (b & 0xF8) == 0xF0 ? 4
+                                  : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  if (n == 1) return 1;
+  uint32_t cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+  for (size_t k = 1; k < n; ++k) {
+    auto c = static_cast<unsigned char>(s[i + k]);
+    if ((c & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (c & 0x3F);
+  }
+  if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+      (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    return 0;
+  }
+  return n;
+}
+
+// The end of the run of valid UTF-8 from `i` (ASCII eight bytes at a time).
+size_t ValidUtf8Until(const std::string& s, size_t i) {
+  while (i < s.size()) {
+    while (i + 8 <= s.size()) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
+    size_t n = Utf8SequenceAt(s, i);
+    if (n == 0) break;
+    i += n;
+  }
+  return i;
+}
+
+}  // namespace
+
 std::string SanitizeUtf8(const std::string& s) {
+  // Invalid bytes are dropped, valid runs copied whole.
+  size_t end = ValidUtf8Until(s, 0);
+  if (end == s.size()) return s;
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    size_t n = b < 0x80             ? 1
-               : (b & 0xE0) == 0xC0 ? 2
-               : (b & 0xF0) == 0xE0 ? 3
-               : (b & 0xF8) == 0xF0 ? 4
-                                    : 0;
-    bool valid = n > 0 && i + n <= s.size();
-    if (valid && n > 1) {
-      uint32_t cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-      for (size_t k = 1; k < n; ++k) {
-        auto c = static_cast<unsigned char>(s[i + k]);
-        if ((c & 0xC0) != 0x80) {
-          valid = false;
-          break;
-        }
-        cp = (cp << 6) | (c & 0x3F);
-      }
-      if (valid) {
-        // Overlong forms, surrogates and code points past U+10FFFF are invalid.
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-          valid = false;
-        }
-      }
-    }
-    if (valid) {
-      out.append(s, i, n);
-      i += n;
-    } else {
-      ++i;
-    }
+    end = ValidUtf8Until(s, i);
+    out.append(s, i, end - i);
+    i = end + 1;  // the invalid byte (or past the end)
   }
   return out;
 }
@@ -194,7 +215,11 @@ int MaxNesting(const std::string& text) {
 }  // namespace
 
 Json RestClient::DecodeJson(const std::string& body, const std::string& url) {
-  std::string clean = SanitizeUtf8(body);
+  // A valid body (every API's) is parsed as it is, not copied.
+  std::string sanitized;
+  const bool valid = ValidUtf8Until(body, 0) == body.size();
+  if (!valid) sanitized = SanitizeUtf8(body);
+  const std::string& clean = valid ? body : sanitized;
   // No parser event is deeper than the nesting: a shallow answer (every API's) is parsed
   // without the per-event depth callback, which costs a third of the parse.
   if (MaxNesting(clean) <= kMaxJsonDepth) {
