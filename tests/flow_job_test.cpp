@@ -304,7 +304,8 @@ TEST(FlowJobCrashTest, KillNineDuringAFlowNeverRunsAFinishedTaskTwice) {
   EXPECT_EQ(tasks.count("after"), 0u);
   // Nothing of the dead flow runs later.
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  for (const auto& j : get("/jobs")["jobs"])
+  const json all = get("/jobs");
+  for (const auto& j : all["jobs"])
     EXPECT_TRUE(j.value("status", "") != "waiting" && j.value("status", "") != "processing")
         << j.dump();
 
