@@ -65,6 +65,8 @@ class JobRunner {
   void Cancel(int64_t job_id);
   // Something happened (events written, a job ended): a counter for WaitForActivity.
   uint64_t activity() const { return activity_.load(); }
+  // Something happened outside the workers (a flow's events or end): wakes WaitForActivity.
+  void Touch();
   // Returns when activity() differs from `seen`, or after timeout_ms.
   void WaitForActivity(uint64_t seen, int64_t timeout_ms);
   const std::string& jobs_dir() const { return jobs_dir_; }
@@ -74,7 +76,6 @@ class JobRunner {
   struct Running;
   void WorkerLoop();
   void RunClaimed(catalog::Job job);
-  void Touch();
 
   JobRunnerParts parts_;
   JobRunnerOptions options_;

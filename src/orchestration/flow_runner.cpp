@@ -121,7 +121,8 @@ std::string TaskLabel(const FlowTask& task) {
 
 void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
   catalog::Catalog& cat = *parts_.catalog;
-  jobs::JobLog log(cat, *parts_.clock, job.id, [this] { parts_.jobs->Notify(); });
+  // Followers of the flow's events wake on the job runner's activity signal.
+  jobs::JobLog log(cat, *parts_.clock, job.id, [this] { parts_.jobs->Touch(); });
   const int64_t started_ms = parts_.clock->NowMs();
   auto end = [&](const std::string& status, const std::string& message,
                  const std::string& error_kind) {
@@ -133,6 +134,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
     (status == catalog::kJobSuccess ? log.Info(message) : log.Warning(message));
     log.Flush();
     (void)cat.UpdateJob(job, catalog::kJobProcessing);
+    parts_.jobs->Touch();  // a follower that saw the last events waits for this end
   };
 
   // The flow's configuration as the job pinned it, secrets opened for the notifications only.
