@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "common/hex.h"
+
 namespace swan::connectors {
 
 namespace {
@@ -27,14 +29,7 @@ std::string DigestHex(const EVP_MD* md, const std::string& data) {
     len = 0;
     EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
   }
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[out[i] >> 4]);
-    hex.push_back(kHex[out[i] & 15]);
-  }
-  return hex;
+  return HexLower(out, len);
 }
 
 bool IsCanonicalInt(const std::string& key) {
@@ -807,14 +802,7 @@ std::string JsonSha1Hex(const Json& value) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), out, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[out[i] >> 4]);
-    hex.push_back(kHex[out[i] & 15]);
-  }
-  return hex;
+  return HexLower(out, len);
 }
 
 UrlParts ParseUrl(const std::string& url) {

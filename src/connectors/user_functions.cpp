@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/hex.h"
 #include "connectors/php_datetime.h"
 
 namespace swan::connectors {
@@ -18,15 +19,7 @@ const char* const kAllowed[] = {"md5",       "sha1",          "time",      "date
                                 "strtotime", "base64_encode", "hash_hmac", "sprintf",
                                 "concat",    "ifempty",       "implode",   "hash"};
 
-std::string ToHex(const unsigned char* data, size_t len) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < len; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 15]);
-  }
-  return out;
-}
+std::string ToHex(const unsigned char* data, size_t len) { return HexLower(data, len); }
 
 const EVP_MD* Digest(const std::string& algo) {
   std::string name = algo;

@@ -7,21 +7,11 @@
 #include <chrono>
 #include <thread>
 
+#include "common/hex.h"
 #include "connectors/http_fetcher.h"
 
 namespace swan::orchestration {
 namespace {
-
-std::string Hex(const unsigned char* data, size_t size) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
 
 std::string NewDeliveryId() {
   unsigned char bytes[16];
@@ -31,7 +21,7 @@ std::string NewDeliveryId() {
     for (size_t i = 0; i < sizeof bytes; ++i)
       bytes[i] = static_cast<unsigned char>(now >> (i % 8 * 8));
   }
-  return Hex(bytes, sizeof bytes);
+  return HexLower(bytes, sizeof bytes);
 }
 
 bool Retryable(long status) { return status == 408 || status == 429 || status >= 500; }
@@ -46,7 +36,7 @@ std::string WebhookSignature(const std::string& secret, int64_t unix_seconds,
   unsigned int size = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &size);
-  return "t=" + t + ",v1=" + Hex(mac, size);
+  return "t=" + t + ",v1=" + HexLower(mac, size);
 }
 
 WebhookDelivery DeliverWebhook(const WebhookTarget& target, const std::string& event,
