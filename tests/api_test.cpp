@@ -86,6 +86,10 @@ const std::vector<std::pair<std::string, std::string>> kDocumentedRoutes = {
     {"POST", "/v1/projects/{project}/jobs/{id}/cancel"},
     {"POST", "/v1/projects/{project}/jobs/{id}/rerun"},
     {"GET", "/v1/projects/{project}/jobs/{id}/events"},
+    {"GET", "/v1/projects/{project}/schedules"},
+    {"GET", "/v1/projects/{project}/schedules/{id}"},
+    {"POST", "/v1/schedules/preview"},
+    {"GET", "/v1/projects/{project}/triggers"},
 };
 
 std::string Lower(std::string s) {

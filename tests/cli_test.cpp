@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -76,7 +78,11 @@ TEST(CliNoServerTest, DemoRunsThePipelineAndItsFlow) {
   CommandResult r = RunCommand(Swan("demo --data " + ShellQuote(dir.path() + "/data") +
                                     " --listen 127.0.0.1:0 --rows 500 --exit"));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("3 tasks succeeded, 0 failed, 0 skipped"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 tasks succeeded, 0 failed, 0 skipped"), std::string::npos) << r.out;
+  // The extract phase read the shop's SQLite database.
+  EXPECT_NE(r.out.find("in.shop.cities"), std::string::npos) << r.out;
+  // The flow's schedule is saved, and its next run times shown.
+  EXPECT_NE(r.out.find("next runs: 20"), std::string::npos) << r.out;
   std::ifstream report(dir.path() + "/data/exports/demo/reports/city_totals.csv");
   std::string header;
   std::getline(report, header);
@@ -291,6 +297,58 @@ TEST_F(CliTest, FlowCreateRunShowGraphRerun) {
   const std::string rerun = RunOk("flow rerun " + std::to_string(flow_job) + " --wait", master);
   EXPECT_NE(rerun.find("ended success"), std::string::npos) << rerun;
   EXPECT_NE(rerun.find("1 reused"), std::string::npos) << rerun;
+}
+
+// Schedules and triggers from the CLI against a real server on the real clock: a trigger fires
+// by itself (the server's scheduler thread) once its table has new data.
+TEST_F(CliTest, ScheduleAndTriggerCommands) {
+  const std::string admin = server_->admin_token();
+  json created = RunJson("project create clisched", admin);
+  const std::string master = created["token"].value("secret", "");
+  ASSERT_FALSE(master.empty());
+  const std::string sql = files_.path() + "/t.json";
+  std::ofstream(sql) << json{{"parameters",
+                              {{"blocks",
+                                {{{"name", "b"},
+                                  {"codes", {{{"name", "c"}, {"script", {"SELECT 1"}}}}}}}}}}}
+                            .dump();
+  RunOk("config create swan.sql-transformation --id t --file " + sql, master);
+
+  RunOk("schedule create nightly --cron '30 2 * * *' --timezone Europe/Prague --config t", master);
+  EXPECT_NE(RunOk("schedule list", master).find("nightly"), std::string::npos);
+  json shown = RunJson("schedule show nightly --next 3", master)["schedule"];
+  EXPECT_EQ(shown.value("state", ""), "enabled");
+  ASSERT_EQ(shown["next_runs"].size(), 3u) << shown.dump();
+  RunOk("schedule disable nightly", master);
+  shown = RunJson("schedule show nightly", master)["schedule"];
+  EXPECT_EQ(shown.value("state", ""), "disabled");
+  EXPECT_TRUE(shown["next_runs"].empty());
+  const std::string preview =
+      RunOk("schedule preview '0 9 * * 1-5' --timezone America/New_York --next 2", master);
+  EXPECT_EQ(std::count(preview.begin(), preview.end(), '\n'), 2) << preview;
+  CommandResult bad = Run("schedule create --cron '0 25 * * *' --config t", master);
+  ExpectOneErrorLine(bad, 1);
+  EXPECT_NE(bad.err.find("schedule.cronTab"), std::string::npos) << bad.err;
+  CommandResult run_it = Run("run nightly", master);
+  ExpectOneErrorLine(run_it, 1);
+
+  const std::string csv = files_.path() + "/x.csv";
+  std::ofstream(csv) << "id\n1\n";
+  RunOk("table import in.s.x " + ShellQuote(csv), master);
+  RunOk("trigger create on-x --config t --table in.s.x --cooldown 0", master);
+  EXPECT_NE(RunOk("trigger list", master).find("in.s.x v1"), std::string::npos);
+  EXPECT_EQ(RunJson("job list --config t", master)["jobs"].size(), 0u);
+  RunOk("table import in.s.x " + ShellQuote(csv) + " --incremental", master);
+  json jobs;
+  for (int i = 0; i < 100; ++i) {  // the scheduler looks every second
+    jobs = RunJson("job list --config t", master)["jobs"];
+    if (!jobs.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(jobs.size(), 1u) << "the trigger did not fire";
+  RunOk("trigger disable on-x", master);
+  RunOk("trigger delete on-x", master);
+  RunOk("schedule delete nightly", master);
 }
 
 }  // namespace

@@ -339,5 +339,36 @@ TEST_F(FlowJobTest, ABrokenFlowFailsWithTheField) {
   EXPECT_EQ(flow.value("message", ""), "phases: the dependencies form a cycle: 1 -> 2 -> 1");
 }
 
+// A flow's variables reach every task's configuration ({{ name }}); those a run is given override
+// them; a task that uses a variable nobody gave fails naming it.
+TEST_F(FlowJobTest, VariablesReachEveryTaskAndARunOverridesThem) {
+  ProjectApi p(server_, "flow-vars");
+  ASSERT_TRUE(p.ok());
+  json sql = Sql({"CREATE TABLE r AS SELECT '{{ city }}' AS city, {{n}} AS n"});
+  sql["storage"] = {{"output", {{"tables", {{{"source", "r"}, {"destination", "out.c-vars.r"}}}}}}};
+  p.CreateConfig("t", "swan.sql-transformation", sql);
+  p.CreateConfig("other", "swan.sql-transformation", Sql({"SELECT '{{ missing }}'"}));
+  p.CreateConfig("flow", "keboola.orchestrator",
+                 {{"phases", {{{"id", 1}}}},
+                  {"tasks", {Task("t", 1, "t")}},
+                  {"variables", {{"city", "Prague"}, {"n", "7"}}}});
+  json flow = p.RunJob("flow");
+  ASSERT_EQ(flow.value("status", ""), "success") << DescribeJob(p, flow);
+  EXPECT_EQ(p.SortedRows("out.c-vars.r"), (std::vector<std::vector<std::string>>{{"Prague", "7"}}));
+  EXPECT_EQ(Tasks(flow)["t"]["variables"], json({{"city", "Prague"}, {"n", "7"}}));
+
+  json again = p.RunJob("flow", {{"variables", {{"city", "Brno"}}}});
+  ASSERT_EQ(again.value("status", ""), "success") << DescribeJob(p, again);
+  EXPECT_EQ(p.SortedRows("out.c-vars.r"), (std::vector<std::vector<std::string>>{{"Brno", "7"}}));
+
+  json missing = p.RunJob("other", {{"variables", {{"city", "Brno"}}}});
+  EXPECT_EQ(missing.value("status", ""), "error");
+  EXPECT_NE(missing.value("message", "").find("variable 'missing'"), std::string::npos)
+      << missing.dump();
+  // Without variables, a configuration's text is left as it is.
+  json plain = p.RunJob("other");
+  EXPECT_EQ(plain.value("status", ""), "success") << DescribeJob(p, plain);
+}
+
 }  // namespace
 }  // namespace swan::testing

@@ -112,6 +112,7 @@ void AddTableRoutes(Router& router);
 void AddSqlRoutes(Router& router);
 void AddTokenRoutes(Router& router);
 void AddPipelineRoutes(Router& router);
+void AddScheduleRoutes(Router& router);
 
 // The JSON error body for a Status (its HTTP status: HttpStatusFor in common/status.h).
 nlohmann::json ErrorBody(const Status& status);

@@ -1,6 +1,7 @@
 // Routes: components, configurations (with versions and state) and jobs (with events).
 #include "api/route_support.h"
 #include "api/router.h"
+#include "jobs/variables.h"
 #include "service/access.h"
 #include "service/configs.h"
 #include "service/files.h"
@@ -212,7 +213,8 @@ void AddPipelineRoutes(Router& router) {
               JsonRequestBody({{"row", {{"type", "string"}}},
                                {"timeout", {{"type", "integer"}, {"description", "seconds"}}},
                                {"max_attempts", {{"type", "integer"}}},
-                               {"debug", {{"type", "boolean"}}}}),
+                               {"debug", {{"type", "boolean"}}},
+                               {"variables", {{"type", "object"}}}}),
               201, [](RequestContext& ctx) -> Status {
                 ctx.event_object = "config:" + ctx.Param("config");
                 ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
@@ -233,6 +235,19 @@ void AddPipelineRoutes(Router& router) {
                         .WithDetail("field", "debug");
                   request.debug = body["debug"].get<bool>();
                 }
+                // {name: value}, or Keboola's {"variableValuesData": {"values": [{name, value}]}}.
+                json variables = body.value("variables", json());
+                if (body.contains("variableValuesData")) {
+                  const json& values = body["variableValuesData"].value("values", json::array());
+                  if (!values.is_array())
+                    return Status::InvalidArgument("variableValuesData.values must be a list")
+                        .WithDetail("field", "variableValuesData.values");
+                  if (!variables.is_object()) variables = json::object();
+                  for (const auto& v : values)
+                    if (v.is_object() && v.contains("name") && v["name"].is_string())
+                      variables[v["name"].get<std::string>()] = v.value("value", json(""));
+                }
+                ASSIGN_OR_RETURN(request.variables, jobs::ParseVariables(variables));
                 ASSIGN_OR_RETURN(auto job,
                                  service::RunConfig(ctx.runtime, ctx.Caller(), project, request));
                 ctx.Json(201, {{"job", service::JobJson(job)}});

@@ -53,6 +53,7 @@ class HttpServer final : public Server {
     AddSqlRoutes(router_);
     AddTokenRoutes(router_);
     AddPipelineRoutes(router_);
+    AddScheduleRoutes(router_);
     router_.Install(http_, *runtime_);
     http_.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                                     httplib::Response& res) {

@@ -237,6 +237,10 @@ ALTER TABLE jobs ADD COLUMN flow_task_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN rerun_of INTEGER;
 CREATE INDEX jobs_parent ON jobs(parent_job_id, id) WHERE parent_job_id IS NOT NULL;
 )SQL"},
+      // Variables of a job (issue 12): {name: value} replacing {{ name }} in its configuration.
+      {6, "job variables", R"SQL(
+ALTER TABLE jobs ADD COLUMN variables TEXT NOT NULL DEFAULT '{}';
+)SQL"},
   };
   return kMigrations;
 }

@@ -160,6 +160,10 @@ bool IsFinalJobStatus(const std::string& status);
 // The component of flows (Keboola's orchestrator configurations): their jobs are claimed by the
 // flow runner, not by job workers, and do not count against a project's running-jobs limit.
 inline constexpr const char* kFlowComponentId = "keboola.orchestrator";
+// Schedules and triggers are configurations too (orchestration/schedule_config.h); they are never
+// run as jobs themselves.
+inline constexpr const char* kScheduleComponentId = "keboola.scheduler";
+inline constexpr const char* kTriggerComponentId = "swan.trigger";
 
 // A run of a configuration (or one of its rows).
 struct Job {
@@ -197,6 +201,8 @@ struct Job {
   std::string flow_task_id{};
   // A flow job that reruns the failed part of an earlier flow job.
   std::optional<int64_t> rerun_of{};
+  // {name: value}: replaces {{ name }} in the configuration (jobs/variables.h).
+  std::string variables_json = "{}";
 };
 
 struct JobFilter {

@@ -15,8 +15,8 @@ constexpr const char* kJobSelect =
     "j.row_id, j.config_version, j.status, j.message, j.error_kind, j.token_id, "
     "coalesce(t.description, ''), j.attempt, j.max_attempts, j.timeout_ms, j.cancel_requested, "
     "j.debug, j.worker, j.created_at, j.started_at, j.finished_at, j.wall_ms, j.cpu_ms, "
-    "j.peak_memory_bytes, j.inputs, j.outputs, j.parent_job_id, j.flow_task_id, j.rerun_of "
-    "FROM jobs j LEFT JOIN tokens t ON t.id = j.token_id ";
+    "j.peak_memory_bytes, j.inputs, j.outputs, j.parent_job_id, j.flow_task_id, j.rerun_of, "
+    "j.variables FROM jobs j LEFT JOIN tokens t ON t.id = j.token_id ";
 
 Job ReadJob(const SqliteStmt& q) {
   Job j;
@@ -50,6 +50,7 @@ Job ReadJob(const SqliteStmt& q) {
   j.parent_job_id = q.OptInt(27);
   j.flow_task_id = q.Text(28);
   j.rerun_of = q.OptInt(29);
+  j.variables_json = q.Text(30);
   return j;
 }
 
@@ -70,9 +71,9 @@ Result<Job> SqliteCatalog::CreateJob(const Job& job) {
         h(),
         "INSERT INTO jobs (id, project_id, branch_id, configuration_id, config_id, "
         "component_id, row_id, config_version, status, token_id, attempt, "
-        "max_attempts, timeout_ms, debug, created_at, parent_job_id, flow_task_id, rerun_of) "
-        "VALUES (" +
-            NextIdSql("jobs") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "max_attempts, timeout_ms, debug, created_at, parent_job_id, flow_task_id, rerun_of, "
+        "variables) VALUES (" +
+            NextIdSql("jobs") + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     RETURN_IF_ERROR(ins.Bind(1, job.project_id)
                         .Bind(2, job.branch_id)
                         .Bind(3, job.configuration_id)
@@ -90,6 +91,7 @@ Result<Job> SqliteCatalog::CreateJob(const Job& job) {
                         .Bind(15, job.parent_job_id)
                         .Bind(16, job.flow_task_id)
                         .Bind(17, job.rerun_of)
+                        .Bind(18, job.variables_json)
                         .Run());
     return GetJobLocked(db_->LastInsertId());
   });

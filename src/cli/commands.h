@@ -183,6 +183,7 @@ struct RunOptions {
   std::optional<int64_t> timeout_seconds;
   std::optional<int64_t> max_attempts;
   bool debug = false;
+  std::vector<std::string> variables;  // "name=value": replace {{ name }} in the configuration
 };
 Status Run(const GlobalOptions& global, const RunOptions& options);
 // ---- flows (configurations of keboola.orchestrator; docs/orchestration.md) ----------------------
@@ -195,6 +196,38 @@ Status FlowShow(const GlobalOptions& global, int64_t job_id);
 Status FlowGraph(const GlobalOptions& global, const std::string& config_id,
                  const std::string& format);
 Status FlowRerun(const GlobalOptions& global, int64_t job_id, bool wait);
+
+// ---- schedules and triggers (keboola.scheduler, swan.trigger; docs/orchestration.md) -----------
+
+struct ScheduleWriteOptions {
+  std::string id;  // empty: a generated number
+  std::string name;
+  std::string cron;
+  std::string timezone = "UTC";
+  std::string flow;    // the target: a flow, or
+  std::string config;  // any configuration
+  std::string catch_up = "skip";
+  bool disabled = false;
+};
+Status ScheduleCreate(const GlobalOptions& global, const ScheduleWriteOptions& options);
+Status ScheduleList(const GlobalOptions& global);
+Status ScheduleShow(const GlobalOptions& global, const std::string& id, int next);
+Status SchedulePreview(const GlobalOptions& global, const std::string& cron,
+                       const std::string& timezone, int next);
+Status ScheduleSetState(const GlobalOptions& global, const std::string& id, bool enabled);
+
+struct TriggerWriteOptions {
+  std::string id;
+  std::string name;
+  std::string flow;
+  std::string config;
+  std::vector<std::string> tables;
+  int64_t cooldown_minutes = 5;
+  bool disabled = false;
+};
+Status TriggerCreate(const GlobalOptions& global, const TriggerWriteOptions& options);
+Status TriggerList(const GlobalOptions& global);
+Status TriggerSetState(const GlobalOptions& global, const std::string& id, bool enabled);
 
 Status JobList(const GlobalOptions& global, const std::string& config_id,
                const std::string& status);

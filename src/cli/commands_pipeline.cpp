@@ -252,6 +252,12 @@ Status Run(const GlobalOptions& global, const RunOptions& options) {
   if (options.timeout_seconds) body["timeout"] = *options.timeout_seconds;
   if (options.max_attempts) body["max_attempts"] = *options.max_attempts;
   if (options.debug) body["debug"] = true;
+  for (const auto& v : options.variables) {
+    const size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Status::InvalidArgument("--var takes name=value, not '" + v + "'");
+    body["variables"][v.substr(0, eq)] = v.substr(eq + 1);
+  }
   ASSIGN_OR_RETURN(json answer,
                    session.api.Post(session.Path("/configs/" + options.config_id + "/run"), body));
   const json job = answer.value("job", json::object());

@@ -491,6 +491,9 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(1, 10));
   run->add_flag("--debug", run_options.debug,
                 "keep the job's folder under <data>/jobs/ID (secrets encrypted again)");
+  run->add_option("--var", run_options.variables,
+                  "name=value (repeat): replaces {{ name }} in the configuration; a flow passes "
+                  "them to its tasks");
   run->footer("Exit code with --wait: 0 success or warning, 1 user error, 2 anything else.");
 
   // ---- flow ----
@@ -517,6 +520,8 @@ int main(int argc, char** argv) {
   CLI::App* flow_run_cmd = AddClientCommand(flow, "run", "Run a flow", global, action,
                                             [&] { return Run(global, flow_run); });
   flow_run_cmd->add_option("ID", flow_run.config_id, "flow id")->required();
+  flow_run_cmd->add_option("--var", flow_run.variables,
+                           "name=value (repeat): overrides the flow's variables for its tasks");
   flow_run_cmd->add_flag("--wait", flow_run.wait,
                          "print the flow's events as they come and exit with its result");
   int64_t flow_job = 0;
@@ -536,6 +541,109 @@ int main(int argc, char** argv) {
       [&] { return FlowRerun(global, flow_job, flow_rerun_wait); });
   flow_rerun->add_option("JOB", flow_job, "the flow's job id")->required();
   flow_rerun->add_flag("--wait", flow_rerun_wait, "follow the new flow job until it ends");
+
+  // ---- schedule ----
+  CLI::App* schedule = app.add_subcommand(
+      "schedule",
+      "Schedules: run a flow or configuration on a cron schedule (docs/orchestration.md)");
+  schedule->require_subcommand(1);
+  ScheduleWriteOptions schedule_options;
+  CLI::App* schedule_create =
+      AddClientCommand(schedule, "create", "Create a schedule", global, action,
+                       [&] { return ScheduleCreate(global, schedule_options); });
+  schedule_create->add_option("ID", schedule_options.id, "schedule id (default: a number)");
+  schedule_create
+      ->add_option("--cron", schedule_options.cron,
+                   "5-field cron expression or @daily-style shortcut, e.g. \"0 6 * * 1-5\"")
+      ->required();
+  schedule_create
+      ->add_option("--timezone", schedule_options.timezone, "IANA time zone, e.g. Europe/Prague")
+      ->capture_default_str();
+  schedule_create->add_option("--flow", schedule_options.flow, "the flow it runs");
+  schedule_create->add_option("--config", schedule_options.config,
+                              "or the configuration it runs (any component)");
+  schedule_create
+      ->add_option("--catch-up", schedule_options.catch_up,
+                   "after downtime: skip the missed runs, or run_once for all of them")
+      ->check(CLI::IsMember({"skip", "run_once"}))
+      ->capture_default_str();
+  schedule_create->add_flag("--disabled", schedule_options.disabled, "create it disabled");
+  schedule_create->add_option("--name", schedule_options.name, "human name");
+  schedule_create->footer(
+      "Example:\n  swan schedule create nightly --cron \"30 2 * * *\" --timezone Europe/Prague "
+      "--flow daily-sales\n  swan schedule show nightly --next 10");
+  AddClientCommand(schedule, "list", "List schedules with their last and next runs", global, action,
+                   [&] { return ScheduleList(global); });
+  std::string schedule_id;
+  int schedule_next = 5;
+  CLI::App* schedule_show =
+      AddClientCommand(schedule, "show", "Show a schedule and its next run times", global, action,
+                       [&] { return ScheduleShow(global, schedule_id, schedule_next); });
+  schedule_show->add_option("ID", schedule_id, "schedule id")->required();
+  schedule_show->add_option("--next", schedule_next, "run times to show (0-100)")
+      ->capture_default_str();
+  std::string preview_cron, preview_zone = "UTC";
+  CLI::App* schedule_preview = AddClientCommand(
+      schedule, "preview", "Print the next run times of a cron expression (nothing saved)", global,
+      action, [&] { return SchedulePreview(global, preview_cron, preview_zone, schedule_next); });
+  schedule_preview->add_option("CRON", preview_cron, "cron expression")->required();
+  schedule_preview->add_option("--timezone", preview_zone, "IANA time zone")->capture_default_str();
+  schedule_preview->add_option("--next", schedule_next, "run times to show (0-100)")
+      ->capture_default_str();
+  for (bool enable : {true, false}) {
+    AddClientCommand(schedule, enable ? "enable" : "disable",
+                     enable ? "Enable a schedule (runs after now only)" : "Disable a schedule",
+                     global, action,
+                     [&, enable] { return ScheduleSetState(global, schedule_id, enable); })
+        ->add_option("ID", schedule_id, "schedule id")
+        ->required();
+  }
+  AddClientCommand(schedule, "delete", "Delete a schedule", global, action,
+                   [&] { return ConfigDelete(global, schedule_id); })
+      ->add_option("ID", schedule_id, "schedule id")
+      ->required();
+
+  // ---- trigger ----
+  CLI::App* trigger = app.add_subcommand(
+      "trigger",
+      "Triggers: run a flow when every table of a set has new data (docs/orchestration.md)");
+  trigger->require_subcommand(1);
+  TriggerWriteOptions trigger_options;
+  CLI::App* trigger_create =
+      AddClientCommand(trigger, "create", "Create a trigger", global, action,
+                       [&] { return TriggerCreate(global, trigger_options); });
+  trigger_create->add_option("ID", trigger_options.id, "trigger id (default: a number)");
+  trigger_create->add_option("--flow", trigger_options.flow, "the flow it runs");
+  trigger_create->add_option("--config", trigger_options.config,
+                             "or the configuration it runs (any component)");
+  trigger_create
+      ->add_option("--table", trigger_options.tables,
+                   "a table it watches (repeat): it fires when every one has a new version")
+      ->required();
+  trigger_create
+      ->add_option("--cooldown", trigger_options.cooldown_minutes,
+                   "minutes between two runs at least")
+      ->check(CLI::Range(int64_t{0}, int64_t{7 * 24 * 60}))
+      ->capture_default_str();
+  trigger_create->add_flag("--disabled", trigger_options.disabled, "create it disabled");
+  trigger_create->add_option("--name", trigger_options.name, "human name");
+  trigger_create->footer(
+      "Example:\n  swan trigger create on-orders --flow daily-sales --table in.sales.orders "
+      "--cooldown 10");
+  AddClientCommand(trigger, "list", "List triggers and the versions of their tables", global,
+                   action, [&] { return TriggerList(global); });
+  std::string trigger_id;
+  for (bool enable : {true, false}) {
+    AddClientCommand(trigger, enable ? "enable" : "disable",
+                     enable ? "Enable a trigger" : "Disable a trigger", global, action,
+                     [&, enable] { return TriggerSetState(global, trigger_id, enable); })
+        ->add_option("ID", trigger_id, "trigger id")
+        ->required();
+  }
+  AddClientCommand(trigger, "delete", "Delete a trigger", global, action,
+                   [&] { return ConfigDelete(global, trigger_id); })
+      ->add_option("ID", trigger_id, "trigger id")
+      ->required();
 
   // ---- job ----
   CLI::App* job = app.add_subcommand("job", "Follow, inspect and cancel jobs");

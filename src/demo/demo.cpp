@@ -1,8 +1,11 @@
 #include "demo/demo.h"
 
+#include <sqlite3.h>
+
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +36,32 @@ Status GenerateOrders(const std::string& path, int rows) {
       "FROM range(1, " +
       std::to_string(rows + 1) + ") AS t(i)) TO " + engine::QuoteLiteral(path) + " (HEADER true)";
   return conn->Execute(sql);
+}
+
+// The shop's own database, which the flow's extract phase reads: an SQLite file with the cities
+// the orders come from (the project's import folder, where swan.ex-db-sqlite reads).
+Status WriteShopDatabase(const std::string& path) {
+  std::remove(path.c_str());
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    const std::string error = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Internal("cannot create " + path + ": " + error);
+  }
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      db,
+      "CREATE TABLE cities (city TEXT PRIMARY KEY, country TEXT NOT NULL, population INTEGER);"
+      "INSERT INTO cities VALUES ('Prague', 'Czechia', 1384732), ('Brno', 'Czechia', 402739),"
+      "('Berlin', 'Germany', 3878100), ('Vienna', 'Austria', 2005760),"
+      "('Warsaw', 'Poland', 1862402), ('Budapest', 'Hungary', 1686222);",
+      nullptr, nullptr, &error);
+  const std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return Status::Internal("cannot write " + path + ": " + message);
+  return Status::Ok();
 }
 
 Result<std::string> ProjectToken(const client::ApiClient& admin) {
@@ -125,10 +154,33 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
               static_cast<long long>(imported["version"]["version"].get<int64_t>()),
               static_cast<long long>(imported["version"]["row_count"].get<int64_t>()));
 
-  std::printf("3. a SQL transformation (configuration revenue-by-city) run as a job\n");
+  // The import root swan.ex-db-sqlite reads: $SWAN_IMPORT_DIR, default <data>/imports.
+  const char* import_root = std::getenv("SWAN_IMPORT_DIR");
+  const std::string shop =
+      (import_root && *import_root ? std::string(import_root) : options.data_dir + "/imports") +
+      "/" + kProject + "/shop";
+  RETURN_IF_ERROR(fs::MakeDirs(shop));
+  RETURN_IF_ERROR(WriteShopDatabase(shop + "/shop.sqlite"));
+  std::printf(
+      "3. an extractor (configuration shop-cities): the shop's SQLite database %s/shop.sqlite "
+      "into in.shop.cities\n",
+      shop.c_str());
+  const json extract_config = {{"parameters",
+                                {{"db", {{"path", "shop/shop.sqlite"}}},
+                                 {"table", {{"tableName", "cities"}}},
+                                 {"outputTable", "in.shop.cities"},
+                                 {"primaryKey", {"city"}}}}};
+  RETURN_IF_ERROR(SaveConfig(api, "swan.ex-db-sqlite", "shop-cities",
+                             "Cities from the shop's database", extract_config));
+  RETURN_IF_ERROR(RunJob(api, "shop-cities"));
+
+  std::printf("4. a SQL transformation (configuration revenue-by-city) run as a job\n");
   const json sql_config = {
       {"storage",
-       {{"input", {{"tables", {{{"source", "in.sales.orders"}, {"destination", "orders"}}}}}},
+       {{"input",
+         {{"tables",
+           {{{"source", "in.sales.orders"}, {"destination", "orders"}},
+            {{"source", "in.shop.cities"}, {"destination", "cities"}}}}}},
         {"output",
          {{"tables",
            {{{"source", "revenue_by_city"}, {"destination", "out.sales.revenue_by_city"}}}}}}}},
@@ -138,14 +190,15 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
            {"codes",
             {{{"name", "By city and category"},
               {"script",
-               {"CREATE TABLE revenue_by_city AS SELECT city, category, count(*) AS orders, "
-                "round(sum(amount * quantity), 2) AS revenue FROM orders GROUP BY city, category "
-                "ORDER BY revenue DESC"}}}}}}}}}}};
+               {"CREATE TABLE revenue_by_city AS SELECT o.city, c.country, o.category, "
+                "count(*) AS orders, round(sum(o.amount * o.quantity), 2) AS revenue FROM orders o "
+                "LEFT JOIN cities c ON c.city = o.city GROUP BY ALL ORDER BY revenue "
+                "DESC"}}}}}}}}}}};
   RETURN_IF_ERROR(SaveConfig(api, "swan.sql-transformation", "revenue-by-city",
                              "Revenue by city and category", sql_config));
   RETURN_IF_ERROR(RunJob(api, "revenue-by-city"));
 
-  std::printf("4. a Python transformation (configuration city-totals) run as a job\n");
+  std::printf("5. a Python transformation (configuration city-totals) run as a job\n");
   const json py_config = {
       {"storage",
        {{"input",
@@ -177,8 +230,8 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
   RETURN_IF_ERROR(RunJob(api, "city-totals"));
 
   std::printf(
-      "5. a flow (configuration daily-sales): transform -> refine -> deliver, run as one job whose "
-      "tasks are jobs\n");
+      "6. a flow (configuration daily-sales): extract -> transform -> refine -> deliver, run as "
+      "one job whose tasks are jobs\n");
   const json export_config = {
       {"storage",
        {{"input",
@@ -189,28 +242,46 @@ Status RunPipeline(const DemoOptions& options, api::Server& server, std::string*
                              export_config));
   const json flow_config = {
       {"phases",
-       {{{"id", 1}, {"name", "Transform"}, {"dependsOn", json::array()}},
-        {{"id", 2}, {"name", "Refine"}, {"dependsOn", {1}}},
-        {{"id", 3}, {"name", "Deliver"}, {"dependsOn", {2}}}}},
+       {{{"id", 1}, {"name", "Extract"}, {"dependsOn", json::array()}},
+        {{"id", 2}, {"name", "Transform"}, {"dependsOn", {1}}},
+        {{"id", 3}, {"name", "Refine"}, {"dependsOn", {2}}},
+        {{"id", 4}, {"name", "Deliver"}, {"dependsOn", {3}}}}},
       {"tasks",
-       {{{"id", 1},
-         {"name", "revenue by city"},
+       {{{"id", "extract-cities"},
+         {"name", "shop cities"},
          {"phase", 1},
+         {"task", {{"componentId", "swan.ex-db-sqlite"}, {"configId", "shop-cities"}}}},
+        {{"id", 1},
+         {"name", "revenue by city"},
+         {"phase", 2},
          {"task", {{"componentId", "swan.sql-transformation"}, {"configId", "revenue-by-city"}}}},
         {{"id", 2},
          {"name", "city totals"},
-         {"phase", 2},
+         {"phase", 3},
          {"task",
           {{"componentId", "keboola.python-transformation-v2"}, {"configId", "city-totals"}}}},
         {{"id", 3},
          {"name", "export"},
-         {"phase", 3},
+         {"phase", 4},
          {"task", {{"componentId", "swan.wr-file"}, {"configId", "export-city-totals"}}}}}}};
   RETURN_IF_ERROR(
       SaveConfig(api, "keboola.orchestrator", "daily-sales", "Daily sales pipeline", flow_config));
   RETURN_IF_ERROR(RunJob(api, "daily-sales"));
   std::printf("   -> the report file: %s/exports/%s/reports/city_totals.csv\n",
               std::filesystem::absolute(options.data_dir).c_str(), kProject);
+
+  std::printf(
+      "7. a schedule (configuration daily-sales-nightly): the flow every day at 06:00 UTC\n");
+  const json schedule_config = {
+      {"schedule", {{"cronTab", "0 6 * * *"}, {"timezone", "UTC"}, {"state", "enabled"}}},
+      {"target", {{"componentId", "keboola.orchestrator"}, {"configurationId", "daily-sales"}}}};
+  RETURN_IF_ERROR(SaveConfig(api, "keboola.scheduler", "daily-sales-nightly",
+                             "Daily sales, every morning", schedule_config));
+  ASSIGN_OR_RETURN(json schedule, api.Get(ProjectPath("/schedules/daily-sales-nightly?next=3")));
+  std::printf("   next runs:");
+  for (const auto& t : schedule["schedule"].value("next_runs", json::array()))
+    std::printf(" %s", t.get<std::string>().c_str());
+  std::printf("\n");
 
   ASSIGN_OR_RETURN(json preview, api.Get(std::string("/v1/projects/") + kProject +
                                          "/tables/out.sales.revenue_by_city/preview?limit=5"));
@@ -265,6 +336,8 @@ int RunDemo(const DemoOptions& options) {
       "  ./build/swan flow run daily-sales --wait  (the whole pipeline as one flow)\n"
       "  ./build/swan flow show <ID>               (a flow's job and its tasks' jobs)\n"
       "  ./build/swan flow graph daily-sales       (the flow as a Mermaid chart)\n"
+      "  ./build/swan schedule list                (when the flow runs next; the server runs it)\n"
+      "  ./build/swan job list --config daily-sales  (watch the scheduled runs come)\n"
       "  curl -H \"Authorization: Bearer $SWAN_TOKEN\" %s/v1/projects/demo/tables\n"
       "(the API is described at %s/v1/openapi.json)\n",
       (*server)->url().c_str(), token.c_str(), (*server)->url().c_str(), token.c_str(),

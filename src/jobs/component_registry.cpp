@@ -124,7 +124,27 @@ std::vector<ComponentSpec> Builtins() {
   flow.builtin = Builtin::kFlow;
   flow.network = false;
   flow.source_file = "built-in";
-  return {sql, py, py_alias, rest, pg, pg_writer, http, files, mysql, sqlite, flow};
+  ComponentSpec schedule;
+  schedule.id = catalog::kScheduleComponentId;
+  schedule.type = "other";
+  schedule.name = "Schedule";
+  schedule.description =
+      "Keboola's scheduler configurations (schedule.cronTab, schedule.timezone, schedule.state, "
+      "target): runs its target configuration on a cron schedule in an IANA time zone "
+      "(docs/orchestration.md). Not a job itself.";
+  schedule.builtin = Builtin::kSchedule;
+  schedule.network = false;
+  schedule.source_file = "built-in";
+  ComponentSpec trigger = schedule;
+  trigger.id = catalog::kTriggerComponentId;
+  trigger.name = "Trigger";
+  trigger.description =
+      "Runs its target configuration when every table of tableIds has a new version since the "
+      "target's last run, at most once per coolDownPeriodMinutes (docs/orchestration.md). Not a "
+      "job itself.";
+  trigger.builtin = Builtin::kTrigger;
+  return {sql,   py,    py_alias, rest, pg,       pg_writer, http,
+          files, mysql, sqlite,   flow, schedule, trigger};
 }
 
 std::vector<std::string> JsonFiles(const std::string& dir) {

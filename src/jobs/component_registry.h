@@ -35,6 +35,9 @@ enum class Builtin {
   kMysqlExtractor,
   kSqliteExtractor,
   kFlow,  // run by the flow runner (orchestration/flow_runner.h), never by a job worker
+  // Not run at all: a schedule or trigger starts its target (orchestration/scheduler.h).
+  kSchedule,
+  kTrigger,
 };
 
 struct ComponentSpec {

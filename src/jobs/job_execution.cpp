@@ -28,6 +28,7 @@
 #include "jobs/json_schema.h"
 #include "jobs/streamed_export.h"
 #include "jobs/table_mapping.h"
+#include "jobs/variables.h"
 
 namespace swan::jobs {
 
@@ -804,6 +805,11 @@ Status Load(Execution& ex) {
     if (!ex.component.row_configuration_schema.is_null())
       schema = &ex.component.row_configuration_schema;
   }
+  {
+    ASSIGN_OR_RETURN(Variables variables,
+                     ParseVariables(json::parse(ex.job.variables_json, nullptr, false)));
+    RETURN_IF_ERROR(SubstituteVariables(ex.body, variables));
+  }
   ASSIGN_OR_RETURN(ex.key, ProjectKey(cat, ex.parts.master_key, ex.job.project_id));
   std::vector<std::string> opened;
   RETURN_IF_ERROR(OpenSecrets(ex.body, ex.key, &opened));
@@ -938,6 +944,9 @@ void ExecuteJob(const JobRunnerParts& parts, const std::string& jobs_dir, catalo
       outcome = {catalog::kJobCancelled, "cancelled", "cancelled"};
     } else if (ex.component.builtin == Builtin::kFlow) {
       outcome = AppError("a flow's job is run by the flow runner, not by a job worker");
+    } else if (ex.component.builtin == Builtin::kSchedule ||
+               ex.component.builtin == Builtin::kTrigger) {
+      outcome = UserError("a schedule or trigger is not run: it starts its target's jobs");
     } else if (ex.component.builtin == Builtin::kSql) {
       outcome = RunSql(ex);
       // In Swan's process: its wall time, and the process's CPU time meanwhile (other work that

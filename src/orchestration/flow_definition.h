@@ -8,8 +8,8 @@
 //   tasks[]   {id, name, phase, enabled, continueOnFailure, task: {componentId, configId,
 //             configRowIds, mode}}: the jobs of a phase, run in parallel. Keboola writes booleans
 //             as true/false or as the strings "true"/"false"; both are read.
-//   variables {name: value}   (Swan) checked here; not handed to tasks yet (jobs take no
-//                             variables so far: issue 12 point 1 is open on it)
+//   variables {name: value}   (Swan) every task's job gets them (jobs/variables.h: they replace
+//                             {{ name }} in its configuration); a run's own variables override
 //   parallelism               (Swan) how many tasks run at once, 1-100 (default 4)
 //
 // Ids are numbers or strings in Keboola's configurations; both are kept as text. Every error

@@ -4,6 +4,7 @@
 
 #include "jobs/config_secrets.h"
 #include "jobs/job_log.h"
+#include "jobs/variables.h"
 #include "orchestration/flow_definition.h"
 #include "orchestration/flow_plan.h"
 #include "orchestration/notification_rules.h"
@@ -153,6 +154,14 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
   auto parsed = ParseNotificationRules(body);
   if (!parsed.ok()) return end(catalog::kJobError, parsed.status().message(), "user");
   const std::vector<NotificationRule> rules = std::move(*parsed);
+  // Every task's job gets the flow's variables, overridden by those the run was given.
+  jobs::Variables variables = definition->variables;
+  {
+    auto given = jobs::ParseVariables(json::parse(job.variables_json, nullptr, false));
+    if (!given.ok()) return end(catalog::kJobError, given.status().message(), "application");
+    for (auto& [name, value] : *given) variables[name] = value;
+  }
+  const std::string task_variables = jobs::VariablesJson(variables).dump();
 
   // A rerun reuses what succeeded in the run it repeats.
   std::optional<FlowPlan> plan;
@@ -243,6 +252,7 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
       child.token_id = job.token_id;
       child.parent_job_id = job.id;
       child.flow_task_id = task.id;
+      child.variables_json = task_variables;
       catalog::Job created;
       Status queued = cat.Transact([&](catalog::Catalog& tx) -> Status {
         ASSIGN_OR_RETURN(created, tx.CreateJob(child));

@@ -3,8 +3,11 @@
 #include <set>
 
 #include "common/fs.h"
+#include "common/names.h"
 #include "connectors/generic_extractor.h"
 #include "jobs/config_secrets.h"
+#include "orchestration/schedule_config.h"
+#include "orchestration/time_zone.h"
 #include "service/access.h"
 
 namespace swan::service {
@@ -74,6 +77,54 @@ Status Normalize(Runtime& rt, const catalog::Project& project, json& body, json&
   return jobs::SealSecrets(rows, key, "rows");
 }
 
+Status CheckTarget(Runtime& rt, const catalog::Project& project,
+                   const orchestration::RunTarget& target) {
+  auto config = rt.catalog().GetConfiguration(project.main_branch_id, target.config_id);
+  if (!config.ok()) {
+    if (config.status().code() != StatusCode::kNotFound) return config.status();
+    return Status::InvalidArgument("target.configurationId: configuration '" + target.config_id +
+                                   "' does not exist in this project")
+        .WithDetail("field", "target.configurationId");
+  }
+  if (config->component_id != target.component_id)
+    return Status::InvalidArgument("target.componentId: configuration '" + target.config_id +
+                                   "' is of component " + config->component_id + ", not " +
+                                   target.component_id)
+        .WithDetail("field", "target.componentId");
+  return Status::Ok();
+}
+
+// A schedule's or trigger's body: its fields, its time zone, its target and its tables, all in
+// this project.
+Status CheckScheduling(Runtime& rt, const catalog::Project& project,
+                       const std::string& component_id, const json& body) {
+  if (component_id == catalog::kScheduleComponentId) {
+    ASSIGN_OR_RETURN(auto schedule, orchestration::ParseScheduleConfig(body));
+    auto zone = orchestration::TimeZone::Load(schedule.time_zone);
+    if (!zone.ok())
+      return Status::InvalidArgument("schedule.timezone: " + zone.status().message())
+          .WithDetail("field", "schedule.timezone");
+    return CheckTarget(rt, project, schedule.target);
+  }
+  if (component_id != catalog::kTriggerComponentId) return Status::Ok();
+  ASSIGN_OR_RETURN(auto trigger, orchestration::ParseTriggerConfig(body));
+  RETURN_IF_ERROR(CheckTarget(rt, project, trigger.target));
+  for (size_t i = 0; i < trigger.table_ids.size(); ++i) {
+    std::string stage, bucket, table;
+    RETURN_IF_ERROR(names::SplitTableId(trigger.table_ids[i], &stage, &bucket, &table));
+    auto b = rt.catalog().GetBucket(project.main_branch_id, stage, bucket);
+    Status found = b.ok() ? rt.catalog().GetTable(b->id, table).status() : b.status();
+    if (found.code() == StatusCode::kNotFound) {
+      const std::string field = "tableIds[" + std::to_string(i) + "]";
+      return Status::InvalidArgument(field + ": table '" + trigger.table_ids[i] +
+                                     "' does not exist in this project")
+          .WithDetail("field", field);
+    }
+    RETURN_IF_ERROR(found);
+  }
+  return Status::Ok();
+}
+
 json Parse(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
@@ -118,6 +169,7 @@ Result<catalog::Configuration> Save(Runtime& rt, const Caller& caller,
     return tx.AppendEvent(
         AuditEvent(caller, project.id, action, "config:" + current.config_id, details));
   }));
+  rt.scheduler().Notify();  // a schedule or trigger may have changed
   return saved;
 }
 
@@ -155,6 +207,7 @@ Result<catalog::Configuration> CreateConfig(Runtime& rt, const Caller& caller,
   json body = change.configuration.value_or(json::object());
   json rows = change.rows.value_or(json::array());
   RETURN_IF_ERROR(Normalize(rt, project, body, rows));
+  RETURN_IF_ERROR(CheckScheduling(rt, project, component.id, body));
   catalog::Configuration config;
   config.project_id = project.id;
   config.branch_id = project.main_branch_id;
@@ -174,6 +227,7 @@ Result<catalog::Configuration> CreateConfig(Runtime& rt, const Caller& caller,
                                      "config:" + created.config_id,
                                      {{"component_id", created.component_id}, {"version", 1}}));
   }));
+  rt.scheduler().Notify();
   return created;
 }
 
@@ -187,6 +241,7 @@ Result<catalog::Configuration> EditConfig(Runtime& rt, const Caller& caller,
   json body = change.configuration.value_or(Parse(next.body_json, json::object()));
   json rows = change.rows.value_or(Parse(next.rows_json, json::array()));
   RETURN_IF_ERROR(Normalize(rt, project, body, rows));
+  RETURN_IF_ERROR(CheckScheduling(rt, project, current.component_id, body));
   if (change.name) next.name = *change.name;
   if (change.description) next.description = *change.description;
   next.body_json = InOrderOf(body, order);
@@ -256,10 +311,12 @@ Status DeleteConfig(Runtime& rt, const Caller& caller, const catalog::Project& p
                     const std::string& config_id) {
   RETURN_IF_ERROR(RequireProjectManage(caller.token, project));
   ASSIGN_OR_RETURN(auto current, Find(rt, project, config_id));
-  return rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
+  RETURN_IF_ERROR(rt.catalog().Transact([&](catalog::Catalog& tx) -> Status {
     RETURN_IF_ERROR(tx.DeleteConfiguration(current.id));
     return tx.AppendEvent(AuditEvent(caller, project.id, "config.delete", "config:" + config_id));
-  });
+  }));
+  rt.scheduler().Notify();
+  return Status::Ok();
 }
 
 Result<json> GetConfigState(Runtime& rt, const Caller& caller, const catalog::Project& project,

@@ -62,7 +62,13 @@ Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog:
           .WithDetail("field", "row");
   }
   ASSIGN_OR_RETURN(auto component, rt.components().Find(config.component_id));
-  (void)component;
+  if (component.builtin == jobs::Builtin::kSchedule || component.builtin == jobs::Builtin::kTrigger)
+    return Status::InvalidArgument(
+               "configuration '" + config.config_id + "' is a " +
+               (component.builtin == jobs::Builtin::kSchedule ? "schedule" : "trigger") +
+               ": it is not run itself, it starts its target's jobs (run the "
+               "target instead)")
+        .WithDetail("field", "config");
   catalog::Job job;
   job.project_id = project.id;
   job.branch_id = config.branch_id;
@@ -76,9 +82,11 @@ Result<catalog::Job> RunConfig(Runtime& rt, const Caller& caller, const catalog:
   job.max_attempts = request.max_attempts;
   job.timeout_ms = request.timeout_ms;
   job.debug = request.debug;
-  return QueueJob(
-      rt, caller, job, "job.create",
-      {{"config", config.config_id}, {"row", request.row_id}, {"version", config.version}});
+  job.variables_json = jobs::VariablesJson(request.variables).dump();
+  json details = {
+      {"config", config.config_id}, {"row", request.row_id}, {"version", config.version}};
+  if (!request.origin.empty()) details["origin"] = request.origin;
+  return QueueJob(rt, caller, job, "job.create", details);
 }
 
 Result<catalog::Job> GetJob(Runtime& rt, const Caller& caller, const catalog::Project& project,
@@ -192,6 +200,7 @@ Result<catalog::Job> RerunFlow(Runtime& rt, const Caller& caller, const catalog:
   job.status = catalog::kJobCreated;
   job.token_id = caller.token.id;
   job.rerun_of = before.id;
+  job.variables_json = before.variables_json;
   return QueueJob(rt, caller, job, "job.rerun",
                   {{"rerun_of", before.id}, {"config", before.config_id}});
 }
@@ -224,6 +233,8 @@ json JobJson(const catalog::Job& j) {
     out["flow_task_id"] = j.flow_task_id;
   }
   if (j.rerun_of) out["rerun_of"] = *j.rerun_of;
+  json variables = json::parse(j.variables_json, nullptr, false);
+  if (variables.is_object() && !variables.empty()) out["variables"] = variables;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "jobs/variables.h"
 #include "service/caller.h"
 #include "service/runtime.h"
 
@@ -14,10 +15,12 @@ namespace swan::service {
 
 struct RunRequest {
   std::string config_id;
-  std::string row_id;      // empty: the whole configuration
-  int64_t timeout_ms = 0;  // 0: the component's default
-  int max_attempts = 1;    // retries of application errors and timeouts: max_attempts - 1
-  bool debug = false;      // keep the job's folder (secrets sealed again)
+  std::string row_id;         // empty: the whole configuration
+  int64_t timeout_ms = 0;     // 0: the component's default
+  int max_attempts = 1;       // retries of application errors and timeouts: max_attempts - 1
+  bool debug = false;         // keep the job's folder (secrets sealed again)
+  jobs::Variables variables;  // replace {{ name }} in the configuration (a flow: its tasks')
+  std::string origin;         // who asked, when not a person: "schedule:nightly", "trigger:t1"
 };
 
 // Creates the job (created), checks what can be checked before it runs, and queues it

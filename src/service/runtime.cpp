@@ -4,6 +4,7 @@
 
 #include "common/limits.h"
 #include "service/access.h"
+#include "service/schedules.h"
 
 namespace swan::service {
 
@@ -84,15 +85,25 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   flow_parts.clock = &clock;
   flow_parts.master_key = rt->master_key_;
   rt->flows_ = std::make_unique<orchestration::FlowRunner>(std::move(flow_parts), options.flows);
+  orchestration::SchedulerParts scheduler_parts;
+  scheduler_parts.catalog = rt->catalog_.get();
+  scheduler_parts.clock = &clock;
+  scheduler_parts.start = [r = rt.get()](const orchestration::ScheduledStart& s) {
+    return StartScheduled(*r, s);
+  };
+  rt->scheduler_ =
+      std::make_unique<orchestration::Scheduler>(std::move(scheduler_parts), options.scheduler);
   if (options.start_jobs) {
     RETURN_IF_ERROR(rt->jobs_->Start());
     RETURN_IF_ERROR(rt->flows_->Start());  // after the jobs' restart sweep, which ends old flows
+    RETURN_IF_ERROR(rt->scheduler_->Start());
   }
   return rt;
 }
 
 Runtime::~Runtime() {
-  flows_.reset();  // before the job runner its flows wait on
+  scheduler_.reset();  // before the runners it starts jobs on
+  flows_.reset();      // before the job runner its flows wait on
   jobs_.reset();
   sql_.reset();
   store_.reset();

@@ -1,7 +1,7 @@
 // The runtime: what a Swan process runs on, with or without HTTP in front. It owns the catalog,
-// the table store and the SQL runner (later the job runner and the scheduler), the Env and the
-// Clock they use, and starts and stops them in order. `swan server` is an HTTP front that borrows
-// a Runtime; a `swan worker` process will run the same Runtime with no HTTP at all.
+// the table store and the SQL runner, the job runner, the flow runner and the scheduler, the Env
+// and the Clock they use, and starts and stops them in order. `swan server` is an HTTP front that
+// borrows a Runtime; a `swan worker` process will run the same Runtime with no HTTP at all.
 //
 // Thread-safety: the accessors may be called from any thread between Open and destruction; the
 // objects they return are themselves thread-safe.
@@ -20,6 +20,7 @@
 #include "jobs/component_registry.h"
 #include "jobs/job_runner.h"
 #include "orchestration/flow_runner.h"
+#include "orchestration/scheduler.h"
 #include "query/sql_runner.h"
 #include "storage/table_store.h"
 
@@ -36,6 +37,7 @@ struct RuntimeOptions {
   // workers (jobs stay waiting), for tests of the layers below.
   jobs::JobRunnerOptions jobs;
   orchestration::FlowRunnerOptions flows;
+  orchestration::SchedulerOptions scheduler;
   bool start_jobs = true;
   // Folders of component registry files, searched after <data_dir>/components and the folders
   // in $SWAN_COMPONENTS_DIR (colon-separated).
@@ -61,6 +63,7 @@ class Runtime {
   query::SqlRunner& sql() { return *sql_; }
   jobs::JobRunner& jobs() { return *jobs_; }
   orchestration::FlowRunner& flows() { return *flows_; }
+  orchestration::Scheduler& scheduler() { return *scheduler_; }
   const jobs::ComponentRegistry& components() const { return *components_; }
   // The instance's master key (<data_dir>/master.key): it wraps every project's secret key.
   const secrets::Key& master_key() const { return master_key_; }
@@ -83,7 +86,8 @@ class Runtime {
   secrets::Key master_key_{};
   std::unique_ptr<jobs::ComponentRegistry> components_;
   std::unique_ptr<jobs::JobRunner> jobs_;  // stopped second: its jobs use everything above
-  std::unique_ptr<orchestration::FlowRunner> flows_;  // stopped first: flows wait on jobs
+  std::unique_ptr<orchestration::FlowRunner> flows_;     // stopped second: flows wait on jobs
+  std::unique_ptr<orchestration::Scheduler> scheduler_;  // stopped first: it starts jobs
 };
 
 // The memory limit a process uses: `given`, else $SWAN_MEMORY_LIMIT, else the default.
