@@ -237,6 +237,92 @@ TEST_F(FlowJobTest, AFailureNotifiesAWebhook) {
   EXPECT_EQ(log.find("shared-secret"), std::string::npos);
 }
 
+// Any configuration's job notifies too: a failing SQL transformation posts job-failed to its
+// own webhook (not job-succeeded), and the delivery is an event of the job.
+TEST_F(FlowJobTest, AConfigurationsFailedJobNotifiesItsWebhook) {
+  std::mutex mu;
+  std::vector<std::string> received;
+  httplib::Server receiver;
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    received.push_back(req.body);
+    res.status = 204;
+  });
+  const int port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { receiver.listen_after_bind(); });
+  ProjectApi p(server_, "config-notify");
+  ASSERT_TRUE(p.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  json config = Sql({"SELECT * FROM nothing_here"});
+  config["notifications"] = {{{"event", "job-failed"},
+                              {"recipient", {{"channel", "webhook"}, {"address", url}}},
+                              {"#secret", "config-secret"}},
+                             {{"event", "job-succeeded"},
+                              {"recipient", {{"channel", "webhook"}, {"address", url + "?ok"}}}}};
+  p.CreateConfig("bad", "swan.sql-transformation", config);
+  json job = p.RunJob("bad");
+  EXPECT_EQ(job.value("status", ""), "error");
+  std::string log;
+  for (int i = 0; i < 100; ++i) {
+    log = p.JobLog(job.value("id", int64_t{0}));
+    if (log.find("notification job-failed") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  receiver.stop();
+  serving.join();
+  ASSERT_EQ(received.size(), 1u);
+  json payload = json::parse(received[0]);
+  EXPECT_EQ(payload.value("event", ""), "job-failed");
+  EXPECT_EQ(payload["job"].value("config", ""), "bad");
+  EXPECT_NE(log.find("notification job-failed to " + url + ": delivered (1 attempts"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("config-secret"), std::string::npos);
+  // A rule that cannot be read is refused when saved, naming it.
+  json broken = Sql({"SELECT 1"});
+  broken["notifications"] = {{{"event", "job-exploded"}}};
+  p.Ok("POST", p.Path("/configs"),
+       {{"id", "broken"}, {"component_id", "swan.sql-transformation"}, {"configuration", broken}},
+       400);
+}
+
+// A configuration's job that runs past thresholdSeconds posts job-processing-long once, while
+// it still runs.
+TEST_F(FlowJobTest, AConfigurationsLongJobNotifiesWhileItRuns) {
+  std::mutex mu;
+  std::vector<std::string> received;
+  httplib::Server receiver;
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    received.push_back(req.body);
+    res.status = 204;
+  });
+  const int port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { receiver.listen_after_bind(); });
+  ProjectApi p(server_, "config-long");
+  ASSERT_TRUE(p.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  json config = {
+      {"parameters",
+       {{"blocks",
+         {{{"name", "b"},
+           {"codes", {{{"name", "c"}, {"script", {"import time\ntime.sleep(3)\n"}}}}}}}}}},
+      {"notifications",
+       {{{"event", "job-processing-long"},
+         {"thresholdSeconds", 1},
+         {"recipient", {{"channel", "webhook"}, {"address", url}}}}}}};
+  p.CreateConfig("slow", "keboola.python-transformation-v2", config);
+  json job = p.RunJob("slow");
+  EXPECT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  receiver.stop();
+  serving.join();
+  ASSERT_EQ(received.size(), 1u);
+  json payload = json::parse(received[0]);
+  EXPECT_EQ(payload.value("event", ""), "job-processing-long");
+  EXPECT_EQ(payload["job"].value("status", ""), "processing");
+  EXPECT_GE(payload["job"].value("wall_ms", int64_t{0}), 1000);
+}
+
 // Tenants never meet: a flow finds configurations of its own project only, and runs nothing in
 // another project.
 TEST_F(FlowJobTest, AFlowNeverRunsAnotherProjectsConfiguration) {

@@ -170,11 +170,13 @@ void JobRunner::RunClaimed(catalog::Job job) {
   if (auto fresh = parts_.catalog->GetJob(job.id); fresh.ok() && fresh->cancel_requested)
     running->control.Cancel();
   Touch();
+  if (parts_.on_start) parts_.on_start(id);
   ExecuteJob(parts_, jobs_dir_, std::move(job), running->control, [this] { Touch(); });
   {
     std::lock_guard lock(mu_);
     running_.erase(id);
   }
+  if (parts_.on_end) parts_.on_end(id);
   Touch();
   // A retried job is waiting again, and a finished one may free its project's slot.
   cv_.notify_all();

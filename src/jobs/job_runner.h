@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,10 @@ struct JobRunnerParts {
   RightsCheck rights;
   Env* env = nullptr;
   Clock* clock = nullptr;
+  // Called with the job's id as each run of a job starts, and after it ended (it may then be
+  // waiting for a retry).
+  std::function<void(int64_t)> on_start;
+  std::function<void(int64_t)> on_end;
 };
 
 class JobRunner {

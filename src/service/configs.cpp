@@ -6,6 +6,7 @@
 #include "common/names.h"
 #include "connectors/generic_extractor.h"
 #include "jobs/config_secrets.h"
+#include "orchestration/notification_rules.h"
 #include "orchestration/schedule_config.h"
 #include "orchestration/time_zone.h"
 #include "service/access.h"
@@ -98,6 +99,9 @@ Status CheckTarget(Runtime& rt, const catalog::Project& project,
 // this project.
 Status CheckScheduling(Runtime& rt, const catalog::Project& project,
                        const std::string& component_id, const json& body) {
+  // Any configuration may ask for notifications of its jobs' ends (orchestration/job_notifier.h).
+  if (body.contains("notifications"))
+    RETURN_IF_ERROR(orchestration::ParseNotificationRules(body).status());
   if (component_id == catalog::kScheduleComponentId) {
     ASSIGN_OR_RETURN(auto schedule, orchestration::ParseScheduleConfig(body));
     auto zone = orchestration::TimeZone::Load(schedule.time_zone);

@@ -66,6 +66,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   };
   parts.env = &env;
   parts.clock = &clock;
+  // Configurations' notifications (flows send their own): delivered off the job workers.
+  orchestration::JobNotifierParts notifier_parts;
+  notifier_parts.catalog = rt->catalog_.get();
+  notifier_parts.clock = &clock;
+  notifier_parts.master_key = rt->master_key_;
+  rt->notifier_ = std::make_unique<orchestration::JobNotifier>(std::move(notifier_parts),
+                                                               options.flows.webhook);
+  parts.on_start = [n = rt->notifier_.get()](int64_t job_id) { n->JobStarted(job_id); };
+  parts.on_end = [n = rt->notifier_.get()](int64_t job_id) { n->JobEnded(job_id); };
   jobs::JobRunnerOptions job_options = options.jobs;
   // Operators size the workers without a rebuild: $SWAN_JOB_WORKERS, $SWAN_JOBS_PER_PROJECT.
   for (auto [name, field] : {std::pair{"SWAN_JOB_WORKERS", &job_options.workers},
@@ -105,6 +114,7 @@ Runtime::~Runtime() {
   scheduler_.reset();  // before the runners it starts jobs on
   flows_.reset();      // before the job runner its flows wait on
   jobs_.reset();
+  notifier_.reset();  // after the job runner, which reports job ends to it
   sql_.reset();
   store_.reset();
   catalog_.reset();

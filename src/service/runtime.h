@@ -20,6 +20,7 @@
 #include "jobs/component_registry.h"
 #include "jobs/job_runner.h"
 #include "orchestration/flow_runner.h"
+#include "orchestration/job_notifier.h"
 #include "orchestration/scheduler.h"
 #include "query/sql_runner.h"
 #include "storage/table_store.h"
@@ -85,7 +86,8 @@ class Runtime {
   std::unique_ptr<query::SqlRunner> sql_;
   secrets::Key master_key_{};
   std::unique_ptr<jobs::ComponentRegistry> components_;
-  std::unique_ptr<jobs::JobRunner> jobs_;  // stopped second: its jobs use everything above
+  std::unique_ptr<orchestration::JobNotifier> notifier_;  // stopped after the jobs it hears of
+  std::unique_ptr<jobs::JobRunner> jobs_;  // stopped third: its jobs use everything above
   std::unique_ptr<orchestration::FlowRunner> flows_;     // stopped second: flows wait on jobs
   std::unique_ptr<orchestration::Scheduler> scheduler_;  // stopped first: it starts jobs
 };
