@@ -125,6 +125,12 @@ Result<TriggerConfig> ParseTriggerConfig(const json& body) {
   return out;
 }
 
+json RunTargetJson(const RunTarget& t) {
+  json j = {{"componentId", t.component_id}, {"configurationId", t.config_id}};
+  if (!t.row_id.empty()) j["configurationRowIds"] = json::array({t.row_id});
+  return j;
+}
+
 json WithState(json body, const std::string& component_id, bool enabled) {
   const char* state = enabled ? "enabled" : "disabled";
   if (component_id == kScheduleComponentId) {

@@ -67,6 +67,9 @@ struct TriggerConfig {
 Result<ScheduleConfig> ParseScheduleConfig(const nlohmann::json& body);
 Result<TriggerConfig> ParseTriggerConfig(const nlohmann::json& body);
 
+// {"componentId", "configurationId"[, "configurationRowIds"]}: the target as configured.
+nlohmann::json RunTargetJson(const RunTarget& target);
+
 // `body` with its state set to enabled or disabled ("schedule.state" or "state").
 nlohmann::json WithState(nlohmann::json body, const std::string& component_id, bool enabled);
 

@@ -24,12 +24,6 @@ json ParseState(const Result<std::string>& text) {
   return j.is_object() ? j : json::object();
 }
 
-json TargetJson(const RunTarget& t) {
-  json j = {{"componentId", t.component_id}, {"configurationId", t.config_id}};
-  if (!t.row_id.empty()) j["configurationRowIds"] = json::array({t.row_id});
-  return j;
-}
-
 }  // namespace
 
 Scheduler::Scheduler(SchedulerParts parts, SchedulerOptions options)
@@ -191,12 +185,12 @@ void Scheduler::RunSchedule(ScheduleEntry& e, int64_t now) {
     if (job.ok()) {
       Record(e.project_id, "schedule.run", object,
              {{"job_id", *job},
-              {"target", TargetJson(e.config.target)},
+              {"target", RunTargetJson(e.config.target)},
               {"catch_up", plan->catch_up},
               {"at_ms", now}});
     } else {
       Record(e.project_id, "schedule.failed", object,
-             {{"target", TargetJson(e.config.target)}, {"message", job.status().message()}});
+             {{"target", RunTargetJson(e.config.target)}, {"message", job.status().message()}});
     }
   }
   if (plan->run_now || plan->first_missed_ms) SaveState(e.configuration_id, {{"lastRunMs", now}});
@@ -205,25 +199,30 @@ void Scheduler::RunSchedule(ScheduleEntry& e, int64_t now) {
   if (!e.next_run_ms) e.broken = true;  // no run within the search horizon: nothing to wait for
 }
 
+Result<std::optional<catalog::TableVersion>> HeadVersionOf(catalog::Catalog& catalog,
+                                                           int64_t branch_id,
+                                                           const std::string& table_id) {
+  std::string stage, bucket_name, table_name;
+  RETURN_IF_ERROR(names::SplitTableId(table_id, &stage, &bucket_name, &table_name));
+  auto bucket = catalog.GetBucket(branch_id, stage, bucket_name);
+  using Head = std::optional<catalog::TableVersion>;
+  if (!bucket.ok() && bucket.status().code() == StatusCode::kNotFound) return Head();
+  RETURN_IF_ERROR(bucket.status());
+  auto table = catalog.GetTable(bucket->id, table_name);
+  if (!table.ok() && table.status().code() == StatusCode::kNotFound) return Head();
+  RETURN_IF_ERROR(table.status());
+  if (table->head_version_id == 0) return Head();
+  ASSIGN_OR_RETURN(auto head, catalog.GetVersion(table->head_version_id));
+  return Head(std::move(head));
+}
+
 Result<bool> Scheduler::TablesChanged(const TriggerEntry& e, int64_t since_ms, json& versions) {
   bool all = true;
   for (const auto& id : e.config.table_ids) {
-    std::string stage, bucket_name, table_name;
-    RETURN_IF_ERROR(names::SplitTableId(id, &stage, &bucket_name, &table_name));
-    auto bucket = parts_.catalog->GetBucket(e.branch_id, stage, bucket_name);
-    if (!bucket.ok()) {
-      if (bucket.status().code() != StatusCode::kNotFound) return bucket.status();
-      return false;
-    }
-    auto table = parts_.catalog->GetTable(bucket->id, table_name);
-    if (!table.ok()) {
-      if (table.status().code() != StatusCode::kNotFound) return table.status();
-      return false;
-    }
-    if (table->head_version_id == 0) return false;
-    ASSIGN_OR_RETURN(auto head, parts_.catalog->GetVersion(table->head_version_id));
-    versions[id] = head.number;
-    if (head.created_at < since_ms) all = false;
+    ASSIGN_OR_RETURN(auto head, HeadVersionOf(*parts_.catalog, e.branch_id, id));
+    if (!head) return false;
+    versions[id] = head->number;
+    if (head->created_at < since_ms) all = false;
   }
   return all;
 }
@@ -254,10 +253,10 @@ void Scheduler::RunTrigger(TriggerEntry& e, int64_t now) {
   const std::string object = "config:" + e.config_id;
   if (job.ok()) {
     Record(e.project_id, "trigger.run", object,
-           {{"job_id", *job}, {"target", TargetJson(e.config.target)}, {"tables", versions}});
+           {{"job_id", *job}, {"target", RunTargetJson(e.config.target)}, {"tables", versions}});
   } else {
     Record(e.project_id, "trigger.failed", object,
-           {{"target", TargetJson(e.config.target)}, {"message", job.status().message()}});
+           {{"target", RunTargetJson(e.config.target)}, {"message", job.status().message()}});
   }
   // A failed start waits for the cool-down too: no event every second.
   e.last_fire_ms = now;

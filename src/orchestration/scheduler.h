@@ -46,6 +46,12 @@ struct ScheduledStart {
   RunTarget target;
   std::optional<int64_t> token_id;  // who saved the origin's current version
 };
+// The current version of table `table_id` ("in.sales.orders") of a branch; nullopt when the
+// table (or its bucket) does not exist or has no version yet.
+Result<std::optional<catalog::TableVersion>> HeadVersionOf(catalog::Catalog& catalog,
+                                                           int64_t branch_id,
+                                                           const std::string& table_id);
+
 // Queues the target's job; returns its id.
 using StartRunFn = std::function<Result<int64_t>(const ScheduledStart&)>;
 

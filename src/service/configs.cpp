@@ -3,11 +3,11 @@
 #include <set>
 
 #include "common/fs.h"
-#include "common/names.h"
 #include "connectors/generic_extractor.h"
 #include "jobs/config_secrets.h"
 #include "orchestration/notification_rules.h"
 #include "orchestration/schedule_config.h"
+#include "orchestration/scheduler.h"
 #include "orchestration/time_zone.h"
 #include "service/access.h"
 
@@ -114,17 +114,14 @@ Status CheckScheduling(Runtime& rt, const catalog::Project& project,
   ASSIGN_OR_RETURN(auto trigger, orchestration::ParseTriggerConfig(body));
   RETURN_IF_ERROR(CheckTarget(rt, project, trigger.target));
   for (size_t i = 0; i < trigger.table_ids.size(); ++i) {
-    std::string stage, bucket, table;
-    RETURN_IF_ERROR(names::SplitTableId(trigger.table_ids[i], &stage, &bucket, &table));
-    auto b = rt.catalog().GetBucket(project.main_branch_id, stage, bucket);
-    Status found = b.ok() ? rt.catalog().GetTable(b->id, table).status() : b.status();
-    if (found.code() == StatusCode::kNotFound) {
+    ASSIGN_OR_RETURN(auto head, orchestration::HeadVersionOf(rt.catalog(), project.main_branch_id,
+                                                             trigger.table_ids[i]));
+    if (!head) {
       const std::string field = "tableIds[" + std::to_string(i) + "]";
       return Status::InvalidArgument(field + ": table '" + trigger.table_ids[i] +
                                      "' does not exist in this project")
           .WithDetail("field", field);
     }
-    RETURN_IF_ERROR(found);
   }
   return Status::Ok();
 }

@@ -1,7 +1,6 @@
 #include "service/schedules.h"
 
 #include "common/fs.h"
-#include "common/names.h"
 #include "orchestration/schedule.h"
 #include "orchestration/schedule_config.h"
 #include "orchestration/time_zone.h"
@@ -13,12 +12,6 @@ namespace swan::service {
 using nlohmann::json;
 
 namespace {
-
-json TargetJson(const orchestration::RunTarget& t) {
-  json j = {{"componentId", t.component_id}, {"configurationId", t.config_id}};
-  if (!t.row_id.empty()) j["configurationRowIds"] = json::array({t.row_id});
-  return j;
-}
 
 json StateOf(Runtime& rt, int64_t configuration_id) {
   auto text = rt.catalog().GetConfigState(configuration_id, "");
@@ -59,7 +52,7 @@ Result<json> ScheduleJson(Runtime& rt, const catalog::Configuration& c, int next
   j["timezone"] = parsed->time_zone;
   j["state"] = parsed->enabled ? "enabled" : "disabled";
   j["catchUp"] = orchestration::CatchUpPolicyName(parsed->catch_up);
-  j["target"] = TargetJson(parsed->target);
+  j["target"] = orchestration::RunTargetJson(parsed->target);
   const json state = StateOf(rt, c.id);
   j["last_run_at"] =
       state.contains("lastRunMs") ? json(fs::IsoTime(state["lastRunMs"].get<int64_t>())) : json();
@@ -149,7 +142,7 @@ Result<json> ListTriggers(Runtime& rt, const Caller& caller, const catalog::Proj
     }
     j["state"] = parsed->enabled ? "enabled" : "disabled";
     j["coolDownPeriodMinutes"] = parsed->cooldown_ms / 60000;
-    j["target"] = TargetJson(parsed->target);
+    j["target"] = orchestration::RunTargetJson(parsed->target);
     const json state = StateOf(rt, c.id);
     j["last_run_at"] = state.contains("lastFireMs")
                            ? json(fs::IsoTime(state["lastFireMs"].get<int64_t>()))
@@ -157,18 +150,11 @@ Result<json> ListTriggers(Runtime& rt, const Caller& caller, const catalog::Proj
     json tables = json::array();
     for (const auto& id : parsed->table_ids) {
       json t = {{"id", id}, {"version", nullptr}, {"changed_at", nullptr}};
-      std::string stage, bucket, name;
-      if (names::SplitTableId(id, &stage, &bucket, &name).ok()) {
-        auto b = rt.catalog().GetBucket(project.main_branch_id, stage, bucket);
-        auto table =
-            b.ok() ? rt.catalog().GetTable(b->id, name) : Result<catalog::Table>(b.status());
-        if (table.ok() && table->head_version_id != 0) {
-          auto head = rt.catalog().GetVersion(table->head_version_id);
-          if (head.ok()) {
-            t["version"] = head->number;
-            t["changed_at"] = fs::IsoTime(head->created_at);
-          }
-        }
+      ASSIGN_OR_RETURN(auto head,
+                       orchestration::HeadVersionOf(rt.catalog(), project.main_branch_id, id));
+      if (head) {
+        t["version"] = head->number;
+        t["changed_at"] = fs::IsoTime(head->created_at);
       }
       tables.push_back(std::move(t));
     }
