@@ -35,6 +35,14 @@ SqlRequest Request(const std::string& sql, int64_t timeout_ms = 30000) {
   return r;
 }
 
+SqlRunnerOptions Options(const std::string& data_dir, const std::string& memory, int threads) {
+  SqlRunnerOptions o;
+  o.data_dir = data_dir;
+  o.memory_limit = memory;
+  o.threads = threads;
+  return o;
+}
+
 // Every regular file under `dir`, recursively (missing dir: none).
 std::vector<std::string> FilesUnder(const std::string& dir) {
   std::vector<std::string> out;
@@ -157,7 +165,7 @@ TEST(SqlSandboxTest, AnswerIsCappedInBytesAndMemoryStaysBounded) {
 
 TEST(SqlSandboxTest, AnswerByteCapAtItsEdge) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "256MB", 1});
+  SqlRunner runner(Options(data.path(), "256MB", 1));
   // Each row renders as ["aaaa"] plus a comma: 2 + 4 + 3 + 1 = 10 bytes by RenderedBytes' count.
   SqlRequest request = Request("SELECT 'aaaa' AS s FROM range(10)");
   auto full = runner.Run({}, request);
@@ -196,7 +204,7 @@ std::string InListQuery(size_t bytes) {
 // (several seconds of planning) answers at its 1 s limit.
 TEST(SqlSandboxTest, TimeLimitCoversParsingAndPlanning) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "512MB", 2});
+  SqlRunner runner(Options(data.path(), "512MB", 2));
   const std::string sql = InListQuery(limits::kSqlTextBytesMax);
   ASSERT_LE(sql.size(), limits::kSqlTextBytesMax);
   const auto start = Clock::now();
@@ -221,7 +229,7 @@ TEST(SqlSandboxTest, TimeLimitCoversParsingAndPlanning) {
 
 TEST(SqlSandboxTest, TimeLimitCountsFromTheRequestsArrival) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "256MB", 1});
+  SqlRunner runner(Options(data.path(), "256MB", 1));
   // Arrived 900 ms ago with a 1000 ms limit: 100 ms are left for a query that would run long.
   SqlRequest request = Request("SELECT count(*) FROM range(10000000000000)", 1000);
   request.started = Clock::now() - std::chrono::milliseconds(900);
@@ -248,7 +256,7 @@ TEST(SqlSandboxTest, TimeLimitCountsFromTheRequestsArrival) {
 
 TEST(SqlSandboxTest, SqlTextSizeAtItsEdge) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "256MB", 1});
+  SqlRunner runner(Options(data.path(), "256MB", 1));
   std::string sql = "SELECT 1 AS one -- ";
   sql.resize(limits::kSqlTextBytesMax, 'x');
   auto at_limit = runner.Run({}, Request(sql));
@@ -265,7 +273,7 @@ TEST(SqlSandboxTest, SqlTextSizeAtItsEdge) {
 // `unavailable` and a retry hint; afterwards queries run again.
 TEST(SqlSandboxTest, ConcurrentSandboxesAreBounded) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "128MB", 1});
+  SqlRunner runner(Options(data.path(), "128MB", 1));
   std::vector<std::future<Result<query::SqlResult>>> running;
   for (int i = 0; i < limits::kSqlSandboxesMax; ++i) {
     running.push_back(std::async(std::launch::async, [&] {
@@ -303,7 +311,7 @@ TEST(SqlSandboxTest, ConcurrentSandboxesAreBounded) {
 
 TEST(SqlSandboxTest, ShutdownCancelsRunningQueries) {
   TempDir data;
-  auto runner = std::make_unique<SqlRunner>(SqlRunnerOptions{data.path(), "128MB", 1});
+  auto runner = std::make_unique<SqlRunner>(Options(data.path(), "128MB", 1));
   auto running = std::async(std::launch::async, [&] {
     return runner->Run({}, Request("SELECT count(*) FROM range(10000000000000)", 60000));
   });
@@ -322,7 +330,7 @@ TEST(SqlSandboxTest, ShutdownCancelsRunningQueries) {
 // 10g: no server path in an error: a table whose segment file is gone.
 TEST(SqlSandboxTest, ErrorsDoNotShowServerPaths) {
   TempDir data;
-  SqlRunner runner(SqlRunnerOptions{data.path(), "128MB", 1});
+  SqlRunner runner(Options(data.path(), "128MB", 1));
   const std::string segment = data.path() + "/segments/p1/0123456789abcdef.parquet";
   query::SqlTable table{"in.a.t", "SELECT * FROM read_parquet('" + segment + "')", {segment}};
   auto r = runner.Run({table}, Request("SELECT * FROM \"in.a.t\""));

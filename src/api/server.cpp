@@ -29,6 +29,7 @@ class HttpServer final : public Server {
       service::RuntimeOptions runtime_options;
       runtime_options.data_dir = options.data_dir;
       runtime_options.memory_limit = options.memory_limit;
+      runtime_options.sql_worker_exe = options.sql_worker_exe;
       ASSIGN_OR_RETURN(owned_, service::Runtime::Open(runtime_options, &created));
       runtime_ = owned_.get();
     } else {

@@ -23,6 +23,9 @@ struct ServerOptions {
   // DuckDB memory limit per engine instance; empty = $SWAN_MEMORY_LIMIT or
   // limits::kDefaultMemoryLimit.
   std::string memory_limit;
+  // Not empty: SQL queries run in worker processes started from this executable, each capped in
+  // memory (query/sql_worker.h). `swan server` and `swan demo` pass /proc/self/exe.
+  std::string sql_worker_exe;
 };
 
 // A running server: an HTTP front over a service::Runtime. Start() opens (or initialises) the

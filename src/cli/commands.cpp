@@ -55,6 +55,7 @@ int RunServerCommand(const ServerCommandOptions& options) {
   server.host = listen->host;
   server.port = listen->port;
   server.quiet = options.quiet;
+  server.sql_worker_exe = "/proc/self/exe";
   return api::RunServer(server);
 }
 

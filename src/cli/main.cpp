@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "common/limits.h"
 #include "common/status.h"
+#include "query/sql_worker.h"
 
 namespace {
 
@@ -108,6 +110,10 @@ std::string CommandPath(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The server's SQL worker processes are this executable too (query/sql_worker.h).
+  if (argc >= 2 && std::strcmp(argv[1], swan::query::kSqlWorkerCommand) == 0) {
+    return swan::query::SqlWorkerMain(argc, argv);
+  }
   // A write to a connection the server has closed (an upload it refused early) must be an error
   // the command reports, not a silent death by SIGPIPE (sendfile has no MSG_NOSIGNAL).
   std::signal(SIGPIPE, SIG_IGN);

@@ -305,6 +305,7 @@ int RunDemo(const DemoOptions& options) {
   server_options.port = options.port;
   server_options.quiet = true;
   server_options.issue_admin_token = true;
+  server_options.sql_worker_exe = "/proc/self/exe";
   auto server = api::Server::Start(server_options);
   if (!server.ok()) {
     std::fprintf(stderr, "swan: error: %s\n", server.status().message().c_str());

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/fs.h"
+#include "query/sql_worker.h"
 
 namespace swan::query {
 
@@ -172,14 +173,26 @@ void RemoveFiles(Env& env, const std::vector<std::string>& paths) {
 SqlRunner::SqlRunner(SqlRunnerOptions options)
     : options_(std::move(options)),
       env_(options_.env != nullptr ? *options_.env : Env::Posix()),
-      spill_root_(options_.data_dir.empty() ? "" : options_.data_dir + "/sql-spill") {
+      spill_root_(!options_.spill_root.empty() ? options_.spill_root
+                  : options_.data_dir.empty()  ? ""
+                                               : options_.data_dir + "/sql-spill") {
   // Nothing runs yet: spill folders here are a previous process's.
   if (!spill_root_.empty()) {
     if (auto leftovers = env_.List(spill_root_); leftovers.ok()) {
       for (const auto& e : *leftovers) (void)env_.RemoveAll(e.path);
     }
   }
-  for (auto& t : refill_) t = std::thread([this] { RefillLoop(); });
+  if (!options_.worker_exe.empty()) {
+    SqlWorkerOptions w;
+    w.exe = options_.worker_exe;
+    w.data_dir = options_.data_dir;
+    w.memory_limit = options_.memory_limit;
+    w.threads = options_.threads;
+    w.idle_workers = options_.idle_workers;
+    workers_ = std::make_unique<SqlWorkerPool>(std::move(w));
+  }
+  for (size_t i = 0; i < std::max<size_t>(1, options_.refill_threads); ++i)
+    refill_.emplace_back([this] { RefillLoop(); });
 }
 
 SqlRunner::~SqlRunner() {
@@ -202,6 +215,7 @@ SqlRunner::~SqlRunner() {
   }
   pool_cv_.notify_all();
   for (auto& t : refill_) t.join();
+  workers_.reset();  // every query has returned: kills the idle workers
   spares_.clear();
   retired_.clear();
   if (!spill_root_.empty()) (void)env_.RemoveAll(spill_root_);  // every sandbox has closed
@@ -248,7 +262,7 @@ void SqlRunner::RefillLoop() {
       lock.lock();
       continue;
     }
-    if (spares_.size() >= kSpareSandboxes) {
+    if (spares_.size() >= options_.spare_sandboxes) {
       pool_cv_.wait(lock);
       continue;
     }
@@ -429,7 +443,64 @@ Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {
   return job.body(*conn, job.sql);
 }
 
+Status SqlRunner::RunInWorker(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                              const std::string& out_path, SqlResult* result,
+                              int64_t* parquet_rows) {
+  RETURN_IF_ERROR(CheckRequest(request));
+  const Clock::time_point started = request.started.value_or(Clock::now());
+  const Clock::time_point deadline = started + std::chrono::milliseconds(request.timeout_ms);
+  if (Clock::now() >= deadline) return TimeLimitError(request.timeout_ms);
+  wire::Request w;
+  w.kind = result != nullptr ? wire::Kind::kQuery : wire::Kind::kToParquet;
+  w.sql = request.sql;
+  w.row_limit = request.row_limit;
+  w.answer_bytes_max = request.answer_bytes_max;
+  w.out_path = out_path;
+  for (const auto& t : tables) {
+    if (request.sql.find(t.full_id) != std::string::npos) w.tables.push_back(t);
+  }
+  RETURN_IF_ERROR(AcquireSlot(deadline));
+  w.timeout_ms = std::max<int64_t>(
+      1, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count());
+  auto stop = [this, cancel = request.cancel] {
+    if (cancel && cancel->load()) return true;
+    std::lock_guard lock(jobs_mu_);
+    return stopping_;
+  };
+  auto answer = workers_->Execute(w, deadline, stop);
+  Status st = answer.ok() ? answer->status : answer.status();
+  if (!answer.ok() && st.code() == StatusCode::kCancelled) {
+    const auto reason = st.details().find("reason");
+    bool shutting_down = false;
+    {
+      std::lock_guard lock(jobs_mu_);
+      shutting_down = stopping_;
+    }
+    if (reason != st.details().end() && reason->second == "deadline") {
+      st = TimeLimitError(request.timeout_ms);
+    } else {
+      st = shutting_down ? ShutdownError() : Status::Cancelled("the query was cancelled");
+    }
+  }
+  if (!st.ok() && !out_path.empty()) (void)env_.RemoveFile(out_path);
+  ReleaseSlot();  // the last use of `this`: the destructor waits for it
+  if (!st.ok()) return st;
+  if (result != nullptr) *result = std::move(answer->result);
+  if (parquet_rows != nullptr) *parquet_rows = answer->parquet_rows;
+  return Status::Ok();
+}
+
 Result<SqlResult> SqlRunner::Run(const std::vector<SqlTable>& tables, const SqlRequest& request) {
+  if (workers_) {
+    const Clock::time_point started = request.started.value_or(Clock::now());
+    SqlRequest timed = request;
+    timed.started = started;
+    SqlResult result;
+    RETURN_IF_ERROR(RunInWorker(tables, timed, "", &result, nullptr));
+    result.elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    return result;
+  }
   const Clock::time_point started = request.started.value_or(Clock::now());
   SqlRequest timed = request;
   timed.started = started;
@@ -474,6 +545,11 @@ Result<SqlResult> SqlRunner::Run(const std::vector<SqlTable>& tables, const SqlR
 
 Result<int64_t> SqlRunner::RunToParquet(const std::vector<SqlTable>& tables,
                                         const SqlRequest& request, const std::string& out_path) {
+  if (workers_) {
+    int64_t n = 0;
+    RETURN_IF_ERROR(RunInWorker(tables, request, out_path, nullptr, &n));
+    return n;
+  }
   auto rows = std::make_shared<int64_t>(0);
   RETURN_IF_ERROR(
       RunJob(tables, request, {out_path},

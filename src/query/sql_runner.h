@@ -92,7 +92,18 @@ struct SqlRunnerOptions {
   int sandboxes_max = limits::kSqlSandboxesMax;
   int64_t sandbox_wait_ms = limits::kSqlSandboxWaitMs;
   Env* env = nullptr;  // the file system of spill folders and output files; null = Env::Posix()
+  // Where sandboxes spill (each in a folder of its own below); empty = <data_dir>/sql-spill.
+  // Leftovers there are removed at start.
+  std::string spill_root;
+  size_t spare_sandboxes = 3;  // blank instances kept open ahead of need
+  size_t refill_threads = 2;   // threads that open them and close used ones
+  // Not empty: Run and RunToParquet go to worker processes started from this executable
+  // (query/sql_worker.h), each capped in memory; RunScript stays in this process.
+  std::string worker_exe;
+  size_t idle_workers = 2;
 };
+
+class SqlWorkerPool;
 
 class SqlRunner {
  public:
@@ -147,10 +158,13 @@ class SqlRunner {
   void Retire(std::unique_ptr<Sandbox> sandbox);
   void RefillLoop();
 
+  // Run and RunToParquet in a worker process (options_.worker_exe).
+  Status RunInWorker(const std::vector<SqlTable>& tables, const SqlRequest& request,
+                     const std::string& out_path, SqlResult* result, int64_t* parquet_rows);
+
   // Opening an instance costs ~7-8 ms of CPU: a chain of short jobs (a flow's tasks) drained two
-  // spares refilled by one thread, and each job then waited for an open of its own.
-  static constexpr size_t kSpareSandboxes = 3;
-  static constexpr size_t kRefillThreads = 2;
+  // spares refilled by one thread, and each job then waited for an open of its own (hence the
+  // defaults of 3 spares and 2 refill threads in SqlRunnerOptions).
   const SqlRunnerOptions options_;
   Env& env_;
   const std::string spill_root_;
@@ -160,7 +174,8 @@ class SqlRunner {
   std::vector<std::unique_ptr<Sandbox>> spares_;
   std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
   bool pool_stopping_ = false;
-  std::array<std::thread, kRefillThreads> refill_;
+  std::vector<std::thread> refill_;
+  std::unique_ptr<SqlWorkerPool> workers_;  // when options_.worker_exe is set
 
   mutable std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;

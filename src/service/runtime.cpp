@@ -39,6 +39,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options, bo
   sql_options.data_dir = rt->data_dir_;
   sql_options.memory_limit = rt->memory_limit_;
   sql_options.env = &env;
+  sql_options.worker_exe = options.sql_worker_exe;
+  // $SWAN_SQL_WORKERS=0: queries run in the server process (no memory cap per query).
+  if (const char* w = std::getenv("SWAN_SQL_WORKERS"); w && std::string(w) == "0")
+    sql_options.worker_exe.clear();
   rt->sql_ = std::make_unique<query::SqlRunner>(sql_options);
   ASSIGN_OR_RETURN(rt->master_key_, secrets::LoadOrCreateMasterKey(rt->data_dir_ + "/master.key"));
   std::vector<std::string> dirs = {rt->data_dir_ + "/components"};

@@ -30,8 +30,10 @@ namespace swan::service {
 struct RuntimeOptions {
   std::string data_dir;
   std::string memory_limit;  // DuckDB memory limit per engine instance; empty = the default
-  Env* env = nullptr;        // null = Env::Posix(); must outlive the runtime
-  Clock* clock = nullptr;    // null = Clock::System(); must outlive the runtime
+  // Not empty: SQL queries run in worker processes of this executable (SqlRunnerOptions).
+  std::string sql_worker_exe;
+  Env* env = nullptr;      // null = Env::Posix(); must outlive the runtime
+  Clock* clock = nullptr;  // null = Clock::System(); must outlive the runtime
   // Test seams passed to the table store (see StoreOptions).
   storage::StoreOptions store;
   // Jobs: worker threads and the per-project limit. start_jobs = false opens the runtime without
