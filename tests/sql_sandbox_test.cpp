@@ -67,7 +67,9 @@ constexpr const char* kSpillingQuery =
 
 // 10a: while one sandbox spills, another cannot read, list or glob the spill folder; the spilling
 // query itself succeeds, and every spill folder is gone afterwards.
-TEST(SqlSandboxTest, SpillFolderIsPrivateAndASpillingQuerySucceeds) {
+// `workers`: the runner sends queries to worker processes (the server's mode); each worker's
+// sandboxes spill below <spill root>/worker-<pid>/.
+void ExpectSpillFolderIsPrivate(bool workers) {
   TempDir data;
   const std::string spill_root = data.path() + "/sql-spill";
   // A previous process's leftovers are removed at start.
@@ -78,6 +80,7 @@ TEST(SqlSandboxTest, SpillFolderIsPrivateAndASpillingQuerySucceeds) {
     options.data_dir = data.path();
     options.memory_limit = "48MB";
     options.threads = 2;
+    if (workers) options.worker_exe = SWAN_BINARY;
     SqlRunner runner(options);
     EXPECT_FALSE(std::filesystem::exists(spill_root + "/stale")) << "leftover spill kept";
 
@@ -95,7 +98,13 @@ TEST(SqlSandboxTest, SpillFolderIsPrivateAndASpillingQuerySucceeds) {
     }
     ASSERT_FALSE(spill_file.empty()) << "the query did not spill: the test proves nothing";
     const std::string spill_dir = std::filesystem::path(spill_file).parent_path().string();
-    EXPECT_EQ(std::filesystem::path(spill_dir).parent_path().string(), spill_root);
+    const std::filesystem::path parent = std::filesystem::path(spill_dir).parent_path();
+    if (workers) {
+      EXPECT_EQ(parent.parent_path().string(), spill_root);
+      EXPECT_EQ(parent.filename().string().rfind("worker-", 0), 0u) << spill_dir;
+    } else {
+      EXPECT_EQ(parent.string(), spill_root);
+    }
 
     // The attacker, another sandbox, while the victim's rows are on disk.
     const std::vector<std::string> attempts = {
@@ -136,6 +145,14 @@ TEST(SqlSandboxTest, SpillFolderIsPrivateAndASpillingQuerySucceeds) {
     EXPECT_EQ(result->rows.rows[0][1], "4500001500000");
   }
   EXPECT_TRUE(EmptyOrMissing(spill_root)) << "spill folders left behind";
+}
+
+TEST(SqlSandboxTest, SpillFolderIsPrivateAndASpillingQuerySucceeds) {
+  ExpectSpillFolderIsPrivate(/*workers=*/false);
+}
+
+TEST(SqlSandboxTest, SpillFolderIsPrivateInWorkerProcessesToo) {
+  ExpectSpillFolderIsPrivate(/*workers=*/true);
 }
 
 // 10f: an answer stops at its rendered-byte cap while rows stream out of DuckDB, so the 1 GB

@@ -213,6 +213,13 @@ TEST(SqlWorkerTest, TimeLimitKillsTheWorker) {
     return kept == before.size() - 1 && now.size() >= 2;
   })) << "the timed-out worker was not replaced";
   EXPECT_EQ(runner.running_sandboxes(), 0);
+  // Its spill folder goes with it (a killed worker cannot remove it itself).
+  const std::set<pid_t> now = Children();
+  for (pid_t p : before) {
+    if (now.count(p)) continue;
+    const std::string folder = data.path() + "/sql-spill/worker-" + std::to_string(p);
+    EXPECT_TRUE(Eventually([&] { return !std::filesystem::exists(folder); })) << folder;
+  }
 }
 
 TEST(SqlWorkerTest, CancelAndShutdownEndARunningQuery) {

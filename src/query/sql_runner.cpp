@@ -189,6 +189,7 @@ SqlRunner::SqlRunner(SqlRunnerOptions options)
     w.memory_limit = options_.memory_limit;
     w.threads = options_.threads;
     w.idle_workers = options_.idle_workers;
+    w.env = &env_;
     workers_ = std::make_unique<SqlWorkerPool>(std::move(w));
   }
   for (size_t i = 0; i < std::max<size_t>(1, options_.refill_threads); ++i)
@@ -219,6 +220,11 @@ SqlRunner::~SqlRunner() {
   spares_.clear();
   retired_.clear();
   if (!spill_root_.empty()) (void)env_.RemoveAll(spill_root_);  // every sandbox has closed
+}
+
+void SqlRunner::WaitUntilRetiredClosed() {
+  std::unique_lock lock(pool_mu_);
+  pool_cv_.wait(lock, [this] { return pool_stopping_ || (retired_.empty() && closing_ == 0); });
 }
 
 int SqlRunner::running_sandboxes() const {
@@ -257,9 +263,13 @@ void SqlRunner::RefillLoop() {
     if (!retired_.empty()) {
       auto old = std::move(retired_);
       retired_.clear();
+      closing_ += old.size();
       lock.unlock();
+      const size_t n = old.size();
       old.clear();
       lock.lock();
+      closing_ -= n;
+      pool_cv_.notify_all();
       continue;
     }
     if (spares_.size() >= options_.spare_sandboxes) {
@@ -460,14 +470,12 @@ Status SqlRunner::RunInWorker(const std::vector<SqlTable>& tables, const SqlRequ
     if (request.sql.find(t.full_id) != std::string::npos) w.tables.push_back(t);
   }
   RETURN_IF_ERROR(AcquireSlot(deadline));
-  w.timeout_ms = std::max<int64_t>(
-      1, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count());
   auto stop = [this, cancel = request.cancel] {
     if (cancel && cancel->load()) return true;
     std::lock_guard lock(jobs_mu_);
     return stopping_;
   };
-  auto answer = workers_->Execute(w, deadline, stop);
+  auto answer = workers_->Execute(std::move(w), deadline, stop);
   Status st = answer.ok() ? answer->status : answer.status();
   if (!answer.ok() && st.code() == StatusCode::kCancelled) {
     const auto reason = st.details().find("reason");

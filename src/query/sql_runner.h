@@ -133,6 +133,10 @@ class SqlRunner {
   // invalid_argument naming it. Output files are removed when anything fails.
   Result<std::vector<int64_t>> RunScript(const std::vector<SqlTable>& tables,
                                          const ScriptRequest& request);
+  // Returns once every used instance has been closed (they close on a background thread). A
+  // worker process calls it between queries, so that its memory cap holds one query's instance
+  // at a time.
+  void WaitUntilRetiredClosed();
   // Sandboxes running now (for tests and monitoring).
   int running_sandboxes() const;
 
@@ -173,6 +177,7 @@ class SqlRunner {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Sandbox>> spares_;
   std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
+  size_t closing_ = 0;                             // taken from retired_, being closed
   bool pool_stopping_ = false;
   std::vector<std::thread> refill_;
   std::unique_ptr<SqlWorkerPool> workers_;  // when options_.worker_exe is set

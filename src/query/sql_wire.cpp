@@ -13,8 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr uint64_t kFrameBytesMax = uint64_t{1} << 34;  // far above any answer: a corrupt length
-
 class Writer {
  public:
   void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
@@ -148,7 +146,7 @@ std::string Encode(const Answer& a) {
   return w.Take();
 }
 
-Result<Answer> DecodeAnswer(const std::string& frame) {
+Result<Answer> DecodeAnswer(const std::string& frame, uint64_t rows_max) {
   Reader in(frame);
   Answer a;
   int64_t code = 0;
@@ -172,7 +170,7 @@ Result<Answer> DecodeAnswer(const std::string& frame) {
   for (auto& c : out.columns) {
     if (!in.Str(c.name) || !in.Str(c.type)) return Malformed("answer");
   }
-  if (!in.Count(rows, columns == 0 ? 1 : columns)) return Malformed("answer");
+  if (!in.Count(rows, columns == 0 ? 1 : columns) || rows > rows_max) return Malformed("answer");
   out.rows.resize(rows);
   for (auto& row : out.rows) {
     row.resize(columns);
@@ -210,27 +208,15 @@ Status WriteFrame(int fd, const std::string& payload) {
   return Status::Ok();
 }
 
-Result<std::string> ReadFrame(int fd, Clock::time_point deadline,
-                              const std::function<bool()>& stop) {
+Result<std::string> ReadFrame(int fd, Clock::time_point deadline, const std::function<bool()>& stop,
+                              uint64_t bytes_max) {
   constexpr auto kSlice = std::chrono::milliseconds(20);
-  std::string header(8, '\0');
+  constexpr size_t kChunk = size_t{1} << 20;
+  char header[8];
+  size_t header_done = 0;
+  uint64_t length = 0;
   std::string payload;
-  std::string* target = &header;
-  size_t done = 0;
-  bool have_header = false;
-  while (true) {
-    if (done == target->size()) {
-      if (have_header) return payload;
-      uint64_t n = 0;
-      std::memcpy(&n, header.data(), 8);
-      if (n > kFrameBytesMax) return Malformed("frame length");
-      payload.resize(n);
-      target = &payload;
-      done = 0;
-      have_header = true;
-      if (n == 0) return payload;
-      continue;
-    }
+  while (header_done < 8 || payload.size() < length) {
     if (stop && stop()) return Status::Cancelled("stopped").WithDetail("reason", "stop");
     const auto now = Clock::now();
     if (now >= deadline) return Status::Cancelled("deadline").WithDetail("reason", "deadline");
@@ -242,14 +228,31 @@ Result<std::string> ReadFrame(int fd, Clock::time_point deadline,
       return Status::Unavailable(std::string("SQL worker channel: ") + std::strerror(errno));
     }
     if (ready <= 0) continue;
-    ssize_t r = ::read(fd, target->data() + done, target->size() - done);
+    ssize_t r = 0;
+    if (header_done < 8) {
+      r = ::read(fd, header + header_done, 8 - header_done);
+    } else {
+      // Grows as bytes arrive: a length alone commits no memory.
+      const size_t old = payload.size();
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(length - old, kChunk));
+      payload.resize(old + want);
+      r = ::read(fd, payload.data() + old, want);
+      payload.resize(old + static_cast<size_t>(std::max<ssize_t>(r, 0)));
+    }
     if (r < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       return Status::Unavailable(std::string("SQL worker channel: ") + std::strerror(errno));
     }
     if (r == 0) return Status::Unavailable("closed");
-    done += static_cast<size_t>(r);
+    if (header_done < 8) {
+      header_done += static_cast<size_t>(r);
+      if (header_done == 8) {
+        std::memcpy(&length, header, 8);
+        if (length > bytes_max) return Malformed("frame length");
+      }
+    }
   }
+  return payload;
 }
 
 }  // namespace swan::query::wire

@@ -36,15 +36,18 @@ std::string Encode(const Request& r);
 std::string Encode(const Answer& a);
 // Errors: internal (a malformed frame: a bug, never the user's input).
 Result<Request> DecodeRequest(const std::string& frame);
-Result<Answer> DecodeAnswer(const std::string& frame);
+// An answer of more than `rows_max` rows is malformed too.
+Result<Answer> DecodeAnswer(const std::string& frame, uint64_t rows_max = UINT64_MAX);
 
 // Writes one frame (8-byte length, then the payload), retrying on EINTR and partial writes.
 Status WriteFrame(int fd, const std::string& payload);
 
-// Reads one frame. Blocks until it is whole, the peer closes (unavailable, "closed"), `deadline`
-// passes (cancelled, detail "reason" = "deadline"), or `stop` answers true (cancelled, detail
-// "reason" = "stop"; asked every few milliseconds; empty = never).
+// Reads one frame of at most `bytes_max` bytes (internal error beyond; the buffer grows as bytes
+// arrive, never from the length alone). Blocks until it is whole, the peer closes (unavailable,
+// "closed"), `deadline` passes (cancelled, detail "reason" = "deadline"), or `stop` answers true
+// (cancelled, detail "reason" = "stop"; asked every few milliseconds; empty = never).
 Result<std::string> ReadFrame(int fd, std::chrono::steady_clock::time_point deadline,
-                              const std::function<bool()>& stop = {});
+                              const std::function<bool()>& stop = {},
+                              uint64_t bytes_max = uint64_t{1} << 30);
 
 }  // namespace swan::query::wire

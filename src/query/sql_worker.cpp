@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "common/limits.h"
 
@@ -35,10 +37,17 @@ constexpr bool kAddressSanitizer = false;
 // What a worker holds besides DuckDB's buffers and the answer: the executable, DuckDB's own
 // structures, thread stacks (each reserves 8 MiB of address space, counted by RLIMIT_DATA).
 constexpr uint64_t kWorkerBaseBytes = uint64_t{256} << 20;
+constexpr uint64_t kThreadStackBytes = uint64_t{8} << 20;
 // A worker that has not said it is ready by then is taken as broken.
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 // After the request's deadline the worker's own time-limit answer is awaited this long.
 constexpr auto kDeadlineGrace = std::chrono::milliseconds(250);
+
+// Where a worker's sandboxes spill: below the runner's spill root, one folder per worker, removed
+// when the pool reaps the worker (a killed worker cannot clean up itself).
+std::string WorkerSpillRoot(const std::string& data_dir, pid_t pid) {
+  return data_dir + "/sql-spill/worker-" + std::to_string(pid);
+}
 
 std::string ArgValue(int argc, char** argv, const std::string& name) {
   for (int i = 2; i + 1 < argc; ++i) {
@@ -85,7 +94,11 @@ std::optional<uint64_t> ParseMemoryBytes(const std::string& text) {
                                                           {"gib", 1073741824.0},
                                                           {"tib", 1099511627776.0}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name) return static_cast<uint64_t>(value * factor);
+    if (unit == name) {
+      const double bytes = value * factor;
+      if (!(bytes >= 0 && bytes < 9.0e18)) return std::nullopt;  // also NaN
+      return static_cast<uint64_t>(bytes);
+    }
   }
   return std::nullopt;
 }
@@ -96,6 +109,9 @@ int SqlWorkerMain(int argc, char** argv) {
   // Dies with the server's spawning thread; a worker whose server is already gone leaves.
   const std::string parent = ArgValue(argc, argv, "--parent");
   (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The server ends its workers (SIGKILL, or by closing the channel); these are for the server.
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
   if (parent.empty() || std::to_string(::getppid()) != parent) return 3;
   // Under AddressSanitizer the shadow memory (terabytes of address space) already counts against
   // RLIMIT_DATA: the cap is ASan's soft RSS limit instead, set by the server in ASAN_OPTIONS.
@@ -115,7 +131,7 @@ int SqlWorkerMain(int argc, char** argv) {
   options.memory_limit = ArgValue(argc, argv, "--memory-limit");
   const std::string threads = ArgValue(argc, argv, "--threads");
   options.threads = threads.empty() ? 0 : std::stoi(threads);
-  options.spill_root = options.data_dir + "/sql-spill/worker-" + std::to_string(::getpid());
+  options.spill_root = WorkerSpillRoot(options.data_dir, ::getpid());
   options.spare_sandboxes = 1;
   options.refill_threads = 1;
   options.sandboxes_max = 1;
@@ -155,17 +171,25 @@ int SqlWorkerMain(int argc, char** argv) {
     if (!wire::WriteFrame(kChannelFd, encoded).ok()) return 0;
     const bool large = encoded.size() > (size_t{4} << 20);
     encoded = std::string();
-    if (large) ::malloc_trim(0);  // a large answer's pages go back before the next query
+    runner.WaitUntilRetiredClosed();  // the last query's instance is gone before the next
+    if (large) ::malloc_trim(0);      // a large answer's pages go back before the next query
   }
 }
 
 // ---- the pool ----
 
 SqlWorkerPool::SqlWorkerPool(SqlWorkerOptions options)
-    : options_(std::move(options)), data_bytes_max_([this] {
+    : options_(std::move(options)),
+      env_(options_.env != nullptr ? *options_.env : Env::Posix()),
+      data_bytes_max_([this] {
         auto bytes = ParseMemoryBytes(options_.memory_limit);
         if (!bytes) return uint64_t{0};
-        return *bytes + limits::kSqlAnswerBytesMax + kWorkerBaseBytes;
+        // Every DuckDB thread's stack counts too: the open instance, a spare and one closing.
+        const uint64_t threads = options_.threads > 0
+                                     ? static_cast<uint64_t>(options_.threads)
+                                     : std::max<uint64_t>(1, std::thread::hardware_concurrency());
+        return *bytes + limits::kSqlAnswerBytesMax + kWorkerBaseBytes +
+               3 * threads * kThreadStackBytes;
       }()) {
   spawner_ = std::thread([this] { SpawnerLoop(); });
 }
@@ -183,10 +207,14 @@ SqlWorkerPool::~SqlWorkerPool() {
     dead_.push_back(w.pid);
   }
   idle_.clear();
-  for (pid_t pid : dead_) {
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+  for (pid_t pid : dead_) Reap(pid);
+}
+
+void SqlWorkerPool::Reap(pid_t pid) {
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+  // Its spill folder may hold a killed query's rows.
+  if (!options_.data_dir.empty()) (void)env_.RemoveAll(WorkerSpillRoot(options_.data_dir, pid));
 }
 
 Result<SqlWorkerPool::Worker> SqlWorkerPool::Spawn() {
@@ -216,7 +244,10 @@ Result<SqlWorkerPool::Worker> SqlWorkerPool::Spawn() {
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  // A group of its own: Ctrl-C or a signal to the server's group must not kill the workers
+  // under the server's graceful shutdown (it ends them itself).
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     if (!kAddressSanitizer || std::strncmp(*e, "ASAN_OPTIONS=", 13) != 0) env_strings.push_back(*e);
@@ -256,10 +287,7 @@ void SqlWorkerPool::SpawnerLoop() {
       auto dead = std::move(dead_);
       dead_.clear();
       lock.unlock();
-      for (pid_t pid : dead) {
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
-      }
+      for (pid_t pid : dead) Reap(pid);
       lock.lock();
       continue;
     }
@@ -296,7 +324,7 @@ Result<SqlWorkerPool::Worker> SqlWorkerPool::Acquire(TimePoint deadline,
     cv_.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
   }
   --waiting_;
-  if (!idle_.empty() && !stopping_) {
+  if (!idle_.empty() && !stopping_ && !(stop && stop())) {
     // The one idle longest: its next DuckDB instance has had the most time to open.
     Worker w = idle_.front();
     idle_.pop_front();
@@ -332,24 +360,43 @@ void SqlWorkerPool::Kill(Worker worker) {
   cv_.notify_all();
 }
 
-Result<wire::Answer> SqlWorkerPool::Execute(const wire::Request& request, TimePoint deadline,
+void SqlWorkerPool::KillAndReap(Worker worker) {
+  ::kill(worker.pid, SIGKILL);
+  ::close(worker.fd);
+  Reap(worker.pid);
+}
+
+Result<wire::Answer> SqlWorkerPool::Execute(wire::Request request, TimePoint deadline,
                                             const std::function<bool()>& stop) {
-  ASSIGN_OR_RETURN(Worker w, Acquire(deadline, stop));
-  if (Status st = wire::WriteFrame(w.fd, wire::Encode(request)); !st.ok()) {
+  Worker w;
+  // A worker that died while idle never saw the request: another one takes it, once.
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(w, Acquire(deadline, stop));
+    // What is left of the time limit once a worker is at hand.
+    request.timeout_ms = std::max<int64_t>(
+        1, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (wire::WriteFrame(w.fd, wire::Encode(request)).ok()) break;
     Kill(w);
-    return Status::Unavailable("the SQL worker process ended before the query was sent");
+    if (attempt == 1)
+      return Status::Unavailable("the SQL worker process ended before the query was sent");
   }
-  auto frame = wire::ReadFrame(w.fd, deadline + kDeadlineGrace, stop);
+  // Bounds on what a worker may send back (it runs the user's SQL: never trusted with the
+  // server's memory): the encoded answer is at most a few times its rendered size.
+  const uint64_t frame_max = 8 * request.answer_bytes_max + (uint64_t{1} << 20);
+  auto frame = wire::ReadFrame(w.fd, deadline + kDeadlineGrace, stop, frame_max);
   if (!frame.ok()) {
-    Kill(w);
+    // A Parquet file may still be written by the killed process: gone before the caller
+    // removes it.
+    request.kind == wire::Kind::kToParquet ? KillAndReap(w) : Kill(w);
     if (frame.status().code() == StatusCode::kCancelled) return frame.status();
+    if (frame.status().code() == StatusCode::kInternal) return frame.status();
     std::string cap = options_.memory_limit.empty() ? "" : " of " + options_.memory_limit;
     return Status::Unavailable(
         "the query's worker process ended without an answer; most likely the query needed more "
         "memory than the limit" +
         cap);
   }
-  auto answer = wire::DecodeAnswer(*frame);
+  auto answer = wire::DecodeAnswer(*frame, static_cast<uint64_t>(request.row_limit) + 1);
   if (!answer.ok()) {
     Kill(w);
     return answer.status();

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 #include "query/sql_wire.h"
 
@@ -47,6 +48,7 @@ struct SqlWorkerOptions {
   std::string memory_limit;  // DuckDB's limit in the worker; its RLIMIT_DATA is derived from it
   int threads = 0;
   size_t idle_workers = 2;  // started ahead of need
+  Env* env = nullptr;       // removes a reaped worker's spill folder; null = Env::Posix()
 };
 
 class SqlWorkerPool {
@@ -63,7 +65,8 @@ class SqlWorkerPool {
   // `deadline` plus a short grace: the worker is killed) or "stop" (`stop` answered true: the
   // worker is killed); unavailable (no worker could start, or the worker ended without an answer,
   // which is how running out of its memory cap usually looks).
-  Result<wire::Answer> Execute(const wire::Request& request, TimePoint deadline,
+  // request.timeout_ms is set here: what is left until `deadline` once a worker is at hand.
+  Result<wire::Answer> Execute(wire::Request request, TimePoint deadline,
                                const std::function<bool()>& stop);
 
   // The RLIMIT_DATA of each worker, in bytes (0 = none: the memory limit is not absolute).
@@ -76,11 +79,14 @@ class SqlWorkerPool {
   };
   Result<Worker> Acquire(TimePoint deadline, const std::function<bool()>& stop);
   void Release(Worker worker, bool reusable);
-  void Kill(Worker worker);  // SIGKILL now; the spawner thread reaps it
-  Result<Worker> Spawn();    // on the spawner thread only (the worker dies with that thread)
+  void Kill(Worker worker);         // SIGKILL now; the spawner thread reaps it
+  void KillAndReap(Worker worker);  // SIGKILL, and wait for it here
+  Result<Worker> Spawn();           // on the spawner thread only (the worker dies with that thread)
   void SpawnerLoop();
+  void Reap(pid_t pid);  // waits for a killed worker and removes its spill folder
 
   const SqlWorkerOptions options_;
+  Env& env_;
   const uint64_t data_bytes_max_;
 
   std::mutex mu_;
