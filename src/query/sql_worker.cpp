@@ -254,9 +254,12 @@ Result<SqlWorkerPool::Worker> SqlWorkerPool::Spawn() {
   }
   if (kAddressSanitizer && data_bytes_max_ > 0) {
     const char* given = std::getenv("ASAN_OPTIONS");
-    env_strings.push_back("ASAN_OPTIONS=" + std::string(given && *given ? given : "") +
-                          (given && *given ? ":" : "") + "allocator_may_return_null=1:" +
-                          "soft_rss_limit_mb=" + std::to_string(data_bytes_max_ >> 20));
+    env_strings.push_back(
+        "ASAN_OPTIONS=" + std::string(given && *given ? given : "") + (given && *given ? ":" : "") +
+        "allocator_may_return_null=1:quarantine_size_mb=16:" +
+        // ASan's shadow and redzones add to the resident size: a quarter more.
+        "soft_rss_limit_mb=" +
+        std::to_string((data_bytes_max_ + data_bytes_max_ / 4 + (uint64_t{128} << 20)) >> 20));
   }
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
