@@ -275,7 +275,10 @@ Result<SqlWorkerPool::Worker> SqlWorkerPool::Spawn() {
                                "): " + std::strerror(rc));
   }
   Worker w{pid, fds[0]};
-  auto ready = wire::ReadFrame(w.fd, Clock::now() + kStartTimeout);
+  auto ready = wire::ReadFrame(w.fd, Clock::now() + kStartTimeout, [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  });
   if (!ready.ok()) {
     Kill(w);
     return Status::Unavailable("a SQL worker did not start: " + ready.status().message());
@@ -309,7 +312,6 @@ void SqlWorkerPool::SpawnerLoop() {
       cv_.wait_for(lock, std::chrono::seconds(1));  // and try again
       continue;
     }
-    spawn_failures_ = 0;
     idle_.push_back(*worker);
     cv_.notify_all();
   }
@@ -318,7 +320,7 @@ void SqlWorkerPool::SpawnerLoop() {
 Result<SqlWorkerPool::Worker> SqlWorkerPool::Acquire(TimePoint deadline,
                                                      const std::function<bool()>& stop) {
   std::unique_lock lock(mu_);
-  const int failures_before = spawn_failures_;
+  const uint64_t failures_before = spawn_failures_;
   ++waiting_;
   cv_.notify_all();
   while (idle_.empty() && !stopping_ && spawn_failures_ == failures_before) {

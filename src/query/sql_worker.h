@@ -91,10 +91,10 @@ class SqlWorkerPool {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Worker> idle_;  // oldest first
-  std::vector<pid_t> dead_;  // killed or ended, to be reaped
-  int waiting_ = 0;          // callers of Acquire with no idle worker to take
-  int spawn_failures_ = 0;   // in a row; waiting callers give up after one
+  std::deque<Worker> idle_;      // oldest first
+  std::vector<pid_t> dead_;      // killed or ended, to be reaped
+  int waiting_ = 0;              // callers of Acquire with no idle worker to take
+  uint64_t spawn_failures_ = 0;  // ever; a caller waiting gives up at the first after it came
   Status spawn_error_;
   bool stopping_ = false;
   std::thread spawner_;
