@@ -164,6 +164,11 @@ size_t RenderedBytes(const engine::Row& row) {
   return n;
 }
 
+// A query sees only the tables its SQL names (by full id).
+bool QueryNames(const std::string& sql, const SqlTable& table) {
+  return sql.find(table.full_id) != std::string::npos;
+}
+
 void RemoveFiles(Env& env, const std::vector<std::string>& paths) {
   for (const auto& p : paths) (void)env.RemoveFile(p);
 }
@@ -335,7 +340,7 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
   job->sql = StripTrailingSemicolons(request.sql);
   for (const auto& t : tables) {
     // A query sees only the tables it names; a script sees all it was given.
-    if (!script && request.sql.find(t.full_id) == std::string::npos) continue;
+    if (!script && !QueryNames(request.sql, t)) continue;
     job->tables.push_back(t);
     job->allowed_paths.insert(job->allowed_paths.end(), t.files.begin(), t.files.end());
   }
@@ -467,7 +472,7 @@ Status SqlRunner::RunInWorker(const std::vector<SqlTable>& tables, const SqlRequ
   w.answer_bytes_max = request.answer_bytes_max;
   w.out_path = out_path;
   for (const auto& t : tables) {
-    if (request.sql.find(t.full_id) != std::string::npos) w.tables.push_back(t);
+    if (QueryNames(request.sql, t)) w.tables.push_back(t);
   }
   RETURN_IF_ERROR(AcquireSlot(deadline));
   auto stop = [this, cancel = request.cancel] {
@@ -499,19 +504,16 @@ Status SqlRunner::RunInWorker(const std::vector<SqlTable>& tables, const SqlRequ
 }
 
 Result<SqlResult> SqlRunner::Run(const std::vector<SqlTable>& tables, const SqlRequest& request) {
+  const Clock::time_point started = request.started.value_or(Clock::now());
+  SqlRequest timed = request;
+  timed.started = started;
   if (workers_) {
-    const Clock::time_point started = request.started.value_or(Clock::now());
-    SqlRequest timed = request;
-    timed.started = started;
     SqlResult result;
     RETURN_IF_ERROR(RunInWorker(tables, timed, "", &result, nullptr));
     result.elapsed_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     return result;
   }
-  const Clock::time_point started = request.started.value_or(Clock::now());
-  SqlRequest timed = request;
-  timed.started = started;
   // Owned by the job as well: it outlives this call when the caller answers at the deadline.
   auto result = std::make_shared<SqlResult>();
   const int64_t row_limit = request.row_limit;

@@ -201,11 +201,7 @@ SqlWorkerPool::~SqlWorkerPool() {
   }
   cv_.notify_all();
   spawner_.join();
-  for (const Worker& w : idle_) {
-    ::kill(w.pid, SIGKILL);
-    ::close(w.fd);
-    dead_.push_back(w.pid);
-  }
+  for (const Worker& w : idle_) KillLocked(w);  // the spawner has stopped: no lock needed
   idle_.clear();
   for (pid_t pid : dead_) Reap(pid);
 }
@@ -350,18 +346,20 @@ void SqlWorkerPool::Release(Worker worker, bool reusable) {
       idle_.size() < 2 * options_.idle_workers + static_cast<size_t>(waiting_)) {
     idle_.push_back(worker);
   } else {
-    ::kill(worker.pid, SIGKILL);
-    ::close(worker.fd);
-    dead_.push_back(worker.pid);
+    KillLocked(worker);
   }
   cv_.notify_all();
 }
 
-void SqlWorkerPool::Kill(Worker worker) {
+void SqlWorkerPool::KillLocked(Worker worker) {
   ::kill(worker.pid, SIGKILL);
   ::close(worker.fd);
-  std::lock_guard lock(mu_);
   dead_.push_back(worker.pid);
+}
+
+void SqlWorkerPool::Kill(Worker worker) {
+  std::lock_guard lock(mu_);
+  KillLocked(worker);
   cv_.notify_all();
 }
 

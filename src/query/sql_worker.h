@@ -80,6 +80,7 @@ class SqlWorkerPool {
   Result<Worker> Acquire(TimePoint deadline, const std::function<bool()>& stop);
   void Release(Worker worker, bool reusable);
   void Kill(Worker worker);         // SIGKILL now; the spawner thread reaps it
+  void KillLocked(Worker worker);   // the same, with mu_ held
   void KillAndReap(Worker worker);  // SIGKILL, and wait for it here
   Result<Worker> Spawn();           // on the spawner thread only (the worker dies with that thread)
   void SpawnerLoop();
