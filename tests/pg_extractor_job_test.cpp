@@ -1,9 +1,12 @@
 // The PostgreSQL extractor (keboola.ex-db-pgsql) as a job against a real PostgreSQL 15 server:
 // types, incremental fetching with state, a refused login, a server that goes away mid-stream,
-// and two projects that never meet.
+// tables loaded slice by slice while they are read, and two projects that never meet.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -164,6 +167,115 @@ TEST_F(PgExtractorJobTest, AServerThatGoesAwayMidStreamLeavesStorageUnchanged) {
   EXPECT_EQ(job.value("status", ""), "error") << DescribeJob(p, job);
   EXPECT_NE(job.value("message", "").find("terminat"), std::string::npos) << DescribeJob(p, job);
   EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
+}
+
+// A server whose extractors close a slice every 64 KiB (then an eighth of what was written).
+class SmallSlices {
+ public:
+  SmallSlices() {
+    ::setenv("SWAN_EXTRACT_SLICE_BYTES", "65536", 1);
+    server_ = std::make_unique<ServerProcess>();
+    ::unsetenv("SWAN_EXTRACT_SLICE_BYTES");
+  }
+  ServerProcess& server() { return *server_; }
+
+ private:
+  std::unique_ptr<ServerProcess> server_;
+};
+
+json Sql(const ProjectApi& p, const std::string& sql) {
+  return p.Ok("POST", p.Path("/sql"), json{{"sql", sql}});
+}
+
+int64_t SegmentFiles(const std::string& data_dir) {
+  int64_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(data_dir + "/segments", ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    n += it->path().extension() == ".parquet";
+  return n;
+}
+
+// A table of many slices loads slice by slice while it is read: one version whose segments are
+// the slices, with every row once; the next full load replaces it.
+TEST_F(PgExtractorJobTest, ATableOfManySlicesLoadsWhileItIsRead) {
+  ASSERT_EQ(
+      pg_->Psql("DROP TABLE IF EXISTS big; CREATE TABLE big AS SELECT g AS id, 'name ' || g "
+                "AS name, (g % 97)::numeric(6,2) AS amount FROM generate_series(1, 40000) g;"),
+      "");
+  SmallSlices small;
+  ASSERT_TRUE(small.server().ok()) << small.server().error();
+  ProjectApi p(small.server(), "pg-slices");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig(
+      "big", "keboola.ex-db-pgsql",
+      {{"parameters",
+        {{"db", Db()}, {"table", {{"tableName", "big"}}}, {"outputTable", "in.c-pg.big"}}}});
+  for (int run = 0; run < 2; ++run) {
+    json job = p.RunJob("big");
+    ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+    const json table = p.Table("in.c-pg.big");
+    EXPECT_EQ(table.value("row_count", int64_t{0}), 40000) << table.dump();
+    EXPECT_GT(table.value("segments", 0), 4) << table.dump();  // one per slice
+    const json sums =
+        Sql(p,
+            "SELECT count(*)::VARCHAR, count(DISTINCT id)::VARCHAR, sum(id)::VARCHAR, "
+            "sum(amount)::VARCHAR FROM \"in.c-pg.big\"");
+    EXPECT_EQ(sums.value("rows", json::array()),
+              json::array({json::array({"40000", "40000", "800020000", "1918938.00"})}))
+        << sums.dump();
+    std::map<std::string, std::string> types;
+    for (const auto& c : table.value("columns", json::array()))
+      types[c.value("name", "")] = c.value("type", "");
+    EXPECT_EQ(types["amount"], "DECIMAL(6,2)") << table.dump();
+  }
+}
+
+// With a primary key, keys may repeat across slices: the table loads whole at the end, and the
+// last row of a key wins as in any load.
+TEST_F(PgExtractorJobTest, APrimaryKeyRepeatedAcrossSlicesKeepsItsLastRow) {
+  SmallSlices small;
+  ASSERT_TRUE(small.server().ok()) << small.server().error();
+  ProjectApi p(small.server(), "pg-slices-key");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("q", "keboola.ex-db-pgsql",
+                 {{"parameters",
+                   {{"db", Db()},
+                    {"query",
+                     "SELECT g % 1000 AS id, g AS seq, repeat('x', 20) AS pad FROM "
+                     "generate_series(1, 30000) g ORDER BY g"},
+                    {"outputTable", "in.c-pg.keyed"},
+                    {"primaryKey", {"id"}}}}});
+  json job = p.RunJob("q");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  const json sums = Sql(
+      p, "SELECT count(*)::VARCHAR, min(seq)::VARCHAR, max(seq)::VARCHAR FROM \"in.c-pg.keyed\"");
+  EXPECT_EQ(sums.value("rows", json::array()),
+            json::array({json::array({"1000", "29001", "30000"})}))
+      << sums.dump();
+}
+
+// Slices already loaded when the source fails are dropped: no table, no segment file left.
+TEST_F(PgExtractorJobTest, SlicesLoadedBeforeAFailureLeaveNothingBehind) {
+  SmallSlices small;
+  ASSERT_TRUE(small.server().ok()) << small.server().error();
+  ProjectApi p(small.server(), "pg-slices-fail");
+  ASSERT_TRUE(p.ok());
+  // Division by zero at row 30000: many slices are loaded by then.
+  p.CreateConfig("q", "keboola.ex-db-pgsql",
+                 {{"parameters",
+                   {{"db", Db()},
+                    {"query",
+                     "SELECT g AS id, 1 / (30000 - g) AS boom, repeat('y', 30) AS pad FROM "
+                     "generate_series(1, 40000) g"},
+                    {"outputTable", "in.c-pg.broken"}}}});
+  json job = p.RunJob("q");
+  EXPECT_EQ(job.value("status", ""), "error") << DescribeJob(p, job);
+  EXPECT_NE(job.value("message", "").find("division by zero"), std::string::npos)
+      << DescribeJob(p, job);
+  EXPECT_TRUE(p.Ok("GET", p.Path("/tables")).value("tables", json::array()).empty());
+  EXPECT_TRUE(p.Ok("GET", p.Path("/buckets")).value("buckets", json::array()).empty());
+  EXPECT_EQ(SegmentFiles(small.server().data_dir()), 0);
 }
 
 // Tenants never meet: two projects extract into their own storage only.

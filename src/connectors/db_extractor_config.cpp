@@ -86,7 +86,7 @@ Result<std::vector<DbTableSpec>> ParseDbTables(const json& parameters) {
 }
 
 Status WriteDbManifest(const std::string& csv_path, const DbTableSpec& spec,
-                       const std::vector<DbColumnType>& columns) {
+                       const std::vector<DbColumnType>& columns, bool sliced) {
   json manifest = {{"destination", spec.output_table},
                    {"incremental", spec.incremental || !spec.fetch_column.empty()},
                    {"primary_key", spec.primary_key}};
@@ -98,6 +98,11 @@ Status WriteDbManifest(const std::string& csv_path, const DbTableSpec& spec,
     metadata[col.name] = entries;
   }
   manifest["column_metadata"] = metadata;
+  if (sliced) {
+    json names = json::array();
+    for (const auto& col : columns) names.push_back(col.name);
+    manifest["columns"] = names;
+  }
   std::ofstream m(csv_path + ".manifest", std::ios::binary);
   m << manifest.dump(2);
   if (!m.flush()) return Status::Internal("cannot write " + csv_path + ".manifest");

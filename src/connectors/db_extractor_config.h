@@ -48,8 +48,9 @@ struct DbColumnType {
 void AppendCsvField(std::string& out, const char* data, size_t size);
 
 // Writes `<csv_path>.manifest`: destination, incremental (also when fetching incrementally),
-// primary key and column_metadata.
+// primary key and column_metadata; for a sliced table (`csv_path` a folder of headerless
+// slices) also the column names.
 Status WriteDbManifest(const std::string& csv_path, const DbTableSpec& spec,
-                       const std::vector<DbColumnType>& columns);
+                       const std::vector<DbColumnType>& columns, bool sliced = false);
 
 }  // namespace swan::connectors

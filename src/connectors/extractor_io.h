@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,9 @@ struct ExtractorIo {
   LogFn log{};                                            // never given secret values
   std::shared_ptr<const std::atomic<bool>> cancel{};      // set: stop as soon as possible
   int64_t timeout_ms = 0;                                 // 0: none (the source's own limits)
+  // Set by a job that loads slices while the extractor runs: slice `path` of out/tables/<source>
+  // is closed for good (the source's manifest was written before its first slice). May be empty.
+  std::function<void(const std::string& source, const std::string& path)> slice_done{};
 };
 
 }  // namespace swan::connectors

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "connectors/csv_slices.h"
 #include "connectors/pg_connection.h"
 
 namespace swan::connectors {
@@ -105,13 +105,11 @@ std::string FileName(const std::string& output_table) {
   return name + ".csv";
 }
 
-// Streams COPY ... TO STDOUT into `path`; returns the row count. Watches the cancel flag.
-Result<int64_t> CopyOut(PGconn* c, const std::string& select, const std::string& path,
+// Streams COPY ... TO STDOUT into the slices of `out`; returns the row count. Watches the
+// cancel flag.
+Result<int64_t> CopyOut(PGconn* c, const std::string& select, CsvSliceWriter& out,
                         const ExtractorIo& io) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) return Status::Internal("cannot write " + path);
-  PgResult started(
-      PQexec(c, ("COPY (" + select + ") TO STDOUT WITH (FORMAT csv, HEADER true)").c_str()));
+  PgResult started(PQexec(c, ("COPY (" + select + ") TO STDOUT WITH (FORMAT csv)").c_str()));
   if (!started || PQresultStatus(started.get()) != PGRES_COPY_OUT)
     return QueryError(c, "reading the rows");
   bool cancelled = false;
@@ -119,9 +117,10 @@ Result<int64_t> CopyOut(PGconn* c, const std::string& select, const std::string&
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
     if (n > 0) {
-      out.write(buffer, n);
+      // One row per call: a slice ends between rows.
+      Status written = out.Append(buffer, static_cast<size_t>(n));
       PQfreemem(buffer);
-      if (!out) return Status::Internal("cannot write " + path);
+      RETURN_IF_ERROR(written);
       continue;
     }
     if (n == -1) break;  // done
@@ -147,8 +146,7 @@ Result<int64_t> CopyOut(PGconn* c, const std::string& select, const std::string&
   }
   while (PgResult rest{PQgetResult(c)}) {
   }
-  out.flush();
-  if (!out) return Status::Internal("cannot write " + path);
+  RETURN_IF_ERROR(out.Finish());
   const char* tuples = PQcmdTuples(done.get());
   return static_cast<int64_t>(tuples && *tuples ? std::stoll(tuples) : 0);
 }
@@ -194,10 +192,19 @@ Status ExtractTable(PGconn* c, const DbTableSpec& spec, const json& state, json*
 
   const std::string file = FileName(spec.output_table);
   const std::string path = io.out_dir + "/tables/" + file;
+  // The manifest first: the job loads each slice as soon as it is closed.
+  std::vector<DbColumnType> types;
+  for (const auto& col : cols) {
+    auto [base, length] = BaseType(col);
+    types.push_back({col.name, base, length});
+  }
+  RETURN_IF_ERROR(WriteDbManifest(path, spec, types, /*sliced=*/true));
   Log(io.log, LogLevel::kInfo,
       "extracting " + (spec.query.empty() ? schema + "." + spec.table : std::string("a query")) +
           " into " + spec.output_table + (where.empty() ? "" : " (rows since the last run)"));
-  ASSIGN_OR_RETURN(int64_t rows, CopyOut(c, select, path, io));
+  CsvSliceWriter slices(path, file, io.slice_done);
+  RETURN_IF_ERROR(slices.Open());
+  ASSIGN_OR_RETURN(int64_t rows, CopyOut(c, select, slices, io));
   Log(io.log, LogLevel::kInfo, std::to_string(rows) + " rows from " + spec.output_table);
 
   if (!spec.fetch_column.empty()) {
@@ -209,13 +216,7 @@ Status ExtractTable(PGconn* c, const DbTableSpec& spec, const json& state, json*
     if (PQntuples(m.get()) == 1 && !PQgetisnull(m.get(), 0, 0))
       (*new_state)["lastFetchedRow"] = std::string(PQgetvalue(m.get(), 0, 0));
   }
-
-  std::vector<DbColumnType> types;
-  for (const auto& col : cols) {
-    auto [base, length] = BaseType(col);
-    types.push_back({col.name, base, length});
-  }
-  return WriteDbManifest(path, spec, types);
+  return Status::Ok();
 }
 
 }  // namespace

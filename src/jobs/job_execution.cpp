@@ -26,6 +26,7 @@
 #include "jobs/config_secrets.h"
 #include "jobs/file_mapping.h"
 #include "jobs/json_schema.h"
+#include "jobs/slice_stager.h"
 #include "jobs/streamed_export.h"
 #include "jobs/table_mapping.h"
 #include "jobs/variables.h"
@@ -356,8 +357,9 @@ bool PastTimeout(const Execution& ex, std::chrono::steady_clock::time_point star
 }
 
 // What an in-process extractor left in `out`: its state (sealed like a component's) and its
-// tables, staged through the output mapping.
-Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::string& state) {
+// tables, staged through the output mapping (`slices`: what was staged while it ran).
+Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::string& state,
+                             SliceStager* slices = nullptr) {
   {
     std::ofstream f(out + "/state.json", std::ios::binary);
     f << state;
@@ -367,7 +369,7 @@ Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::s
   if (state_read.status != catalog::kJobSuccess) return state_read;
   JobContext ctx = Context(ex);
   const json storage = ex.body.value("storage", json::object());
-  Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs);
+  Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs, false, slices);
   if (!staged.ok()) return FromStatus(staged);
   return {};
 }
@@ -428,6 +430,12 @@ Outcome RunDatabaseExtractor(
   };
   io.cancel = ex.control.flag();
   io.timeout_ms = ex.job.timeout_ms;
+  // Slices load while the extractor reads on.
+  JobContext ctx = Context(ex);
+  SliceStager slices(ctx, ex.body.value("storage", json::object()), out + "/tables");
+  io.slice_done = [&slices](const std::string& source, const std::string& path) {
+    slices.SliceDone(source, path);
+  };
   const auto started = std::chrono::steady_clock::now();
   Status ran = run(ex.body, io);
   if (!ran.ok()) {
@@ -437,7 +445,7 @@ Outcome RunDatabaseExtractor(
     if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
     return UserError(ran.message());
   }
-  return LoadExtractorOutputs(ex, out, new_state.dump());
+  return LoadExtractorOutputs(ex, out, new_state.dump(), &slices);
 }
 
 // One file by URL (connectors/http_file_extractor.h), in Swan's process, loaded in its format.

@@ -8,6 +8,7 @@
 #include "common/fs.h"
 #include "common/names.h"
 #include "jobs/manifest.h"
+#include "jobs/slice_stager.h"
 #include "storage/read_plan.h"
 
 namespace swan::jobs {
@@ -110,65 +111,72 @@ std::string DefaultBucket(const catalog::Job& job) {
   return "out." + name;
 }
 
-// The import of one output: file, dialect and load mode from the manifest, overridden by the
-// output mapping entry.
-Status StageOne(JobContext& ctx, const std::string& destination, const json& mapping,
-                storage::ImportRequest request, StagedOutputs* out,
-                std::set<std::string>* destinations) {
-  std::string stage, bucket_name, table_name;
-  Status valid = names::SplitTableId(destination, &stage, &bucket_name, &table_name);
-  if (!valid.ok()) {
-    return Status::InvalidArgument("output '" + request.display_name + "': destination '" +
-                                   destination + "' is not a table id: " + valid.message())
+// The output mapping entry's load mode over the manifest's (Keboola: the entry wins).
+Status ApplyMapping(const json& mapping, storage::ImportRequest* request) {
+  if (!mapping.is_object()) return Status::Ok();
+  if (mapping.contains("incremental") && mapping["incremental"].is_boolean())
+    request->incremental = mapping["incremental"].get<bool>();
+  if (mapping.contains("primary_key") && mapping["primary_key"].is_array()) {
+    request->primary_key.clear();
+    for (const auto& k : mapping["primary_key"])
+      if (k.is_string()) request->primary_key.push_back(k.get<std::string>());
+  }
+  if (mapping.contains("delete_where")) {
+    return Status::InvalidArgument("output '" + request->display_name +
+                                   "': the delete_where list form is not supported by Swan yet; "
+                                   "use delete_where_column/_values/_operator")
         .WithDetail("field", "storage.output.tables");
   }
-  if (!destinations->insert(destination).second) {
-    return Status::InvalidArgument("two outputs write table '" + destination +
+  if (mapping.contains("delete_where_column") && mapping["delete_where_column"].is_string() &&
+      !mapping["delete_where_column"].get<std::string>().empty()) {
+    storage::DeleteWhere d;
+    d.column = mapping["delete_where_column"].get<std::string>();
+    if (mapping.contains("delete_where_values") && mapping["delete_where_values"].is_array())
+      for (const auto& v : mapping["delete_where_values"]) d.values.push_back(ScalarText(v));
+    if (mapping.contains("delete_where_operator") && mapping["delete_where_operator"].is_string())
+      d.op = mapping["delete_where_operator"].get<std::string>();
+    request->delete_where = d;
+  }
+  return Status::Ok();
+}
+
+void LogStaged(JobContext& ctx, const OutputLoad& load, const storage::StagedWrite& staged) {
+  ctx.log.Info("staged " + std::to_string(staged.rows()) + " rows of '" +
+               load.request.display_name + "' for " + load.destination +
+               (load.request.incremental ? " (incremental)" : ""));
+  if (staged.report().bad_rows > 0) {
+    ctx.log.Warning("output '" + load.request.display_name +
+                    "': " + std::to_string(staged.report().bad_rows) + " bad rows skipped");
+  }
+}
+
+Status CheckDestination(const OutputLoad& load) {
+  std::string stage, bucket_name, table_name;
+  if (Status valid = names::SplitTableId(load.destination, &stage, &bucket_name, &table_name);
+      !valid.ok()) {
+    return Status::InvalidArgument("output '" + load.request.display_name + "': destination '" +
+                                   load.destination + "' is not a table id: " + valid.message())
+        .WithDetail("field", "storage.output.tables");
+  }
+  return Status::Ok();
+}
+
+// Each table once per job.
+Status ClaimDestination(const OutputLoad& load, std::set<std::string>* destinations) {
+  if (!destinations->insert(load.destination).second) {
+    return Status::InvalidArgument("two outputs write table '" + load.destination +
                                    "': a job writes each table once")
         .WithDetail("field", "storage.output.tables");
   }
-  if (mapping.is_object()) {
-    if (mapping.contains("incremental") && mapping["incremental"].is_boolean())
-      request.incremental = mapping["incremental"].get<bool>();
-    if (mapping.contains("primary_key") && mapping["primary_key"].is_array()) {
-      request.primary_key.clear();
-      for (const auto& k : mapping["primary_key"])
-        if (k.is_string()) request.primary_key.push_back(k.get<std::string>());
-    }
-    if (mapping.contains("delete_where")) {
-      return Status::InvalidArgument("output '" + request.display_name +
-                                     "': the delete_where list form is not supported by Swan yet; "
-                                     "use delete_where_column/_values/_operator")
-          .WithDetail("field", "storage.output.tables");
-    }
-    if (mapping.contains("delete_where_column") && mapping["delete_where_column"].is_string() &&
-        !mapping["delete_where_column"].get<std::string>().empty()) {
-      storage::DeleteWhere d;
-      d.column = mapping["delete_where_column"].get<std::string>();
-      if (mapping.contains("delete_where_values") && mapping["delete_where_values"].is_array())
-        for (const auto& v : mapping["delete_where_values"]) d.values.push_back(ScalarText(v));
-      if (mapping.contains("delete_where_operator") && mapping["delete_where_operator"].is_string())
-        d.op = mapping["delete_where_operator"].get<std::string>();
-      request.delete_where = d;
-    }
-  }
-  ASSIGN_OR_RETURN(auto bucket, OutputBucket(ctx, stage, bucket_name, out));
-  request.token_id = ctx.job.token_id;
-  request.operation = "job";
-  auto staged = ctx.store.Stage(bucket, table_name, request);
-  if (!staged.ok()) {
-    Status st = staged.status();
-    // The component's file, not Swan's: say which output and keep the code (400 stays user).
-    return Status(st.code(), "output '" + request.display_name + "' into " + destination + ": " +
-                                 st.message());
-  }
-  ctx.log.Info("staged " + std::to_string((*staged)->rows()) + " rows of '" + request.display_name +
-               "' for " + destination + (request.incremental ? " (incremental)" : ""));
-  if ((*staged)->report().bad_rows > 0) {
-    ctx.log.Warning("output '" + request.display_name +
-                    "': " + std::to_string((*staged)->report().bad_rows) + " bad rows skipped");
-  }
-  out->writes.push_back(std::move(*staged));
+  return Status::Ok();
+}
+
+Status StageOne(JobContext& ctx, const OutputLoad& load, StagedOutputs* out,
+                std::set<std::string>* destinations) {
+  RETURN_IF_ERROR(ClaimDestination(load, destinations));
+  ASSIGN_OR_RETURN(auto staged, StageLoad(ctx, load, load.request.file_path, out));
+  LogStaged(ctx, load, *staged);
+  out->writes.push_back(std::move(staged));
   return Status::Ok();
 }
 
@@ -310,8 +318,104 @@ Result<std::vector<query::SqlTable>> InputViews(JobContext& ctx,
   return views;
 }
 
+Result<OutputLoad> PlanOutputLoad(JobContext& ctx, const json& storage, const OutputSource& s) {
+  const std::string shown = "out/tables/" + s.name;
+  json mapping;
+  for (const auto& m : Section(storage, "output"))
+    if (m.is_object() && m.value("source", std::string()) == s.name) mapping = m;
+  OutputTableManifest manifest;
+  std::string text = "{}";
+  if (!s.manifest_path.empty()) {
+    ASSIGN_OR_RETURN(text, fs::ReadFileText(s.manifest_path));
+  }
+  if (mapping.is_object() && mapping.size() > 1) {
+    // The mapping's fields win, one by one; the manifest must parse first (its own errors).
+    RETURN_IF_ERROR(ParseOutputTableManifest(text, shown + ".manifest").status());
+    json merged = json::parse(text, nullptr, false);
+    if (!merged.is_object()) merged = json::object();
+    for (const auto& [key, value] : mapping.items())
+      if (key != "source" && key != "destination") merged[key] = value;
+    ASSIGN_OR_RETURN(manifest,
+                     ParseOutputTableManifest(merged.dump(), "storage.output.tables mapping of " +
+                                                                 shown + " with its manifest"));
+  } else {
+    ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
+  }
+  OutputLoad load;
+  load.source = s.name;
+  load.mapping = mapping;
+  load.write_always = manifest.write_always;
+  load.sliced = s.is_sliced;
+  std::optional<storage::DeleteWhere> delete_where;
+  if (!manifest.delete_where.empty()) {
+    // One rule of one filter with listed values: Keboola's delete_where_column/_values/
+    // _operator. Time windows and values read from other tables are not supported yet.
+    const DeleteWhereRule& rule = manifest.delete_where[0];
+    if (manifest.delete_where.size() != 1 || rule.filters.size() != 1 ||
+        !rule.changed_since.empty() || !rule.changed_until.empty() ||
+        rule.filters[0].values_from_workspace || rule.filters[0].values_from_storage) {
+      return Status::InvalidArgument(shown +
+                                     ".manifest: Swan supports delete_where as one filter "
+                                     "with listed values (delete_where_column/_values/"
+                                     "_operator) only")
+          .WithDetail("field", "delete_where");
+    }
+    const DeleteWhereFilter& f = rule.filters[0];
+    delete_where = storage::DeleteWhere{
+        f.column, f.values, f.op == DeleteWhereOperator::kEq ? std::string("eq") : "ne"};
+  }
+  ASSIGN_OR_RETURN(
+      load.destination,
+      ResolveOutputDestination(
+          mapping.is_object() ? mapping.value("destination", std::string()) : std::string(),
+          manifest.destination, s.name, DefaultBucket(ctx.job)));
+  storage::ImportRequest& request = load.request;
+  request.display_name = shown;
+  request.incremental = manifest.incremental;
+  request.primary_key = manifest.primary_key;
+  request.delete_where = delete_where;
+  request.csv.given.delimiter = manifest.delimiter;
+  request.csv.given.quote = manifest.enclosure;
+  request.csv.given.escape = manifest.enclosure;
+  request.csv.given.header = manifest.has_header;
+  request.csv.given.skip_lines = 0;
+  request.csv.given.comment = "";
+  request.csv.column_names = manifest.columns;
+  for (const auto& [col, d] : manifest.column_details) {
+    std::string t = DuckType(d);
+    if (!t.empty()) request.csv.declared_types[col] = t;
+  }
+  if (s.is_sliced)
+    RETURN_IF_ERROR(CheckSlicedTableManifest(manifest, shown + ".manifest"));
+  else
+    request.file_path = s.data_path;
+  RETURN_IF_ERROR(ApplyMapping(mapping, &request));
+  request.token_id = ctx.job.token_id;
+  request.operation = "job";
+  RETURN_IF_ERROR(CheckDestination(load));
+  return load;
+}
+
+Result<std::unique_ptr<storage::StagedWrite>> StageLoad(JobContext& ctx, const OutputLoad& load,
+                                                        const std::string& file_path,
+                                                        StagedOutputs* out) {
+  std::string stage, bucket_name, table_name;
+  RETURN_IF_ERROR(names::SplitTableId(load.destination, &stage, &bucket_name, &table_name));
+  ASSIGN_OR_RETURN(auto bucket, OutputBucket(ctx, stage, bucket_name, out));
+  storage::ImportRequest request = load.request;
+  request.file_path = file_path;
+  auto staged = ctx.store.Stage(bucket, table_name, request);
+  if (!staged.ok()) {
+    Status st = staged.status();
+    // The component's file, not Swan's: say which output and keep the code (400 stays user).
+    return Status(st.code(), "output '" + request.display_name + "' into " + load.destination +
+                                 ": " + st.message());
+  }
+  return staged;
+}
+
 Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string& tables_dir,
-                         StagedOutputs* out, bool only_write_always) {
+                         StagedOutputs* out, bool only_write_always, SliceStager* slices) {
   if (!ctx.env.FileExists(tables_dir)) return Status::Ok();
   ASSIGN_OR_RETURN(auto entries, ctx.env.List(tables_dir));
   ASSIGN_OR_RETURN(auto sources, PairOutputSources(entries));
@@ -329,89 +433,39 @@ Status StageOutputFolder(JobContext& ctx, const json& storage, const std::string
   }
   std::set<std::string> destinations;
   for (const auto& s : sources) {
-    const std::string shown = "out/tables/" + s.name;
-    json mapping;
-    for (const auto& m : mappings)
-      if (m.is_object() && m.value("source", std::string()) == s.name) mapping = m;
-    OutputTableManifest manifest;
-    std::string text = "{}";
-    if (!s.manifest_path.empty()) {
-      ASSIGN_OR_RETURN(text, fs::ReadFileText(s.manifest_path));
+    ASSIGN_OR_RETURN(OutputLoad load, PlanOutputLoad(ctx, storage, s));
+    if (only_write_always && !load.write_always) continue;
+    if (!s.is_sliced) {
+      RETURN_IF_ERROR(StageOne(ctx, load, out, &destinations));
+      continue;
     }
-    if (mapping.is_object() && mapping.size() > 1) {
-      // The mapping's fields win, one by one; the manifest must parse first (its own errors).
-      RETURN_IF_ERROR(ParseOutputTableManifest(text, shown + ".manifest").status());
-      json merged = json::parse(text, nullptr, false);
-      if (!merged.is_object()) merged = json::object();
-      for (const auto& [key, value] : mapping.items())
-        if (key != "source" && key != "destination") merged[key] = value;
-      ASSIGN_OR_RETURN(manifest,
-                       ParseOutputTableManifest(merged.dump(), "storage.output.tables mapping of " +
-                                                                   shown + " with its manifest"));
-    } else {
-      ASSIGN_OR_RETURN(manifest, ParseOutputTableManifest(text, shown + ".manifest"));
-    }
-    if (only_write_always && !manifest.write_always) continue;
-    std::optional<storage::DeleteWhere> delete_where;
-    if (!manifest.delete_where.empty()) {
-      // One rule of one filter with listed values: Keboola's delete_where_column/_values/
-      // _operator. Time windows and values read from other tables are not supported yet.
-      const DeleteWhereRule& rule = manifest.delete_where[0];
-      if (manifest.delete_where.size() != 1 || rule.filters.size() != 1 ||
-          !rule.changed_since.empty() || !rule.changed_until.empty() ||
-          rule.filters[0].values_from_workspace || rule.filters[0].values_from_storage) {
-        return Status::InvalidArgument(shown +
-                                       ".manifest: Swan supports delete_where as one filter "
-                                       "with listed values (delete_where_column/_values/"
-                                       "_operator) only")
-            .WithDetail("field", "delete_where");
+    const std::string shown = load.request.display_name;
+    ASSIGN_OR_RETURN(auto parts, ctx.env.List(s.data_path));
+    const auto slice_files = SliceFiles(parts);
+    if (slices != nullptr) {
+      // Slices the component announced were staged while it ran: their segments make the version.
+      ASSIGN_OR_RETURN(auto early, slices->Take(s.name, slice_files, out));
+      if (early) {
+        RETURN_IF_ERROR(ClaimDestination(load, &destinations));
+        LogStaged(ctx, load, *early);
+        out->writes.push_back(std::move(early));
+        continue;
       }
-      const DeleteWhereFilter& f = rule.filters[0];
-      delete_where = storage::DeleteWhere{
-          f.column, f.values, f.op == DeleteWhereOperator::kEq ? std::string("eq") : "ne"};
     }
-    ASSIGN_OR_RETURN(
-        std::string destination,
-        ResolveOutputDestination(
-            mapping.is_object() ? mapping.value("destination", std::string()) : std::string(),
-            manifest.destination, s.name, DefaultBucket(ctx.job)));
-    storage::ImportRequest request;
-    request.display_name = shown;
-    request.incremental = manifest.incremental;
-    request.primary_key = manifest.primary_key;
-    request.delete_where = delete_where;
-    request.csv.given.delimiter = manifest.delimiter;
-    request.csv.given.quote = manifest.enclosure;
-    request.csv.given.escape = manifest.enclosure;
-    request.csv.given.header = manifest.has_header;
-    request.csv.given.skip_lines = 0;
-    request.csv.given.comment = "";
-    request.csv.column_names = manifest.columns;
-    for (const auto& [col, d] : manifest.column_details) {
-      std::string t = DuckType(d);
-      if (!t.empty()) request.csv.declared_types[col] = t;
+    const bool gz = !slice_files.empty() && slice_files[0].ends_with(".gz");
+    // One file of all slices (gzip members concatenate into one gzip stream).
+    const std::string joined = ctx.store.NewTempPath(gz ? ".csv.gz" : ".csv");
+    out->temp_files.push_back(joined);
+    std::ofstream o(joined, std::ios::binary);
+    for (const auto& part : slice_files) {
+      if (part.ends_with(".gz") != gz)
+        return Status::InvalidArgument(shown + ": slices mix gzip and plain files");
+      std::ifstream p(part, std::ios::binary);
+      o << p.rdbuf();
     }
-    if (s.is_sliced) {
-      RETURN_IF_ERROR(CheckSlicedTableManifest(manifest, shown + ".manifest"));
-      ASSIGN_OR_RETURN(auto parts, ctx.env.List(s.data_path));
-      const auto slices = SliceFiles(parts);
-      const bool gz = !slices.empty() && slices[0].ends_with(".gz");
-      // One file of all slices (gzip members concatenate into one gzip stream).
-      const std::string joined = ctx.store.NewTempPath(gz ? ".csv.gz" : ".csv");
-      out->temp_files.push_back(joined);
-      std::ofstream o(joined, std::ios::binary);
-      for (const auto& part : slices) {
-        if (part.ends_with(".gz") != gz)
-          return Status::InvalidArgument(shown + ": slices mix gzip and plain files");
-        std::ifstream p(part, std::ios::binary);
-        o << p.rdbuf();
-      }
-      if (!o.flush()) return Status::Internal("cannot join the slices of " + shown);
-      request.file_path = joined;
-    } else {
-      request.file_path = s.data_path;
-    }
-    RETURN_IF_ERROR(StageOne(ctx, destination, mapping, std::move(request), out, &destinations));
+    if (!o.flush()) return Status::Internal("cannot join the slices of " + shown);
+    load.request.file_path = joined;
+    RETURN_IF_ERROR(StageOne(ctx, load, out, &destinations));
   }
   return Status::Ok();
 }
@@ -420,13 +474,18 @@ Status StageFileOutputs(JobContext& ctx, const std::vector<FileOutput>& outputs,
                         StagedOutputs* out) {
   std::set<std::string> destinations;
   for (const auto& o : outputs) {
-    storage::ImportRequest request;
-    request.file_path = o.path;
-    request.format = o.format;
-    if (!o.csv_delimiter.empty()) request.csv.given.delimiter = o.csv_delimiter;
-    request.display_name = o.mapping.value("source", std::string());
-    RETURN_IF_ERROR(StageOne(ctx, o.mapping.value("destination", std::string()), o.mapping,
-                             std::move(request), out, &destinations));
+    OutputLoad load;
+    load.mapping = o.mapping;
+    load.destination = o.mapping.value("destination", std::string());
+    load.request.file_path = o.path;
+    load.request.format = o.format;
+    if (!o.csv_delimiter.empty()) load.request.csv.given.delimiter = o.csv_delimiter;
+    load.request.display_name = o.mapping.value("source", std::string());
+    RETURN_IF_ERROR(ApplyMapping(o.mapping, &load.request));
+    load.request.token_id = ctx.job.token_id;
+    load.request.operation = "job";
+    RETURN_IF_ERROR(CheckDestination(load));
+    RETURN_IF_ERROR(StageOne(ctx, load, out, &destinations));
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "jobs/job_context.h"
+#include "jobs/manifest.h"
 #include "storage/table_store.h"
 
 namespace swan::jobs {
@@ -50,14 +51,35 @@ struct StagedOutputs {
   std::vector<std::string> temp_files;  // removed after the commit
 };
 
-// Stages every table in `tables_dir` (out/tables) per its manifest and its entry of the output
-// mapping, whose fields override the manifest's one by one (Keboola: `columns`, `delimiter`,
-// `enclosure`, `has_header`, `incremental`, `primary_key`, `delete_where_*`, `write_always`...).
+// How one out/tables source loads: its manifest, whose fields the output mapping entry overrides
+// one by one (Keboola: `columns`, `delimiter`, `enclosure`, `has_header`, `incremental`,
+// `primary_key`, `delete_where_*`, `write_always`...).
+struct OutputLoad {
+  std::string source;              // name in out/tables ("orders.csv")
+  std::string destination;         // a valid table id
+  nlohmann::json mapping;          // the mapping entry; null when there is none
+  storage::ImportRequest request;  // file_path empty for a sliced source
+  bool write_always = false;
+  bool sliced = false;
+};
+Result<OutputLoad> PlanOutputLoad(JobContext& ctx, const nlohmann::json& storage,
+                                  const OutputSource& source);
+
+// Stages `file_path` (the whole source or one slice of it) as `load` says, creating the
+// destination bucket when absent (remembered in out->created_buckets).
+Result<std::unique_ptr<storage::StagedWrite>> StageLoad(JobContext& ctx, const OutputLoad& load,
+                                                        const std::string& file_path,
+                                                        StagedOutputs* out);
+
+class SliceStager;
+
+// Stages every table in `tables_dir` (out/tables) per its OutputLoad.
 // `only_write_always`: after a failed run, stage just the tables marked `write_always`, and
-// skip the check that every mapped source exists.
+// skip the check that every mapped source exists. `slices` (may be null): slices staged while
+// the component ran, used where they cover a sliced source whole.
 Status StageOutputFolder(JobContext& ctx, const nlohmann::json& storage,
                          const std::string& tables_dir, StagedOutputs* out,
-                         bool only_write_always = false);
+                         bool only_write_always = false, SliceStager* slices = nullptr);
 
 // One output a built-in component wrote as a file: the mapping entry and the file (a SQL
 // transformation's Parquet, a downloaded CSV, JSON lines or Parquet, gzip or not).

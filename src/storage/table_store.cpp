@@ -224,7 +224,9 @@ Result<WriteResult> TableStore::CreateEmpty(const catalog::Bucket& bucket, const
 }
 
 StagedWrite::~StagedWrite() {
-  if (store_ != nullptr && !segment_.path.empty()) store_->EndWrite(segment_.path, committed_);
+  if (store_ == nullptr) return;
+  for (const auto& segment : segments_)
+    if (!segment.path.empty()) store_->EndWrite(segment.path, committed_);
 }
 
 Result<WriteResult> TableStore::Import(const catalog::Bucket& bucket, const std::string& name,
@@ -563,7 +565,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
                              ? (request.incremental ? "import_incremental" : "import_full")
                              : request.operation;
     staged->input_columns_ = input;
-    staged->segment_ = std::move(*segment);
+    staged->segments_ = {std::move(*segment)};
     staged->batch_rows_ = *rows;
     staged->report_ = std::move(report);
     staged->bad_rows_ = std::move(bad_rows);
@@ -604,6 +606,46 @@ Result<std::unique_ptr<StagedWrite>> TableStore::StageBadRows(const catalog::Buc
   return staged;
 }
 
+Result<std::unique_ptr<StagedWrite>> TableStore::CombineStaged(
+    std::vector<std::unique_ptr<StagedWrite>>& parts) {
+  if (parts.empty()) return Status::InvalidArgument("no staged slices to combine");
+  const StagedWrite& first = *parts.front();
+  for (const auto& p : parts) {
+    if (!p || p->store_ != this || p->committed_)
+      return Status::InvalidArgument("not a pending staged write of this store");
+    if (p->bucket_.id != first.bucket_.id || p->table_name_ != first.table_name_ ||
+        p->incremental_ != first.incremental_ || p->operation_ != first.operation_)
+      return Status::InvalidArgument("staged slices of different loads cannot be combined");
+    if (!p->primary_key_.empty() || p->delete_where_ || !p->bad_rows_.empty())
+      return Status::InvalidArgument(
+          "staged slices with a primary key, delete_where or bad rows cannot be combined");
+    if (p->input_columns_.size() != first.input_columns_.size())
+      return Status::InvalidArgument("staged slices have different columns");
+    for (size_t i = 0; i < p->input_columns_.size(); ++i) {
+      const auto &a = p->input_columns_[i], &b = first.input_columns_[i];
+      if (a.name != b.name || !SameType(a.type, b.type))
+        return Status::InvalidArgument("staged slices have different columns: " + a.name + " " +
+                                       a.type + " vs " + b.name + " " + b.type);
+    }
+  }
+  std::unique_ptr<StagedWrite> combined(new StagedWrite());
+  combined->store_ = this;
+  combined->bucket_ = first.bucket_;
+  combined->table_name_ = first.table_name_;
+  combined->incremental_ = first.incremental_;
+  combined->token_id_ = first.token_id_;
+  combined->operation_ = first.operation_;
+  combined->input_columns_ = first.input_columns_;
+  combined->report_ = first.report_;
+  for (auto& p : parts) {
+    combined->batch_rows_ += p->batch_rows_;
+    for (auto& segment : p->segments_) combined->segments_.push_back(std::move(segment));
+    p->segments_.clear();  // the combined write owns the files now
+  }
+  parts.clear();
+  return combined;
+}
+
 Result<catalog::Segment> TableStore::FinishSegment(const std::string& rel, int64_t rows) {
   const std::string path = data_dir_ + "/" + rel;
   RETURN_IF_ERROR(env_.SyncFileAndDir(path));
@@ -632,20 +674,25 @@ Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w)
     if (table.status().code() != StatusCode::kNotFound) return table.status();
     plan.next.columns = w.input_columns_;
     plan.next.row_count = w.batch_rows_;
-    plan.next.segments = {w.segment_};
+    plan.next.segments = w.segments_;
     return plan;
   }
   plan.table = *table;
+  if (w.segments_.size() > 1 && !table->primary_key.empty()) {
+    // Combined slices are deduplicated only within each slice: a key could repeat across them.
+    return Status::Conflict("table " + table->FullId() +
+                            " has a primary key now; its load was staged in slices without one");
+  }
   ASSIGN_OR_RETURN(auto head, catalog_.GetVersion(table->head_version_id));
   plan.expected_head = head.id;
   ASSIGN_OR_RETURN(plan.next.columns, MergeColumns(head.columns, w.input_columns_));
   if (!w.incremental_) {
     plan.next.row_count = w.batch_rows_;
-    plan.next.segments = {w.segment_};
+    plan.next.segments = w.segments_;
     return plan;
   }
   plan.next.segments = head.segments;
-  plan.next.segments.push_back(w.segment_);
+  plan.next.segments.insert(plan.next.segments.end(), w.segments_.begin(), w.segments_.end());
   plan.next.row_count = head.row_count + w.batch_rows_;
   if (w.delete_where_ && !head.segments.empty()) {
     // The head's rows that the filter keeps, folded into one new segment, then the batch.
@@ -680,7 +727,8 @@ Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w)
     segment->project_id = w.bucket_.project_id;
     segment->columns = head.columns;
     plan.kept_segment = rel;
-    plan.next.segments = {*segment, w.segment_};
+    plan.next.segments = {*segment};
+    plan.next.segments.insert(plan.next.segments.end(), w.segments_.begin(), w.segments_.end());
     plan.next.row_count = *kept + w.batch_rows_;
     head.segments = {*segment};  // the upsert count below is against the kept rows
     head.columns = segment->columns;
@@ -696,10 +744,11 @@ Result<TableStore::PlannedVersion> TableStore::PlanVersion(const StagedWrite& w)
     std::string old_files;
     for (const auto& p : SegmentPaths(data_dir_, head))
       old_files += (old_files.empty() ? "" : ", ") + QuoteLiteral(p);
-    auto counted = conn->QueryInt(
-        "SELECT count(*) FROM read_parquet(" + QuoteLiteral(data_dir_ + "/" + w.segment_.path) +
-        ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) + " FROM read_parquet([" +
-        old_files + "], union_by_name = true)) AS o ON " + on);
+    auto counted = conn->QueryInt("SELECT count(*) FROM read_parquet(" +
+                                  QuoteLiteral(data_dir_ + "/" + w.segments_.front().path) +
+                                  ") AS b SEMI JOIN (SELECT " + PrimaryKeyList(table->primary_key) +
+                                  " FROM read_parquet([" + old_files +
+                                  "], union_by_name = true)) AS o ON " + on);
     if (!counted.ok()) {
       // The kept rows' segment (delete_where) is this plan's: not used now.
       if (!plan.kept_segment.empty()) EndWrite(plan.kept_segment, false);

@@ -58,6 +58,8 @@ class StagedWrite {
   const std::string& table_name() const { return table_name_; }
   int64_t rows() const { return batch_rows_; }
   const ImportReport& report() const { return report_; }
+  // The columns the staged rows have, in order, with their types.
+  const std::vector<catalog::ColumnDef>& columns() const { return input_columns_; }
 
  private:
   friend class TableStore;
@@ -71,7 +73,8 @@ class StagedWrite {
   std::optional<int64_t> token_id_;
   std::string operation_;
   std::vector<catalog::ColumnDef> input_columns_;
-  catalog::Segment segment_;
+  // One per staged file; several once CombineStaged joined the slices of one load.
+  std::vector<catalog::Segment> segments_;
   int64_t batch_rows_ = 0;
   ImportReport report_;
   std::vector<BadRow> bad_rows_;  // every skipped row (kQuarantine keeps them in a table)
@@ -112,6 +115,11 @@ class TableStore {
   // (up to kCommitRetries), then it fails with `conflict`. Results are in the order given.
   Result<std::vector<WriteResult>> CommitStaged(std::vector<std::unique_ptr<StagedWrite>>& writes,
                                                 const CommitHook& hook = {});
+  // Joins staged writes of consecutive slices of one load (same table, load mode and columns; no
+  // primary key, no delete_where) into one write whose version has every slice's segment, in the
+  // order given. The parts are consumed; on error they are left as they were.
+  Result<std::unique_ptr<StagedWrite>> CombineStaged(
+      std::vector<std::unique_ptr<StagedWrite>>& parts);
   // Creates an empty table with the given schema (version 1).
   Result<WriteResult> CreateEmpty(const catalog::Bucket& bucket, const std::string& name,
                                   const std::vector<catalog::ColumnDef>& columns,
