@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "connectors/generic_extractor.h"
+#include "connectors/json_array_count.h"
 #include "connectors/json_flattener.h"
 #include "connectors/php_datetime.h"
 #include "connectors/php_semantics.h"
@@ -649,6 +652,91 @@ TEST(PagesAhead, NoRequestPastThePageLimit) {
   EXPECT_NE(r.status.message().find("exceeded the limit of 3 pages"), std::string::npos)
       << r.status.message();
   EXPECT_EQ(api.requests.load(), 3);
+}
+
+// The fetching thread counts a page's records without decoding it: exactly the elements of a
+// top-level array, and nothing it cannot be sure of.
+TEST(PagesAhead, TheByteCountOfAnArrayIsItsLength) {
+  using swan::connectors::CountTopLevelArray;
+  for (const std::string& body :
+       {std::string("[]"), std::string(" [ ] \n"),
+        std::string(R"([1, "a,b]", {"x": [1, 2]}, [[]]])"),
+        std::string(R"([{"s": "quote \" and \\", "t": "\\\""}, null, true, -1.5e3])"),
+        Items(0, 1000).dump()}) {
+    const Json parsed = Json::parse(body);
+    EXPECT_EQ(CountTopLevelArray(body, 512), std::optional<size_t>(parsed.size())) << body;
+  }
+  for (const std::string& body :
+       {std::string(""), std::string("{}"), std::string("1"), std::string("[1,]"),
+        std::string("[,1]"), std::string("[1,,2]"), std::string("[1, 2"),
+        std::string(R"([{"a": "cut)"), std::string("[{]}"), std::string("[1] x"),
+        std::string("<html>[1]</html>"), std::string("[1, oops]")}) {
+    EXPECT_EQ(CountTopLevelArray(body, 512), std::nullopt) << body;
+  }
+  EXPECT_EQ(CountTopLevelArray("[[[1]]]", 2), std::nullopt);  // deeper than allowed
+  EXPECT_EQ(CountTopLevelArray("[[[1]]]", 3), std::optional<size_t>(1));
+}
+
+// Requests go out as the pages' records are counted, in order, and exactly those a page-by-page
+// run makes: up to the short page that ends the job, with every record loaded once.
+TEST(PagesAhead, PipelinedPagesMakeTheSameRequestsInOrder) {
+  LocalApi api;
+  std::mutex mu;
+  std::vector<int> offsets;
+  api.On("/items", [&](const httplib::Request& req, httplib::Response& res) {
+    const int offset = std::stoi(req.get_param_value("offset"));
+    {
+      std::lock_guard lock(mu);
+      offsets.push_back(offset);
+    }
+    res.set_content(Items(offset, offset < 40 ? 5 : 2).dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                     "limit": 5}})"),
+                          Json::parse(R"([{"endpoint": "items"}])")),
+                   "pipelined-order");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(offsets, (std::vector<int>{0, 5, 10, 15, 20, 25, 30, 35, 40}));
+  std::string ids = Table(r, "b.items");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), '\n'), 1 + 42) << ids;
+  EXPECT_NE(ids.find("\"41\""), std::string::npos) << ids;
+}
+
+// A page that is not JSON ends the job with its error, and no request follows it.
+TEST(PagesAhead, NoRequestAfterAPageThatIsNotJson) {
+  LocalApi api;
+  api.On("/items", [&](const httplib::Request& req, httplib::Response& res) {
+    const int offset = std::stoi(req.get_param_value("offset"));
+    res.set_content(offset == 4 ? std::string(R"([{"id": 4}, {"id": 5)") : Items(offset, 2).dump(),
+                    "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                     "limit": 2}})"),
+                          Json::parse(R"([{"endpoint": "items"}])")),
+                   "pipelined-bad-json");
+  EXPECT_NE(r.status.message().find("Invalid JSON response from API"), std::string::npos)
+      << r.status.ToString();
+  EXPECT_NE(r.status.message().find("offset=4"), std::string::npos) << r.status.ToString();
+  EXPECT_EQ(api.requests.load(), 3);
+}
+
+// Answers that are objects holding the records are decoded before the next request: the
+// scroller gets what it got page by page.
+TEST(PagesAhead, RecordsInsideAnObjectArePagedToo) {
+  LocalApi api;
+  api.On("/items", [&](const httplib::Request& req, httplib::Response& res) {
+    const int page = std::stoi(req.get_param_value("page"));
+    Json body = {{"data", Items(page * 10, page < 3 ? 3 : 1)}};
+    res.set_content(body.dump(), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "pagenum",
+                                                     "limit": 3}})"),
+                          Json::parse(R"([{"endpoint": "items", "dataField": "data"}])")),
+                   "pipelined-object");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(api.requests.load(), 3);
+  std::string ids = Table(r, "b.items");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), '\n'), 1 + 3 + 3 + 1) << ids;
 }
 
 // ---------------------------------------------------------------------------------------------

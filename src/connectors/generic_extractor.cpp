@@ -14,6 +14,7 @@
 
 #include "connectors/json_flattener.h"
 #include "connectors/json_mapper.h"
+#include "connectors/page_pipeline.h"
 #include "connectors/pagination.h"
 #include "connectors/recursion_filter.h"
 #include "connectors/rest_auth.h"
@@ -143,9 +144,10 @@ struct Extraction {
 };
 
 // The next page, downloaded on another thread while this one parses the current page: the API
-// serves page N+1 while Swan processes page N. Only one request is ever in flight and the
-// client is not used by the caller meanwhile. Destroying it (or Abandon) stops the request in
-// flight and waits for the thread; a page abandoned is never parsed.
+// serves page N+1 while Swan processes page N (a job with a response filter; PagePipeline does
+// more for the others). Only one request is ever in flight and the client is not used by the
+// caller meanwhile. Destroying it (or Abandon) stops the request in flight and waits for the
+// thread; a page abandoned is never parsed.
 class PageAhead {
  public:
   explicit PageAhead(Extraction& ex) : ex_(ex) {}
@@ -153,37 +155,15 @@ class PageAhead {
   PageAhead(const PageAhead&) = delete;
   PageAhead& operator=(const PageAhead&) = delete;
 
-  struct Page {
-    std::shared_ptr<Json> response;
-    // When asked for and the response is an array of records: for each, the flattener's
-    // Md5Hex(PhpSerialize(record)) if it is an object, else "" (work taken off the parse). Made
-    // on a thread of its own once the page is decoded, so the next request need not wait for
-    // it; it only reads the response (the last copy of this future waits for it).
-    std::shared_future<std::vector<std::string>> digests;
-  };
-
-  void Start(const RestRequest& request, bool digest_records) {
+  void Start(const RestRequest& request) {
     RestClient* client = ex_.client;
-    future_ = std::async(std::launch::async, [client, request, digest_records]() {
-      Page page{std::make_shared<Json>(client->Download(request)), {}};
-      if (digest_records && page.response->is_array()) {
-        std::shared_ptr<const Json> records = page.response;
-        page.digests =
-            std::async(std::launch::async, [records]() {
-              std::vector<std::string> digests;
-              digests.reserve(records->size());
-              for (const auto& record : *records) {
-                digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
-              }
-              return digests;
-            }).share();
-      }
-      return page;
+    future_ = std::async(std::launch::async, [client, request]() {
+      return std::make_shared<Json>(client->Download(request));
     });
   }
   bool active() const { return future_.valid(); }
   // The page, or the download's exception.
-  Page Take() { return future_.get(); }
+  std::shared_ptr<Json> Take() { return future_.get(); }
   void Abandon() {
     if (!future_.valid()) return;
     if (ex_.abandon) ex_.abandon->store(true);
@@ -194,7 +174,7 @@ class PageAhead {
 
  private:
   Extraction& ex_;
-  std::future<Page> future_;
+  std::future<std::shared_ptr<Json>> future_;
 };
 
 // The cancel flag was seen between two requests.
@@ -454,21 +434,20 @@ class JobRun {
     // request is asked for before the page is parsed (the scroller's NextRequest sees the same
     // response and records) and downloaded meanwhile.
     const bool ahead = config_.children.empty();
+    if (ahead && request && !ResponseFilter(config_, ex_.compat_level).active()) {
+      RunPipelined(*request, parent_id);
+      return;
+    }
     PageAhead next_page(ex_);
     while (request) {
       if (++pages > ex_.options->max_pages_per_job) {
-        throw ExtractorError("Job '" + config_.Endpoint() + "' exceeded the limit of " +
-                             std::to_string(ex_.options->max_pages_per_job) +
-                             " pages (check the pagination settings).");
+        throw PageLimitError();
       }
       CheckRunTime();
-      PageAhead::Page page;
-      if (next_page.active()) {
-        page = next_page.Take();
-      } else {
-        page.response = std::make_shared<Json>(ex_.client->Download(*request));
-      }
-      Json& response = *page.response;
+      std::shared_ptr<Json> page = next_page.active()
+                                       ? next_page.Take()
+                                       : std::make_shared<Json>(ex_.client->Download(*request));
+      Json& response = *page;
       // Only compared with the previous page's: the value's digest, not its dump's.
       std::string hash = JsonSha1Hex(response);
       if (hash == last_hash) {
@@ -478,26 +457,6 @@ class JobRun {
         break;
       }
       const ResponseFilter filter(config_, ex_.compat_level);
-      if (ahead && !filter.active()) {
-        // The records are read where they are in the response (no copy of the page): the
-        // scroller reads both, then nothing reads the response again and its records move on.
-        Json made;
-        Json& data = const_cast<Json&>(*LocateResponseArray(response, config_, ex_.log, &made));
-        request = scroller_->NextRequest(*ex_.client, config_, response, data);
-        if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
-          next_page.Start(*request, true);
-        }
-        // The digests are of the response's records, unchanged since (no filter); the
-        // flattener asks for them before it moves the records.
-        RecordDigests digests;
-        if (&data == &response && page.digests.valid()) {
-          digests = [&page]() { return &page.digests.get(); };
-        }
-        ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id),
-                            digests ? &digests : nullptr);
-        last_hash = hash;
-        continue;
-      }
       Json data = FindResponseArray(response, config_, ex_.log);
       filter.Run(data);
       if (ahead) {
@@ -505,7 +464,7 @@ class JobRun {
         // Not past the page limit, the run's time or a cancel: those end the run before the
         // request in the loop above.
         if (request && pages < ex_.options->max_pages_per_job && !RunTimeOver()) {
-          next_page.Start(*request, false);
+          next_page.Start(*request);
         }
         ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id));
         last_hash = hash;
@@ -518,21 +477,76 @@ class JobRun {
     }
   }
 
+  // The pages of a job without child jobs or a response filter, through a PagePipeline: the
+  // same requests, checks and stops as the loop in Run, with fetching, decoding and processing
+  // overlapped.
+  void RunPipelined(const RestRequest& first, const Json& parent_id) {
+    PagePipelineOptions options;
+    options.max_pages = ex_.options->max_pages_per_job;
+    options.stop_requests = [this] { return RunTimeOver(); };
+    options.locate = [this](const Json& response, Json* made) {
+      return LocateResponseArray(response, config_, LogFn{}, made);
+    };
+    options.abandon = ex_.abandon;
+    PagePipeline pipeline(*ex_.client, *scroller_, config_, first, std::move(options));
+    std::string last_hash;
+    int64_t pages = 0;
+    while (true) {
+      PipelinedPage page = pipeline.Next();
+      if (page.kind == PipelinedPage::Kind::kEnd) break;
+      if (++pages > ex_.options->max_pages_per_job) {
+        throw PageLimitError();
+      }
+      CheckRunTime();
+      if (page.kind == PipelinedPage::Kind::kMore) {
+        // Held for a limit just checked: RunTimeOver and CheckRunTime agree, time only grows.
+        throw ExtractorError("the page pipeline held a page for no limit");
+      }
+      if (page.kind == PipelinedPage::Kind::kError) std::rethrow_exception(page.error);
+      if (page.hash == last_hash) {
+        Log(ex_.log, LogLevel::kDebug,
+            "Job '" + config_.Endpoint() + "' finished when last response matched the previous!");
+        pipeline.Stop();
+        scroller_->Reset();
+        break;
+      }
+      Json& response = *page.response;
+      // The records are read where they are in the response (no copy of the page); the
+      // digests are of the response's records, unchanged since.
+      Json made;
+      Json& data = const_cast<Json&>(*LocateResponseArray(response, config_, ex_.log, &made));
+      RecordDigests digests;
+      if (&data == &response && page.digests.valid()) {
+        digests = [&page]() { return &page.digests.get(); };
+      }
+      ex_.parser->Process(std::move(data), config_.DataType(), ParentCols(parent_id),
+                          digests ? &digests : nullptr);
+      last_hash = page.hash;
+    }
+  }
+
  private:
+  ExtractorError PageLimitError() const {
+    return ExtractorError("Job '" + config_.Endpoint() + "' exceeded the limit of " +
+                          std::to_string(ex_.options->max_pages_per_job) +
+                          " pages (check the pagination settings).");
+  }
+
+  // The run's time is over (whole milliseconds, as CheckRunTime counts them).
+  bool RunTimeExceeded() const {
+    if (ex_.options->max_run_time_ms <= 0) return false;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 ex_.started)
+               .count() > ex_.options->max_run_time_ms;
+  }
+
   bool RunTimeOver() const {
-    if (ex_.options->cancel && ex_.options->cancel->load()) return true;
-    return ex_.options->max_run_time_ms > 0 &&
-           std::chrono::steady_clock::now() - ex_.started >
-               std::chrono::milliseconds(ex_.options->max_run_time_ms);
+    return (ex_.options->cancel && ex_.options->cancel->load()) || RunTimeExceeded();
   }
 
   void CheckRunTime() const {
     if (ex_.options->cancel && ex_.options->cancel->load()) throw ExtractionCancelled();
-    if (ex_.options->max_run_time_ms <= 0) return;
-    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now() - ex_.started)
-                       .count();
-    if (elapsed > ex_.options->max_run_time_ms) {
+    if (RunTimeExceeded()) {
       throw ExtractorError("The extraction exceeded its allowed time of " +
                                std::to_string(ex_.options->max_run_time_ms / 1000) + " s.",
                            false);

@@ -70,7 +70,12 @@ class OffsetScroller : public Scroller {
   }
   std::optional<RestRequest> NextRequest(RestClient& client, JobConfig& job, const Json&,
                                          const Json& data) override {
-    if (static_cast<int64_t>(data.size()) < Limit(job)) {
+    return NextRequestByCount(client, job, data.size());
+  }
+  bool ScrollsByCount() const override { return true; }
+  std::optional<RestRequest> NextRequestByCount(RestClient& client, JobConfig& job,
+                                                size_t records) override {
+    if (static_cast<int64_t>(records) < Limit(job)) {
       Reset();
       Log(log_, LogLevel::kInfo, "Offset limit reached, stopping scrolling.");
       return std::nullopt;
@@ -124,13 +129,18 @@ class PageScroller : public Scroller {
   }
   std::optional<RestRequest> NextRequest(RestClient& client, JobConfig& job, const Json&,
                                          const Json& data) override {
+    return NextRequestByCount(client, job, data.size());
+  }
+  bool ScrollsByCount() const override { return true; }
+  std::optional<RestRequest> NextRequestByCount(RestClient& client, JobConfig& job,
+                                                size_t records) override {
     std::optional<int64_t> limit = Limit(job);
-    if (!limit && data.empty()) {
+    if (!limit && records == 0) {
       Reset();
       Log(log_, LogLevel::kInfo, "Pagination stopped, response is empty.");
       return std::nullopt;
     }
-    if (limit && static_cast<int64_t>(data.size()) < *limit) {
+    if (limit && static_cast<int64_t>(records) < *limit) {
       Reset();
       Log(log_, LogLevel::kInfo, "Pagination stopped, response is smaller than limit.");
       return std::nullopt;

@@ -30,6 +30,14 @@ class Scroller {
   // `response`: the decoded answer; `data`: the records found in it.
   virtual std::optional<RestRequest> NextRequest(RestClient& client, JobConfig& job,
                                                  const Json& response, const Json& data) = 0;
+  // Scrollers that decide by the number of records alone (offset, page number): the next
+  // request can be known from a count of the answer's top-level array, before it is decoded.
+  virtual bool ScrollsByCount() const { return false; }
+  // NextRequest for such a scroller, given the number of records.
+  virtual std::optional<RestRequest> NextRequestByCount(RestClient& client, JobConfig& job,
+                                                        size_t records) {
+    return std::nullopt;
+  }
   virtual void Reset() = 0;
   // A copy for a child job (PHP clone: decorators reset their counters).
   virtual std::unique_ptr<Scroller> Clone() const = 0;

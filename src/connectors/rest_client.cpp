@@ -269,7 +269,9 @@ HttpResponse RestClient::SendUnsigned(const HttpRequest& request) {
   return r.response;
 }
 
-Json RestClient::Download(const RestRequest& request) {
+Json RestClient::Download(const RestRequest& request) { return Interpret(Fetch(request)); }
+
+RestClient::Fetched RestClient::Fetch(const RestRequest& request) {
   HttpRequest http = BuildHttpRequest(request);
   // Logged before signing: the signature may carry credentials.
   Log(options_.log, LogLevel::kDebug, http.method + " " + http.url);
@@ -279,12 +281,17 @@ Json RestClient::Download(const RestRequest& request) {
     throw ExtractorError(r.error + " (" + http.method + " " + http.url + ")",
                          IsUrlError(r.curl_code));
   }
-  const HttpResponse& resp = r.response;
-  bool ignored = std::find(options_.ignore_errors.begin(), options_.ignore_errors.end(),
-                           resp.status) != options_.ignore_errors.end();
+  Fetched f{http.method, http.url, std::move(r.response), false};
+  f.ignored = std::find(options_.ignore_errors.begin(), options_.ignore_errors.end(),
+                        f.response.status) != options_.ignore_errors.end();
+  return f;
+}
+
+Json RestClient::Interpret(const Fetched& f) const {
+  const HttpResponse& resp = f.response;
   auto ignored_body = [&]() {
     try {
-      return DecodeJson(resp.body, http.url);
+      return DecodeJson(resp.body, f.url);
     } catch (const ExtractorError& e) {
       Log(options_.log, LogLevel::kWarning, std::string("Failed to parse response ") + e.what());
       Json o = Json::object();
@@ -293,26 +300,26 @@ Json RestClient::Download(const RestRequest& request) {
     }
   };
   if (resp.status >= 400) {
-    if (ignored) {
+    if (f.ignored) {
       Log(options_.log, LogLevel::kWarning,
-          "Failed to get response: `" + http.method + " " + http.url + "` resulted in a `" +
+          "Failed to get response: `" + f.method + " " + f.url + "` resulted in a `" +
               std::to_string(resp.status) + "` response (ignored by http.ignoreErrors)");
       return ignored_body();
     }
     throw ExtractorError("The API request failed: [" + std::to_string(resp.status) + "] " +
-                             (resp.status < 500 ? "Client" : "Server") + " error: `" + http.method +
-                             " " + http.url + "` resulted in a `" + std::to_string(resp.status) +
-                             " " + ReasonPhrase(resp.status) + "` response: " + Excerpt(resp.body),
+                             (resp.status < 500 ? "Client" : "Server") + " error: `" + f.method +
+                             " " + f.url + "` resulted in a `" + std::to_string(resp.status) + " " +
+                             ReasonPhrase(resp.status) + "` response: " + Excerpt(resp.body),
                          resp.status < 500 && resp.status != 429);
   }
-  if (ignored) {
+  if (f.ignored) {
     try {
-      return DecodeJson(resp.body, http.url);
+      return DecodeJson(resp.body, f.url);
     } catch (const ExtractorError&) {
       return ignored_body();
     }
   }
-  return DecodeJson(resp.body, http.url);
+  return DecodeJson(resp.body, f.url);
 }
 
 }  // namespace swan::connectors

@@ -56,9 +56,20 @@ class RestClient {
   RestRequest CreateRequest(const Json& config, bool apply_defaults = true) const;
   // The HTTP request (URL resolved against the base URL, query or body built, client headers).
   HttpRequest BuildHttpRequest(const RestRequest& request) const;
-  // Signs, sends and decodes. A status in ignore_errors answers the decoded body, or
-  // {"errorData": body} when it is not JSON. Throws ExtractorError naming the URL otherwise.
+  // Signs, sends and decodes: Interpret(Fetch(request)).
   Json Download(const RestRequest& request);
+  // An answer as it came: the request's method and URL, and the response.
+  struct Fetched {
+    std::string method, url;
+    HttpResponse response;
+    bool ignored = false;  // its status is in ignore_errors
+  };
+  // Signs and sends. Throws ExtractorError naming the URL on a transport error.
+  Fetched Fetch(const RestRequest& request);
+  // Decodes an answer. A status in ignore_errors answers the decoded body, or
+  // {"errorData": body} when it is not JSON. Throws ExtractorError naming the URL for a status
+  // >= 400 (not ignored) or a body that is not JSON.
+  Json Interpret(const Fetched& fetched) const;
   // Sends without signing (a login request); throws on a transport error or status >= 400.
   HttpResponse SendUnsigned(const HttpRequest& request);
   // Decodes a JSON body (invalid UTF-8 dropped first, at most kMaxJsonDepth levels); throws

@@ -1,0 +1,143 @@
+#include "connectors/page_pipeline.h"
+
+#include "connectors/json_array_count.h"
+#include "connectors/php_semantics.h"
+
+namespace swan::connectors {
+
+bool PagePipeline::Handoff::Push(PipelinedPage item) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return closed_ || items_.size() < capacity_; });
+  if (closed_) return false;
+  items_.push_back(std::move(item));
+  cv_.notify_all();
+  return true;
+}
+
+std::optional<PipelinedPage> PagePipeline::Handoff::Pop() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return closed_ || !items_.empty(); });
+  if (items_.empty()) return std::nullopt;
+  PipelinedPage item = std::move(items_.front());
+  items_.pop_front();
+  cv_.notify_all();
+  return item;
+}
+
+void PagePipeline::Handoff::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  cv_.notify_all();
+}
+
+PagePipeline::PagePipeline(RestClient& client, Scroller& scroller, JobConfig& job,
+                           RestRequest first, PagePipelineOptions options)
+    : client_(client), scroller_(scroller), job_(job), options_(std::move(options)) {
+  fetch_ = std::thread([this, first = std::move(first)]() mutable { FetchLoop(std::move(first)); });
+  decode_ = std::thread([this] { DecodeLoop(); });
+}
+
+PagePipeline::~PagePipeline() { Stop(); }
+
+void PagePipeline::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (options_.abandon) options_.abandon->store(true);
+  fetched_.Close();
+  decoded_.Close();
+  if (fetch_.joinable()) fetch_.join();
+  if (decode_.joinable()) decode_.join();
+  if (options_.abandon) options_.abandon->store(false);
+}
+
+PipelinedPage PagePipeline::Next() {
+  std::optional<PipelinedPage> page = decoded_.Pop();
+  if (!page) {
+    PipelinedPage stopped;
+    stopped.kind = PipelinedPage::Kind::kError;
+    stopped.error = std::make_exception_ptr(ExtractorError("the page pipeline was stopped"));
+    return stopped;
+  }
+  return std::move(*page);
+}
+
+void PagePipeline::FetchLoop(RestRequest first) {
+  using Kind = PipelinedPage::Kind;
+  std::optional<RestRequest> request = std::move(first);
+  std::string previous;
+  int64_t pages = 0;
+  while (request) {
+    ++pages;
+    PipelinedPage page;
+    try {
+      RestClient::Fetched fetched = client_.Fetch(*request);
+      const std::string& body = fetched.response.body;
+      if (pages > 1 && body == previous) {
+        // The job ends at this page: it repeats the previous one (the job's own check of the
+        // decoded value says so too), and the scroller is not asked.
+        request.reset();
+      } else if (std::optional<size_t> records =
+                     scroller_.ScrollsByCount() && fetched.response.status < 400 && !fetched.ignored
+                         ? CountTopLevelArray(body, kMaxJsonDepth)
+                         : std::nullopt) {
+        request = scroller_.NextRequestByCount(client_, job_, *records);
+      } else {
+        page.response = std::make_shared<Json>(client_.Interpret(fetched));
+        Json made;
+        const Json* data = options_.locate(*page.response, &made);
+        request = scroller_.NextRequest(client_, job_, *page.response, *data);
+      }
+      previous = body;
+      page.fetched = std::move(fetched);
+    } catch (...) {
+      page = PipelinedPage{};
+      page.kind = Kind::kError;
+      page.error = std::current_exception();
+      fetched_.Push(std::move(page));
+      return;
+    }
+    if (!fetched_.Push(std::move(page))) return;
+    if (!request) break;
+    if (pages >= options_.max_pages || (options_.stop_requests && options_.stop_requests())) {
+      PipelinedPage more;
+      more.kind = Kind::kMore;
+      fetched_.Push(std::move(more));
+      return;
+    }
+  }
+  PipelinedPage end;
+  end.kind = Kind::kEnd;
+  fetched_.Push(std::move(end));
+}
+
+void PagePipeline::DecodeLoop() {
+  while (std::optional<PipelinedPage> page = fetched_.Pop()) {
+    if (page->kind == PipelinedPage::Kind::kPage) {
+      try {
+        if (!page->response)
+          page->response = std::make_shared<Json>(client_.Interpret(*page->fetched));
+        page->fetched.reset();
+        page->hash = JsonSha1Hex(*page->response);
+        if (page->response->is_array()) {
+          std::shared_ptr<const Json> records = page->response;
+          page->digests =
+              std::async(std::launch::async, [records]() {
+                std::vector<std::string> digests;
+                digests.reserve(records->size());
+                for (const auto& record : *records)
+                  digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
+                return digests;
+              }).share();
+        }
+      } catch (...) {
+        page->kind = PipelinedPage::Kind::kError;
+        page->error = std::current_exception();
+        page->response.reset();
+      }
+    }
+    const bool ends = page->kind != PipelinedPage::Kind::kPage;
+    if (!decoded_.Push(std::move(*page)) || ends) return;
+  }
+}
+
+}  // namespace swan::connectors
