@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -228,6 +229,22 @@ Outcome RunSql(Execution& ex) {
   if (!statements.ok()) return FromStatus(statements.status());
   query::ScriptRequest script;
   script.statements = std::move(*statements);
+  // A token that reads every table of the project may run in an instance kept from the
+  // project's previous script (opening one costs ~10 ms of CPU): it is locked to the project's
+  // segments and its scripts' output folder instead of exactly this job's files.
+  const std::string segments_dir =
+      ex.parts.data_dir + "/segments/p" + std::to_string(ex.project.id) + "/";
+  const std::string outputs_dir =
+      ex.parts.data_dir + "/tmp/sql-p" + std::to_string(ex.project.id) + "/";
+  const bool reads_all = ex.token.kind == "master" || ex.token.kind == "admin";
+  const bool within = std::all_of(views->begin(), views->end(), [&](const query::SqlTable& t) {
+    return std::all_of(t.files.begin(), t.files.end(),
+                       [&](const std::string& f) { return f.starts_with(segments_dir); });
+  });
+  if (reads_all && within && ex.parts.env->MakeDirs(outputs_dir).ok()) {
+    script.reuse_project = ex.project.id;
+    script.reuse_directories = {segments_dir, outputs_dir};
+  }
   std::vector<FileOutput> outputs;
   const json out_tables = storage.contains("output") && storage["output"].is_object()
                               ? storage["output"].value("tables", json::array())
@@ -238,7 +255,8 @@ Outcome RunSql(Execution& ex) {
     if (!m.is_object() || !m.contains("source") || !m["source"].is_string() ||
         !m.contains("destination") || !m["destination"].is_string())
       return UserError(field + ": needs source (a table the SQL makes) and destination");
-    FileOutput o{m, ex.parts.store->NewTempPath(".parquet")};
+    FileOutput o{m, script.reuse_project ? outputs_dir + fs::RandomHex(16) + ".parquet"
+                                         : ex.parts.store->NewTempPath(".parquet")};
     ex.outputs.temp_files.push_back(o.path);
     script.outputs.push_back({m["source"].get<std::string>(), o.path});
     outputs.push_back(std::move(o));

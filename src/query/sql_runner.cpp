@@ -25,6 +25,8 @@ class SqlRunner::Sandbox {
   Sandbox& operator=(const Sandbox&) = delete;
 
   engine::Database& db() { return *db_; }
+  // Set once it is locked to a project's directories for reuse by its scripts.
+  std::optional<int64_t> reuse_project;
 
  private:
   Env& env_;
@@ -46,6 +48,8 @@ struct SqlRunner::Job {
   Body body;
   bool script = false;
   std::shared_ptr<const std::atomic<bool>> cancel;  // a script's caller cancels through it
+  std::optional<int64_t> reuse_project;             // ScriptRequest::reuse_project
+  std::vector<std::string> allowed_directories;     // with reuse_project
 
   // Guarded by mu.
   std::mutex mu;
@@ -62,6 +66,18 @@ namespace {
 // DuckDB drops an interrupt that arrives while no query runs, and a query being parsed or planned
 // is not interruptible: from the deadline on, interrupt again every few milliseconds.
 constexpr auto kInterruptRepeat = std::chrono::milliseconds(10);
+// Whether SQL text names DuckDB's default database ("memory"), where a script's objects would
+// outlive its own database.
+bool NamesDefaultDatabase(const std::string& sql) {
+  static const std::string kName = "memory";
+  auto it = std::search(sql.begin(), sql.end(), kName.begin(), kName.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return it != sql.end();
+}
+
+// The database a script of a reused instance works in.
+constexpr const char* kScriptDatabase = "swan_script";
 constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 
 class Watchdog {
@@ -223,6 +239,7 @@ SqlRunner::~SqlRunner() {
   for (auto& t : refill_) t.join();
   workers_.reset();  // every query has returned: kills the idle workers
   spares_.clear();
+  warm_.clear();
   retired_.clear();
   if (!spill_root_.empty()) (void)env_.RemoveAll(spill_root_);  // every sandbox has closed
 }
@@ -305,6 +322,51 @@ Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::TakeSandbox() {
   return OpenSandbox();
 }
 
+Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::TakeWarm(
+    int64_t project, const std::vector<std::string>& directories) {
+  {
+    std::lock_guard lock(pool_mu_);
+    for (auto it = warm_.rbegin(); it != warm_.rend(); ++it) {
+      if ((*it)->reuse_project == project) {
+        auto sandbox = std::move(*it);
+        warm_.erase(std::next(it).base());
+        return sandbox;
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(auto sandbox, TakeSandbox());
+  RETURN_IF_ERROR(sandbox->db().LockDown({}, directories));
+  sandbox->reuse_project = project;
+  return sandbox;
+}
+
+bool SqlRunner::ResetForReuse(Sandbox& sandbox) {
+  auto conn = engine::Connection::Open(sandbox.db());
+  if (!conn.ok() || !(*conn)->Execute("DETACH " + std::string(kScriptDatabase)).ok()) return false;
+  // A script works in its own database: the default one ("memory") is reached only by naming
+  // it, which keeps an instance from reuse (RunSandbox). Left: another attached database, a
+  // table anywhere, a secret. (Temporary objects and variables went with its connection;
+  // settings are locked.) duckdb_functions() would see macros too, but costs ~20 ms.
+  auto left = (*conn)->QueryInt(
+      "SELECT (SELECT count(*) FROM duckdb_databases() WHERE NOT internal) - 1 + (SELECT count(*) "
+      "FROM duckdb_tables()) + (SELECT count(*) FROM duckdb_secrets())");
+  return left.ok() && *left == 0;
+}
+
+void SqlRunner::KeepWarm(std::unique_ptr<Sandbox> sandbox) {
+  std::lock_guard lock(pool_mu_);
+  if (pool_stopping_ || options_.warm_sandboxes == 0) {
+    retired_.push_back(std::move(sandbox));
+  } else {
+    warm_.push_back(std::move(sandbox));
+    while (warm_.size() > options_.warm_sandboxes) {
+      retired_.push_back(std::move(warm_.front()));
+      warm_.pop_front();
+    }
+  }
+  pool_cv_.notify_all();
+}
+
 Status SqlRunner::AcquireSlot(Clock::time_point deadline) {
   std::unique_lock lock(jobs_mu_);
   const auto until =
@@ -330,7 +392,8 @@ void SqlRunner::ReleaseSlot() {
 }
 
 Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                         std::vector<std::string> writable_paths, Body body, bool script) {
+                         std::vector<std::string> writable_paths, Body body, bool script,
+                         const ScriptRequest* reuse) {
   RETURN_IF_ERROR(CheckRequest(request));
   const Clock::time_point deadline =
       request.started.value_or(Clock::now()) + std::chrono::milliseconds(request.timeout_ms);
@@ -351,6 +414,10 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
   job->body = std::move(body);
   job->script = script;
   job->cancel = request.cancel;
+  if (reuse && reuse->reuse_project) {
+    job->reuse_project = reuse->reuse_project;
+    job->allowed_directories = reuse->reuse_directories;
+  }
 
   RETURN_IF_ERROR(AcquireSlot(deadline));
   {
@@ -379,13 +446,19 @@ Status SqlRunner::RunJob(const std::vector<SqlTable>& tables, const SqlRequest& 
 void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
   Status st;
   std::unique_ptr<Sandbox> sandbox;
-  auto taken = TakeSandbox();
+  auto taken =
+      job->reuse_project ? TakeWarm(*job->reuse_project, job->allowed_directories) : TakeSandbox();
   if (taken.ok()) {
     sandbox = std::move(*taken);
     st = RunInSandbox(*job, *sandbox);
   } else {
     st = taken.status();
   }
+  // Kept for the project's next script when it ran to an end of its own (its SQL's error
+  // included) and left the instance as it found it; otherwise closed.
+  const bool keep = sandbox && sandbox->reuse_project &&
+                    (st.ok() || st.code() == StatusCode::kInvalidArgument) &&
+                    !NamesDefaultDatabase(job->sql) && ResetForReuse(*sandbox);
   bool cancelled = false;
   {
     std::lock_guard lock(job->mu);
@@ -395,7 +468,11 @@ void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
     st = cancelled ? ShutdownError()
                    : (Clock::now() >= job->deadline ? TimeLimitError(job->timeout_ms) : st);
   }
-  if (sandbox) Retire(std::move(sandbox));  // closing takes time too: the refill thread does it
+  if (keep) {
+    KeepWarm(std::move(sandbox));
+  } else if (sandbox) {
+    Retire(std::move(sandbox));  // closing takes time too: the refill thread does it
+  }
   {
     std::lock_guard lock(jobs_mu_);
     jobs_.erase(job);
@@ -422,8 +499,13 @@ Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {
     return Status::Ok();
   };
   RETURN_IF_ERROR(check_alive());
-  RETURN_IF_ERROR(sandbox.db().LockDown(job.allowed_paths, {}));
+  if (!sandbox.reuse_project) RETURN_IF_ERROR(sandbox.db().LockDown(job.allowed_paths, {}));
   ASSIGN_OR_RETURN(auto conn, engine::Connection::Open(sandbox.db()));
+  if (sandbox.reuse_project) {
+    // The script's objects go to a database of its own, detached after it (ResetForReuse).
+    RETURN_IF_ERROR(conn->Execute("ATTACH ':memory:' AS " + std::string(kScriptDatabase) +
+                                  "; USE " + kScriptDatabase));
+  }
   {
     std::lock_guard lock(job.mu);
     job.conn = conn.get();
@@ -611,7 +693,7 @@ Result<std::vector<int64_t>> SqlRunner::RunScript(const std::vector<SqlTable>& t
         }
         return Status::Ok();
       },
-      /*script=*/true));
+      /*script=*/true, &script));
   return *rows;
 }
 

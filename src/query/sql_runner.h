@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -83,6 +84,13 @@ struct ScriptRequest {
   int64_t timeout_ms = limits::kSqlTimeoutMsMax;
   std::optional<std::chrono::steady_clock::time_point> started;
   std::shared_ptr<const std::atomic<bool>> cancel;  // as SqlRequest::cancel
+  // Set: the script may run in an instance kept from an earlier script of this project, and its
+  // instance is kept for a later one when the script left nothing behind (its objects live in a
+  // database attached for it and detached after). Such an instance may read and write below
+  // `reuse_directories` (the project's segments, its scripts' output folder) instead of exactly
+  // the files of `tables` and the outputs: only for a caller who may read every table there.
+  std::optional<int64_t> reuse_project;
+  std::vector<std::string> reuse_directories;
 };
 
 struct SqlRunnerOptions {
@@ -97,6 +105,7 @@ struct SqlRunnerOptions {
   std::string spill_root;
   size_t spare_sandboxes = 3;  // blank instances kept open ahead of need
   size_t refill_threads = 2;   // threads that open them and close used ones
+  size_t warm_sandboxes = 4;   // instances kept for reuse by scripts of their project
   // Not empty: Run and RunToParquet go to worker processes started from this executable
   // (query/sql_worker.h), each capped in memory; RunScript stays in this process.
   std::string worker_exe;
@@ -149,8 +158,10 @@ class SqlRunner {
   // for it until the deadline.
   // `script`: every table is visible and the body may run any statements (a transformation);
   // otherwise only the tables the SQL names, and it must be a single SELECT.
+  // `reuse`: a script's reuse_project and reuse_directories (ScriptRequest).
   Status RunJob(const std::vector<SqlTable>& tables, const SqlRequest& request,
-                std::vector<std::string> writable_paths, Body body, bool script = false);
+                std::vector<std::string> writable_paths, Body body, bool script = false,
+                const ScriptRequest* reuse = nullptr);
   Status AcquireSlot(std::chrono::steady_clock::time_point deadline);
   void ReleaseSlot();
   // On the job's thread: the sandbox's whole life, then the slot's release.
@@ -159,6 +170,12 @@ class SqlRunner {
 
   Result<std::unique_ptr<Sandbox>> OpenSandbox() const;
   Result<std::unique_ptr<Sandbox>> TakeSandbox();
+  // An instance kept for `project`, or a blank one locked to `directories` for it.
+  Result<std::unique_ptr<Sandbox>> TakeWarm(int64_t project,
+                                            const std::vector<std::string>& directories);
+  // Detaches the script's database; true when the instance is as it was before the script.
+  bool ResetForReuse(Sandbox& sandbox);
+  void KeepWarm(std::unique_ptr<Sandbox> sandbox);  // the oldest kept one retires past the cap
   void Retire(std::unique_ptr<Sandbox> sandbox);
   void RefillLoop();
 
@@ -177,6 +194,7 @@ class SqlRunner {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<Sandbox>> spares_;
   std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
+  std::deque<std::unique_ptr<Sandbox>> warm_;      // kept for their project, oldest first
   size_t closing_ = 0;                             // taken from retired_, being closed
   bool pool_stopping_ = false;
   std::vector<std::thread> refill_;
