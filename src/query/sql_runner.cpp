@@ -325,7 +325,8 @@ Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::TakeSandbox() {
 Result<std::unique_ptr<SqlRunner::Sandbox>> SqlRunner::TakeWarm(
     int64_t project, const std::vector<std::string>& directories) {
   {
-    std::lock_guard lock(pool_mu_);
+    std::unique_lock lock(pool_mu_);
+    pool_cv_.wait(lock, [&] { return pool_stopping_ || resetting_.count(project) == 0; });
     for (auto it = warm_.rbegin(); it != warm_.rend(); ++it) {
       if ((*it)->reuse_project == project) {
         auto sandbox = std::move(*it);
@@ -454,30 +455,23 @@ void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
   } else {
     st = taken.status();
   }
-  // Kept for the project's next script when it ran to an end of its own (its SQL's error
-  // included) and left the instance as it found it; otherwise closed.
-  const bool keep = sandbox && sandbox->reuse_project &&
-                    (st.ok() || st.code() == StatusCode::kInvalidArgument) &&
-                    !NamesDefaultDatabase(job->sql) && ResetForReuse(*sandbox);
   bool cancelled = false;
   {
     std::lock_guard lock(job->mu);
     cancelled = job->cancelled;
   }
+  const Status ran = st;
   if (st.code() == StatusCode::kCancelled) {
     st = cancelled ? ShutdownError()
                    : (Clock::now() >= job->deadline ? TimeLimitError(job->timeout_ms) : st);
   }
-  if (keep) {
-    KeepWarm(std::move(sandbox));
-  } else if (sandbox) {
-    Retire(std::move(sandbox));  // closing takes time too: the refill thread does it
+  const bool returning = sandbox && sandbox->reuse_project.has_value();
+  const int64_t project = returning ? *sandbox->reuse_project : 0;
+  if (returning) {
+    // The project's next script waits for this instance rather than opening another.
+    std::lock_guard lock(pool_mu_);
+    ++resetting_[project];
   }
-  {
-    std::lock_guard lock(jobs_mu_);
-    jobs_.erase(job);
-  }
-  ReleaseSlot();  // the last use of `this`: the destructor waits for it
   bool abandoned = false;
   {
     std::lock_guard lock(job->mu);
@@ -487,6 +481,26 @@ void SqlRunner::RunSandbox(const std::shared_ptr<Job>& job) {
   }
   job->cv.notify_all();
   if (abandoned || !st.ok()) RemoveFiles(env_, job->writable_paths);
+  // Off the caller's path now. Kept for the project's next script when it ran to an end of its
+  // own (its SQL's error included) and left the instance as it found it; otherwise closed.
+  const bool keep = sandbox && sandbox->reuse_project &&
+                    (ran.ok() || ran.code() == StatusCode::kInvalidArgument) &&
+                    !NamesDefaultDatabase(job->sql) && ResetForReuse(*sandbox);
+  if (keep) {
+    KeepWarm(std::move(sandbox));
+  } else if (sandbox) {
+    Retire(std::move(sandbox));  // closing takes time too: the refill thread does it
+  }
+  if (returning) {
+    std::lock_guard lock(pool_mu_);
+    if (--resetting_[project] == 0) resetting_.erase(project);
+    pool_cv_.notify_all();
+  }
+  {
+    std::lock_guard lock(jobs_mu_);
+    jobs_.erase(job);
+  }
+  ReleaseSlot();  // the last use of `this`: the destructor waits for it
 }
 
 Status SqlRunner::RunInSandbox(Job& job, Sandbox& sandbox) {

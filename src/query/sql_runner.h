@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -195,6 +196,7 @@ class SqlRunner {
   std::vector<std::unique_ptr<Sandbox>> spares_;
   std::vector<std::unique_ptr<Sandbox>> retired_;  // used instances, closed off the request path
   std::deque<std::unique_ptr<Sandbox>> warm_;      // kept for their project, oldest first
+  std::map<int64_t, int> resetting_;               // project -> its instances being reset
   size_t closing_ = 0;                             // taken from retired_, being closed
   bool pool_stopping_ = false;
   std::vector<std::thread> refill_;
