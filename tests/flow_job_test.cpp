@@ -100,19 +100,32 @@ TEST_F(FlowJobTest, AFailureStopsWhatFollowsAndARerunRunsOnlyThat) {
   EXPECT_EQ(tasks["b"].value("status", ""), "error");
   EXPECT_EQ(tasks.count("d"), 0u);
 
-  // b fixed, the failed flow job reruns from its failure.
+  auto rerun_of = [&](const json& failed) {
+    const int64_t failed_id = failed.value("id", int64_t{0});
+    json started =
+        p.Ok("POST", p.Path("/jobs/" + std::to_string(failed_id) + "/rerun"), nullptr, 201);
+    const int64_t id = started["job"].value("id", int64_t{0});
+    EXPECT_EQ(started["job"].value("rerun_of", int64_t{0}), failed_id);
+    json job;
+    for (int i = 0; i < 600; ++i) {
+      job = p.Ok("GET", p.Path("/jobs/" + std::to_string(id)))["job"];
+      const std::string s = job.value("status", "");
+      if (s != "waiting" && s != "processing" && s != "created") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return job;
+  };
+  // Still broken: the rerun runs b alone, which fails again.
+  json failed_again = rerun_of(first);
+  ASSERT_EQ(failed_again.value("status", ""), "error") << DescribeJob(p, failed_again);
+  EXPECT_EQ(failed_again.value("message", ""), "0 tasks succeeded, 1 failed, 1 skipped, 2 reused");
+  EXPECT_EQ(Tasks(failed_again).size(), 1u) << failed_again.dump();
+
+  // b fixed, the failed rerun reruns from its failure: what succeeded in the first run is still
+  // reused, not run again.
   p.Ok("POST", p.Path("/configs/b"), {{"configuration", Sql({"SELECT 2"})}});
-  const int64_t first_id = first.value("id", int64_t{0});
-  json started = p.Ok("POST", p.Path("/jobs/" + std::to_string(first_id) + "/rerun"), nullptr, 201);
-  const int64_t rerun_id = started["job"].value("id", int64_t{0});
-  EXPECT_EQ(started["job"].value("rerun_of", int64_t{0}), first_id);
-  json rerun;
-  for (int i = 0; i < 600; ++i) {
-    rerun = p.Ok("GET", p.Path("/jobs/" + std::to_string(rerun_id)))["job"];
-    const std::string s = rerun.value("status", "");
-    if (s != "waiting" && s != "processing" && s != "created") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json rerun = rerun_of(failed_again);
+  const int64_t rerun_id = rerun.value("id", int64_t{0});
   ASSERT_EQ(rerun.value("status", ""), "success") << DescribeJob(p, rerun);
   EXPECT_EQ(rerun.value("message", ""), "2 tasks succeeded, 0 failed, 0 skipped, 2 reused");
   auto again = Tasks(rerun);
@@ -410,6 +423,70 @@ TEST(FlowJobCrashTest, KillNineDuringAFlowNeverRunsAFinishedTaskTwice) {
   EXPECT_NE(get("/jobs/" + rerun)["job"].value("status", ""), "error");
   HttpCall("POST", again.url() + p.Path("/jobs/" + rerun + "/cancel"),
            {"Authorization: Bearer " + p.token()}, "");
+  again.Kill();
+}
+
+// With attempts left, a flow the server died under runs again and resumes: the task that had
+// finished is reused, never run twice, and the tasks it had queued do not run on their own.
+TEST(FlowJobCrashTest, KillNineDuringAFlowWithAttemptsLeftResumesIt) {
+  ServerProcess first;
+  ASSERT_TRUE(first.ok()) << first.error();
+  ProjectApi p(first, "flow-resume");
+  ASSERT_TRUE(p.ok());
+  const std::string slow = "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3";
+  p.CreateConfig("quick", "swan.sql-transformation", Sql({"SELECT 1"}));
+  p.CreateConfig("slow", "swan.sql-transformation", Sql({slow}));
+  p.CreateConfig("flow", "keboola.orchestrator",
+                 {{"phases", {{{"id", 1}}, {{"id", 2}, {"dependsOn", {1}}}}},
+                  {"tasks",
+                   {Task("quick", 1, "quick"), Task("slow1", 1, "slow"), Task("slow2", 1, "slow"),
+                    Task("slow3", 1, "slow"), Task("after", 2, "quick")}}});
+  json started = p.Ok("POST", p.Path("/configs/flow/run"), {{"max_attempts", 2}}, 201);
+  const int64_t flow_id = started["job"].value("id", int64_t{0});
+  const std::string id = std::to_string(flow_id);
+  std::map<std::string, json> tasks;
+  for (int i = 0; i < 600; ++i) {
+    tasks = Tasks(p.Ok("GET", p.Path("/jobs/" + id))["job"]);
+    if (tasks.size() == 4 && tasks["quick"].value("status", "") == "success" &&
+        tasks["slow3"].value("status", "") == "waiting")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(tasks["slow3"].value("status", ""), "waiting");
+  // slow1 and slow2 never end by themselves; fixed now, so that the resumed flow's new task jobs
+  // end.
+  p.Ok("POST", p.Path("/configs/slow"), {{"configuration", Sql({"SELECT 2"})}});
+  first.KillHard();
+
+  ServerProcess again(first.data_dir(), first.admin_token());
+  ASSERT_TRUE(again.ok()) << again.error();
+  auto get = [&](const std::string& path) {
+    HttpResponse r =
+        HttpCall("GET", again.url() + p.Path(path), {"Authorization: Bearer " + p.token()}, "");
+    EXPECT_EQ(r.status, 200) << DescribeResponse(r);
+    return json::parse(r.body, nullptr, false);
+  };
+  json flow;
+  for (int i = 0; i < 600; ++i) {
+    flow = get("/jobs/" + id)["job"];
+    const std::string status = flow.value("status", "");
+    if (status != "waiting" && status != "processing" && status != "created") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(flow.value("attempt", 0), 2) << flow.dump();
+  int quick_runs = 0, after_runs = 0, slow3_runs = 0;
+  const json all = get("/jobs");
+  for (const auto& j : all["jobs"]) {
+    if (j.value("parent_job_id", int64_t{0}) != flow_id) continue;
+    const std::string task = j.value("flow_task_id", "");
+    quick_runs += task == "quick";
+    after_runs += task == "after";
+    slow3_runs += task == "slow3";
+  }
+  EXPECT_EQ(quick_runs, 1);  // finished before the kill: reused, not run again
+  EXPECT_EQ(flow.value("status", ""), "success") << flow.dump();
+  EXPECT_EQ(after_runs, 1);
+  EXPECT_EQ(slow3_runs, 2);  // the queued one cancelled, then planned anew
   again.Kill();
 }
 

@@ -19,8 +19,10 @@ FlowRunner::FlowRunner(FlowRunnerParts parts, FlowRunnerOptions options)
 FlowRunner::~FlowRunner() { Stop(); }
 
 Status FlowRunner::Start() {
-  // Flows a previous process left: JobRunner::Start ended them (terminated) or queued them again.
-  // The tasks an ended flow had queued must not run on their own.
+  // Flows a previous process left: JobRunner::Start ended them (terminated) or queued them again
+  // (more attempts allowed), and nothing runs yet. The tasks they had queued never run on their
+  // own: an ended flow wants none, and a queued flow plans again when it runs, reusing the tasks
+  // that had succeeded (RunFlow).
   catalog::JobFilter filter;
   filter.status = catalog::kJobWaiting;
   filter.limit = 100000;
@@ -28,11 +30,12 @@ Status FlowRunner::Start() {
   for (const auto& task : waiting) {
     if (!task.parent_job_id) continue;
     auto parent = parts_.catalog->GetJob(*task.parent_job_id);
-    if (parent.ok() && !catalog::IsFinalJobStatus(parent->status)) continue;
+    const bool ended = !parent.ok() || catalog::IsFinalJobStatus(parent->status);
     RETURN_IF_ERROR(parts_.catalog->RequestJobCancel(task.id).status());
     jobs::JobLog log(*parts_.catalog, *parts_.clock, task.id, {});
     log.Warning("cancelled: its flow (job " + std::to_string(task.parent_job_id.value_or(0)) +
-                ") ended when the server stopped");
+                (ended ? ") ended when the server stopped"
+                       : ") runs again after the server stopped, and plans its tasks anew"));
     log.Flush();
   }
   std::lock_guard lock(mu_);
@@ -110,6 +113,9 @@ void FlowRunner::Loop() {
 
 namespace {
 
+// How many runs back a rerun looks (a rerun of a rerun of ...).
+constexpr size_t kMaxRerunChain = 1000;
+
 bool Succeeded(const std::string& status) {
   return status == catalog::kJobSuccess || status == catalog::kJobWarning;
 }
@@ -163,26 +169,41 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
   }
   const std::string task_variables = jobs::VariablesJson(variables).dump();
 
-  // A rerun reuses what succeeded in the run it repeats.
+  // A rerun reuses what succeeded in the runs it repeats: the run it names and, when that was a
+  // rerun too, the runs before it (a task reused there has no job of that run). A flow run again
+  // after the server stopped (a later attempt) resumes: its own earlier attempt's tasks count
+  // last, so a task that finished is never run twice.
   std::optional<FlowPlan> plan;
-  if (job.rerun_of) {
-    catalog::JobFilter f;
-    f.parent_job_id = *job.rerun_of;
-    f.limit = 100000;
-    auto before = cat.ListJobs(f);
-    if (!before.ok()) return end(catalog::kJobError, before.status().message(), "application");
+  if (job.rerun_of || job.attempt > 1) {
+    std::vector<int64_t> runs;  // newest first
+    if (job.attempt > 1) runs.push_back(job.id);
+    for (std::optional<int64_t> run = job.rerun_of; run && runs.size() < kMaxRerunChain;) {
+      runs.push_back(*run);
+      auto earlier = cat.GetJob(*run);
+      if (!earlier.ok()) return end(catalog::kJobError, earlier.status().message(), "application");
+      run = earlier->rerun_of;
+    }
     std::map<std::string, TaskState> previous;
-    // Oldest first: a task's last job decides (ListJobs gives the newest first).
-    for (auto it = before->rbegin(); it != before->rend(); ++it)
-      previous[it->flow_task_id] =
-          it->status == catalog::kJobSuccess || it->status == catalog::kJobWarning
-              ? TaskState::kSucceeded
-              : TaskState::kFailed;
+    for (auto r = runs.rbegin(); r != runs.rend(); ++r) {
+      catalog::JobFilter f;
+      f.parent_job_id = *r;
+      f.limit = 100000;
+      auto before = cat.ListJobs(f);
+      if (!before.ok()) return end(catalog::kJobError, before.status().message(), "application");
+      // Oldest first: a task's last job decides (ListJobs gives the newest first).
+      for (auto it = before->rbegin(); it != before->rend(); ++it)
+        previous[it->flow_task_id] =
+            Succeeded(it->status) ? TaskState::kSucceeded : TaskState::kFailed;
+    }
     auto rerun = FlowPlan::RerunFromFailure(*definition, previous);
+    if (!rerun.ok() && job.attempt > 1 && rerun.status().code() == StatusCode::kConflict)
+      return end(catalog::kJobSuccess, "every task had succeeded before the server stopped", "");
     if (!rerun.ok()) return end(catalog::kJobError, rerun.status().message(), "user");
     plan.emplace(std::move(*rerun));
-    log.Info("rerun of flow job " + std::to_string(*job.rerun_of) +
-             ": the tasks that succeeded there are reused");
+    log.Info(job.attempt > 1 ? "attempt " + std::to_string(job.attempt) +
+                                   ": the tasks that succeeded before are reused"
+                             : "rerun of flow job " + std::to_string(job.rerun_of.value_or(0)) +
+                                   ": the tasks that succeeded there are reused");
   } else {
     plan.emplace(*definition);
   }
