@@ -44,6 +44,14 @@ std::map<std::string, json> Tasks(const json& flow_job) {
   return out;
 }
 
+// Every task of a flow job's flow -> its status in that run (`flow_tasks`).
+std::map<std::string, std::string> TaskStatuses(const json& flow_job) {
+  std::map<std::string, std::string> out;
+  for (const auto& t : flow_job.value("flow_tasks", json::array()))
+    out[t.value("id", "")] = t.value("status", "");
+  return out;
+}
+
 class FlowJobTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.ok()) << server_.error(); }
@@ -99,6 +107,10 @@ TEST_F(FlowJobTest, AFailureStopsWhatFollowsAndARerunRunsOnlyThat) {
   EXPECT_EQ(tasks.size(), 3u);  // d never got a job
   EXPECT_EQ(tasks["b"].value("status", ""), "error");
   EXPECT_EQ(tasks.count("d"), 0u);
+  // Every task's status, d's too.
+  using Statuses = std::map<std::string, std::string>;
+  EXPECT_EQ(TaskStatuses(first),
+            (Statuses{{"a", "success"}, {"b", "error"}, {"d", "skipped"}, {"side", "success"}}));
 
   auto rerun_of = [&](const json& failed) {
     const int64_t failed_id = failed.value("id", int64_t{0});
@@ -120,6 +132,8 @@ TEST_F(FlowJobTest, AFailureStopsWhatFollowsAndARerunRunsOnlyThat) {
   ASSERT_EQ(failed_again.value("status", ""), "error") << DescribeJob(p, failed_again);
   EXPECT_EQ(failed_again.value("message", ""), "0 tasks succeeded, 1 failed, 1 skipped, 2 reused");
   EXPECT_EQ(Tasks(failed_again).size(), 1u) << failed_again.dump();
+  EXPECT_EQ(TaskStatuses(failed_again),
+            (Statuses{{"a", "reused"}, {"b", "error"}, {"d", "skipped"}, {"side", "reused"}}));
 
   // b fixed, the failed rerun reruns from its failure: what succeeded in the first run is still
   // reused, not run again.
@@ -132,6 +146,8 @@ TEST_F(FlowJobTest, AFailureStopsWhatFollowsAndARerunRunsOnlyThat) {
   EXPECT_EQ(again.size(), 2u) << rerun.dump();
   EXPECT_EQ(again.count("b"), 1u);
   EXPECT_EQ(again.count("d"), 1u);
+  EXPECT_EQ(TaskStatuses(rerun),
+            (Statuses{{"a", "reused"}, {"b", "success"}, {"d", "success"}, {"side", "reused"}}));
   // A successful flow has nothing to rerun.
   p.Ok("POST", p.Path("/jobs/" + std::to_string(rerun_id) + "/rerun"), nullptr, 409);
 }

@@ -297,22 +297,26 @@ void AddPipelineRoutes(Router& router) {
                 ctx.Json(200, {{"jobs", out}});
                 return Status::Ok();
               }});
-  router.Add({"GET", "/v1/projects/{project}/jobs/{id}", "Show a job", "", true, json::array(),
-              nullptr, 200, [](RequestContext& ctx) -> Status {
-                ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
-                ASSIGN_OR_RETURN(int64_t id, RequiredInt(ctx, "id"));
-                ASSIGN_OR_RETURN(auto job, service::GetJob(ctx.runtime, ctx.Caller(), project, id));
-                json out = service::JobJson(job);
-                if (job.component_id == catalog::kFlowComponentId) {
-                  // A flow's job shows its tasks' jobs, oldest first.
-                  ASSIGN_OR_RETURN(auto tasks,
-                                   service::FlowTasks(ctx.runtime, ctx.Caller(), project, id));
-                  out["tasks"] = json::array();
-                  for (const auto& t : tasks) out["tasks"].push_back(service::JobJson(t));
-                }
-                ctx.Json(200, {{"job", out}});
-                return Status::Ok();
-              }});
+  router.Add(
+      {"GET", "/v1/projects/{project}/jobs/{id}", "Show a job", "", true, json::array(), nullptr,
+       200, [](RequestContext& ctx) -> Status {
+         ASSIGN_OR_RETURN(auto project, ProjectParam(ctx));
+         ASSIGN_OR_RETURN(int64_t id, RequiredInt(ctx, "id"));
+         ASSIGN_OR_RETURN(auto job, service::GetJob(ctx.runtime, ctx.Caller(), project, id));
+         json out = service::JobJson(job);
+         if (job.component_id == catalog::kFlowComponentId) {
+           // A flow's job shows its tasks' jobs, oldest first.
+           ASSIGN_OR_RETURN(auto tasks, service::FlowTasks(ctx.runtime, ctx.Caller(), project, id));
+           out["tasks"] = json::array();
+           for (const auto& t : tasks) out["tasks"].push_back(service::JobJson(t));
+           // And every task of the flow with what it did: also those without a job.
+           ASSIGN_OR_RETURN(auto statuses, service::FlowTaskStatuses(ctx.runtime, job, tasks));
+           out["flow_tasks"] = json::array();
+           for (const auto& s : statuses) out["flow_tasks"].push_back(service::TaskStatusJson(s));
+         }
+         ctx.Json(200, {{"job", out}});
+         return Status::Ok();
+       }});
   router.Add({"POST", "/v1/projects/{project}/jobs/{id}/rerun",
               "Rerun a flow's job from failure: failed tasks and what follows them run again",
               "job.rerun", true, json::array(), nullptr, 201, [](RequestContext& ctx) -> Status {

@@ -1,5 +1,6 @@
 // CLI commands: flows (Keboola's orchestrator configurations run as a job of jobs).
 #include <iostream>
+#include <map>
 
 #include "catalog/model.h"
 #include "cli/command_support.h"
@@ -62,16 +63,20 @@ Status FlowShow(const GlobalOptions& global, int64_t job_id) {
        {"finished", FieldText(j, "finished_at")},
        {"wall time", FieldText(j.value("usage", json::object()), "wall_ms") + " ms"},
        {"message", FieldText(j, "message")}});
-  TextTable table({"TASK", "JOB", "STATUS", "CONFIG", "COMPONENT", "WALL MS", "MESSAGE"});
-  table.AlignRight(1);
+  // Every task of the flow (reused, skipped, disabled and pending ones too), with its last job.
+  std::map<int64_t, json> jobs;
+  for (const auto& t : j.value("tasks", json::array())) jobs[t.value("id", int64_t{0})] = t;
+  TextTable table({"TASK", "PHASE", "STATUS", "JOB", "CONFIG", "WALL MS", "MESSAGE"});
+  table.AlignRight(3);
   table.AlignRight(5);
-  for (const auto& t : j.value("tasks", json::array())) {
+  for (const auto& s : j.value("flow_tasks", json::array())) {
+    const json t = s["job"].is_number() ? jobs[s["job"].get<int64_t>()] : json::object();
     std::string message = FieldText(t, "message");
     if (message.size() > 60) message = message.substr(0, 57) + "...";
     for (char& c : message)
       if (c == '\n') c = ' ';
-    table.AddRow({FieldText(t, "flow_task_id"), FieldText(t, "id"), FieldText(t, "status"),
-                  FieldText(t, "config"), FieldText(t, "component_id"),
+    table.AddRow({FieldText(s, "id"), FieldText(s, "phase"), FieldText(s, "status"),
+                  s["job"].is_number() ? FieldText(s, "job") : "", FieldText(t, "config"),
                   FieldText(t.value("usage", json::object()), "wall_ms"), message});
   }
   table.Print(std::cout);

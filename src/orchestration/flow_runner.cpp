@@ -7,6 +7,7 @@
 #include "jobs/variables.h"
 #include "orchestration/flow_definition.h"
 #include "orchestration/flow_plan.h"
+#include "orchestration/flow_status.h"
 #include "orchestration/notification_rules.h"
 
 namespace swan::orchestration {
@@ -113,9 +114,6 @@ void FlowRunner::Loop() {
 
 namespace {
 
-// How many runs back a rerun looks (a rerun of a rerun of ...).
-constexpr size_t kMaxRerunChain = 1000;
-
 bool Succeeded(const std::string& status) {
   return status == catalog::kJobSuccess || status == catalog::kJobWarning;
 }
@@ -175,27 +173,9 @@ void FlowRunner::RunFlow(catalog::Job job, Flow& flow) {
   // last, so a task that finished is never run twice.
   std::optional<FlowPlan> plan;
   if (job.rerun_of || job.attempt > 1) {
-    std::vector<int64_t> runs;  // newest first
-    if (job.attempt > 1) runs.push_back(job.id);
-    for (std::optional<int64_t> run = job.rerun_of; run && runs.size() < kMaxRerunChain;) {
-      runs.push_back(*run);
-      auto earlier = cat.GetJob(*run);
-      if (!earlier.ok()) return end(catalog::kJobError, earlier.status().message(), "application");
-      run = earlier->rerun_of;
-    }
-    std::map<std::string, TaskState> previous;
-    for (auto r = runs.rbegin(); r != runs.rend(); ++r) {
-      catalog::JobFilter f;
-      f.parent_job_id = *r;
-      f.limit = 100000;
-      auto before = cat.ListJobs(f);
-      if (!before.ok()) return end(catalog::kJobError, before.status().message(), "application");
-      // Oldest first: a task's last job decides (ListJobs gives the newest first).
-      for (auto it = before->rbegin(); it != before->rend(); ++it)
-        previous[it->flow_task_id] =
-            Succeeded(it->status) ? TaskState::kSucceeded : TaskState::kFailed;
-    }
-    auto rerun = FlowPlan::RerunFromFailure(*definition, previous);
+    auto previous = EarlierTaskStates(cat, job);
+    if (!previous.ok()) return end(catalog::kJobError, previous.status().message(), "application");
+    auto rerun = FlowPlan::RerunFromFailure(*definition, *previous);
     if (!rerun.ok() && job.attempt > 1 && rerun.status().code() == StatusCode::kConflict)
       return end(catalog::kJobSuccess, "every task had succeeded before the server stopped", "");
     if (!rerun.ok()) return end(catalog::kJobError, rerun.status().message(), "user");

@@ -178,6 +178,25 @@ Result<std::vector<catalog::Job>> FlowTasks(Runtime& rt, const Caller& caller,
   return tasks;
 }
 
+Result<std::vector<orchestration::TaskStatus>> FlowTaskStatuses(
+    Runtime& rt, const catalog::Job& flow_job, const std::vector<catalog::Job>& tasks) {
+  ASSIGN_OR_RETURN(auto version, rt.catalog().GetConfigVersion(flow_job.configuration_id,
+                                                               flow_job.config_version));
+  auto flow = orchestration::ParseFlow(json::parse(version.body_json, nullptr, false));
+  // A flow that is not one has no tasks (its job failed saying why).
+  if (!flow.ok()) return std::vector<orchestration::TaskStatus>{};
+  ASSIGN_OR_RETURN(auto earlier, orchestration::EarlierTaskStates(rt.catalog(), flow_job));
+  return orchestration::TaskStatuses(*flow, flow_job, tasks, earlier);
+}
+
+json TaskStatusJson(const orchestration::TaskStatus& s) {
+  return {{"id", s.id},
+          {"name", s.name},
+          {"phase", s.phase},
+          {"status", s.status},
+          {"job", s.job_id ? json(*s.job_id) : json(nullptr)}};
+}
+
 Result<catalog::Job> RerunFlow(Runtime& rt, const Caller& caller, const catalog::Project& project,
                                int64_t flow_job_id) {
   ASSIGN_OR_RETURN(auto before, GetJob(rt, caller, project, flow_job_id));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "jobs/variables.h"
+#include "orchestration/flow_status.h"
 #include "service/caller.h"
 #include "service/runtime.h"
 
@@ -45,6 +46,12 @@ Result<std::vector<catalog::JobEvent>> JobEvents(Runtime& rt, const Caller& call
 // A flow job's tasks: the jobs it created, oldest first.
 Result<std::vector<catalog::Job>> FlowTasks(Runtime& rt, const Caller& caller,
                                             const catalog::Project& project, int64_t flow_job_id);
+// Every task of a flow job's flow with what it did in this run (orchestration/flow_status.h);
+// `tasks`: FlowTasks of the job.
+Result<std::vector<orchestration::TaskStatus>> FlowTaskStatuses(
+    Runtime& rt, const catalog::Job& flow_job, const std::vector<catalog::Job>& tasks);
+// A TaskStatus as the API shows it: {id, name, phase, status, job}.
+nlohmann::json TaskStatusJson(const orchestration::TaskStatus& s);
 // Reruns a flow job that did not succeed: a new flow job on the same configuration version,
 // whose tasks that succeeded before are reused and the others, with every phase after theirs,
 // run again.
