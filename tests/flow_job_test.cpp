@@ -371,13 +371,9 @@ TEST_F(FlowJobTest, AFlowNeverRunsAnotherProjectsConfiguration) {
        404);
 }
 
-// kill -9 during a flow: the restart ends the flow `terminated`, ends its running tasks, cancels
-// the task it had queued, and never runs the task that had finished again (a rerun reuses it).
-TEST(FlowJobCrashTest, KillNineDuringAFlowNeverRunsAFinishedTaskTwice) {
-  ServerProcess first;
-  ASSERT_TRUE(first.ok()) << first.error();
-  ProjectApi p(first, "flow-crash");
-  ASSERT_TRUE(p.ok());
+// The flow the kill -9 tests run: phase 1 holds `quick` and three tasks that never end by
+// themselves (slow1-3), phase 2 `after`.
+void CreateCrashFlow(ProjectApi& p) {
   const std::string slow = "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3";
   p.CreateConfig("quick", "swan.sql-transformation", Sql({"SELECT 1"}));
   p.CreateConfig("slow", "swan.sql-transformation", Sql({slow}));
@@ -386,6 +382,16 @@ TEST(FlowJobCrashTest, KillNineDuringAFlowNeverRunsAFinishedTaskTwice) {
                   {"tasks",
                    {Task("quick", 1, "quick"), Task("slow1", 1, "slow"), Task("slow2", 1, "slow"),
                     Task("slow3", 1, "slow"), Task("after", 2, "quick")}}});
+}
+
+// kill -9 during a flow: the restart ends the flow `terminated`, ends its running tasks, cancels
+// the task it had queued, and never runs the task that had finished again (a rerun reuses it).
+TEST(FlowJobCrashTest, KillNineDuringAFlowNeverRunsAFinishedTaskTwice) {
+  ServerProcess first;
+  ASSERT_TRUE(first.ok()) << first.error();
+  ProjectApi p(first, "flow-crash");
+  ASSERT_TRUE(p.ok());
+  CreateCrashFlow(p);
   json started = p.Ok("POST", p.Path("/configs/flow/run"), json::object(), 201);
   const std::string id = std::to_string(started["job"].value("id", int64_t{0}));
   // Two jobs of a project run at once (SWAN_JOBS_PER_PROJECT): quick and slow1, then slow2; slow3
@@ -449,14 +455,7 @@ TEST(FlowJobCrashTest, KillNineDuringAFlowWithAttemptsLeftResumesIt) {
   ASSERT_TRUE(first.ok()) << first.error();
   ProjectApi p(first, "flow-resume");
   ASSERT_TRUE(p.ok());
-  const std::string slow = "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3";
-  p.CreateConfig("quick", "swan.sql-transformation", Sql({"SELECT 1"}));
-  p.CreateConfig("slow", "swan.sql-transformation", Sql({slow}));
-  p.CreateConfig("flow", "keboola.orchestrator",
-                 {{"phases", {{{"id", 1}}, {{"id", 2}, {"dependsOn", {1}}}}},
-                  {"tasks",
-                   {Task("quick", 1, "quick"), Task("slow1", 1, "slow"), Task("slow2", 1, "slow"),
-                    Task("slow3", 1, "slow"), Task("after", 2, "quick")}}});
+  CreateCrashFlow(p);
   json started = p.Ok("POST", p.Path("/configs/flow/run"), {{"max_attempts", 2}}, 201);
   const int64_t flow_id = started["job"].value("id", int64_t{0});
   const std::string id = std::to_string(flow_id);
