@@ -143,7 +143,8 @@ class TableStore {
                 bool gzip, const std::string& out_path);
   // Writes the selected rows as CSV with a header into `fd`, the write end of a pipe whose
   // reader consumes them while they are written (the caller keeps and closes fd; a reader that
-  // stops early makes this fail). Returns the number of rows written.
+  // stops early makes this fail). Rows come in no set order, unless the request has a `limit`.
+  // Returns the number of rows written.
   Result<int64_t> ExportCsvToPipe(const catalog::Table& table, const ReadRequest& request, int fd);
   Result<engine::Rows> Preview(const catalog::Table& table, const ReadRequest& request);
 
