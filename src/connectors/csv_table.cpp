@@ -25,36 +25,64 @@ CsvTable::~CsvTable() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-void CsvTable::WriteLine(const std::vector<std::string>& fields) {
-  std::string line;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i) line.push_back(',');
-    line.push_back('"');
-    for (char c : fields[i]) {
-      if (c == '"') line.push_back('"');
-      line.push_back(c);
+namespace {
+
+// Appends `text` as a quoted CSV field: runs without a quote are copied whole.
+void AppendQuoted(std::string& line, const char* text, size_t size) {
+  line.push_back('"');
+  const char* end = text + size;
+  while (text < end) {
+    const void* quote = std::memchr(text, '"', static_cast<size_t>(end - text));
+    if (quote == nullptr) {
+      line.append(text, end);
+      break;
     }
+    const char* q = static_cast<const char*>(quote);
+    line.append(text, q + 1);
     line.push_back('"');
+    text = q + 1;
   }
-  line.push_back('\n');
-  if (file_ == nullptr || std::fwrite(line.data(), 1, line.size(), file_) != line.size()) {
+  line.push_back('"');
+}
+
+}  // namespace
+
+void CsvTable::WriteLine(const std::vector<std::string>& fields) {
+  line_.clear();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) line_.push_back(',');
+    AppendQuoted(line_, fields[i].data(), fields[i].size());
+  }
+  line_.push_back('\n');
+  WriteBuffered();
+}
+
+void CsvTable::WriteBuffered() {
+  if (file_ == nullptr || ::fwrite_unlocked(line_.data(), 1, line_.size(), file_) != line_.size()) {
     throw ExtractorError("cannot write " + path_ + ": " + std::strerror(errno), false);
   }
 }
 
 void CsvTable::WriteRow(const std::vector<Json>& cells) {
-  std::vector<std::string> fields;
-  fields.reserve(cells.size());
+  line_.clear();
   for (size_t i = 0; i < cells.size(); ++i) {
-    if (cells[i].is_array() || cells[i].is_object()) {
+    const Json& cell = cells[i];
+    if (cell.is_array() || cell.is_object()) {
       std::string column = i < header_.size() ? header_[i] : std::to_string(i);
       throw ExtractorError("Error writing '" + column + "' column of table '" + name_ +
-                           "': cannot write an " + (cells[i].is_array() ? "array" : "object") +
+                           "': cannot write an " + (cell.is_array() ? "array" : "object") +
                            " into a CSV cell");
     }
-    fields.push_back(PhpToString(cells[i]));
+    if (i) line_.push_back(',');
+    if (const std::string* text = cell.get_ptr<const std::string*>()) {
+      AppendQuoted(line_, text->data(), text->size());
+    } else {
+      const std::string text_of = PhpToString(cell);
+      AppendQuoted(line_, text_of.data(), text_of.size());
+    }
   }
-  WriteLine(fields);
+  line_.push_back('\n');
+  WriteBuffered();
   ++rows_;
 }
 

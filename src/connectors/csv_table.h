@@ -40,12 +40,14 @@ class CsvTable {
 
  private:
   void WriteLine(const std::vector<std::string>& fields);
+  void WriteBuffered();  // writes line_
 
   std::string name_;
   std::vector<std::string> header_;
   std::string path_;
   std::FILE* file_ = nullptr;
   int64_t rows_ = 0;
+  std::string line_;  // the row being written, kept to reuse its capacity
 };
 
 }  // namespace swan::connectors

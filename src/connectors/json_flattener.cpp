@@ -395,10 +395,14 @@ struct JsonFlattener::ColumnPlan {
   bool is_object = false;  // type == "object"
   ptrdiff_t header_slot = -1;
   ptrdiff_t fallback_slot = -1;
+  // ParseRow's last plan for the rows this column makes (its object's, its array items'): the
+  // same path and parent column names for every record.
+  mutable std::shared_ptr<const RowPlan> rows_plan;
 };
 
 struct JsonFlattener::RowPlan {
   uint64_t generation = 0;  // the structure's generation the lookups were made in
+  bool kept = false;        // GetRowPlan keeps it: making it changed nothing
   std::shared_ptr<const RowLayout> layout;
   std::vector<ColumnPlan> columns;
   // The row's own id (JSON_parentId of its children) is only read by array and object columns.
@@ -761,12 +765,15 @@ const std::string& JsonFlattener::TableTypeOf(const NodePath& path) {
 }
 
 void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_id_in,
-                          const std::vector<std::string>* digests) {
+                          const std::vector<std::string>* digests,
+                          std::shared_ptr<const RowPlan>* last_plan) {
   auto parent_id = ValidateParentId(parent_id_in);
   CsvTable& file = CreateCsvFile(TableTypeOf(path), path, parent_id);
   std::vector<std::pair<std::string, Json>> parent_cols;
   for (const auto& p : parent_id) parent_cols.emplace_back(p.first, Json("string"));
   Row row_out;
+  std::shared_ptr<const RowPlan> own_plan;  // every item's row has the same path and parents
+  if (last_plan == nullptr) last_plan = &own_plan;
   // The row of a scalar item: made once with its keys (data, then the parent columns), its
   // values set for each item (ParseRow moves them out, it adds no key).
   Json scalar_row;
@@ -792,7 +799,7 @@ void JsonFlattener::Parse(Json& data, const NodePath& path, const Json& parent_i
       row = std::move(item);  // each record is read once: no copy
     }
     for (const auto& p : parent_id) (*fields)[p.first] = p.second;
-    ParseRow(*fields, path, parent_cols, "", row_out, digest);
+    ParseRow(*fields, path, parent_cols, "", row_out, digest, last_plan);
     file.WriteRow(row_out.values);
   }
 }
@@ -954,6 +961,7 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
   plan->clean_path = JsonStructure::CleanPath(path);
   plan->generation = structure_.generation();
   if (plan->generation == before) {
+    plan->kept = true;
     entry.plan = plan;
     plans_[hash].push_back(std::move(entry));  // (GetHeaders may have added buckets)
   }
@@ -962,8 +970,16 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
 
 void JsonFlattener::ParseRow(Json& row, const NodePath& path,
                              const std::vector<std::pair<std::string, Json>>& parent_cols,
-                             const std::string& outer_hash, Row& out, const std::string* digest) {
-  std::shared_ptr<const RowPlan> plan = GetRowPlan(path, parent_cols);
+                             const std::string& outer_hash, Row& out, const std::string* digest,
+                             std::shared_ptr<const RowPlan>* last_plan) {
+  std::shared_ptr<const RowPlan> plan;
+  if (last_plan != nullptr && *last_plan && (*last_plan)->kept &&
+      (*last_plan)->generation == structure_.generation()) {
+    plan = *last_plan;  // what GetRowPlan would find: kept, and the structure is unchanged
+  } else {
+    plan = GetRowPlan(path, parent_cols);
+    if (last_plan != nullptr) *last_plan = plan;
+  }
   out.Init(plan->layout);
   std::string array_parent_id;
   if (plan->needs_parent_id) {
@@ -1027,14 +1043,14 @@ void JsonFlattener::ParseField(Json& row, Row& csv_row, const std::string& array
     set_header(id);
     NodePath items = child_path();
     items.push_back(kArray);
-    Parse(value, items, array_parent_id);
+    Parse(value, items, array_parent_id, nullptr, &c.rows_plan);
   } else if (c.is_object) {
     if (!value.is_object()) {
       throw ExtractorError("Data parse error in '" + c.name + "' - unexpected '" +
                            std::string(value.type_name()) + "' where 'object' was expected!");
     }
     Row child_row;
-    ParseRow(value, child_path(), {}, array_parent_id, child_row);
+    ParseRow(value, child_path(), {}, array_parent_id, child_row, nullptr, &c.rows_plan);
     for (size_t i = 0; i < child_row.values.size(); ++i) {
       csv_row.Set(child_row.layout->columns[i], std::move(child_row.values[i]));
     }

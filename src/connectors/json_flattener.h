@@ -148,7 +148,8 @@ class JsonFlattener {
   const Json* SavedNode(const NodePath& path) const;
   // Consumes `data`: its records are moved into the rows written.
   void Parse(Json& data, const NodePath& path, const Json& parent_id,
-             const std::vector<std::string>* digests = nullptr);
+             const std::vector<std::string>* digests = nullptr,
+             std::shared_ptr<const RowPlan>* last_plan = nullptr);
   std::vector<std::pair<std::string, Json>> ValidateParentId(const Json& parent_id) const;
   std::vector<std::string> GetHeaders(const NodePath& path,
                                       std::vector<std::pair<std::string, Json>>* parent);
@@ -156,9 +157,12 @@ class JsonFlattener {
                                           std::vector<std::pair<std::string, Json>>* parent);
   void ParseRow(Json& row, const NodePath& path,
                 const std::vector<std::pair<std::string, Json>>& parent_cols,
-                const std::string& outer_hash, Row& out, const std::string* digest = nullptr);
+                const std::string& outer_hash, Row& out, const std::string* digest = nullptr,
+                std::shared_ptr<const RowPlan>* last_plan = nullptr);
   // What ParseRow asks the structure for every record of `path`: answered once per structure
-  // generation (a call that changed the structure is answered but not kept).
+  // generation (a call that changed the structure is answered but not kept). ParseRow's
+  // `last_plan`: the plan of the caller's previous row of the same path and parent columns,
+  // reused while it is the one GetRowPlan would return (and replaced otherwise).
   std::shared_ptr<const RowPlan> GetRowPlan(
       const NodePath& path, const std::vector<std::pair<std::string, Json>>& parent_cols);
   void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
