@@ -420,6 +420,43 @@ TEST(JsonFlattener, KnownKeboolaHash) {
             "3ca896f39b257a4f2d2f4784e7680c87");
 }
 
+// Every cell is quoted and a quote inside is doubled, wherever it is (first, last, side by side);
+// commas, line breaks and UTF-8 pass as they are; null, false and "" are empty, true is "1".
+TEST(JsonFlattener, CellsAreQuotedAsCsvWantsThem) {
+  auto tables = Flatten({{"t", Json::parse(R"([
+        {"a": "say \"hi\"", "b": "\"", "c": "\"\"x\"\"", "d": "1,2\n3", "e": "čaj ☕"},
+        {"a": null, "b": false, "c": "", "d": true, "e": 1.5}])")}},
+                        "flatten-quoting");
+  EXPECT_EQ(tables["t"],
+            "\"a\",\"b\",\"c\",\"d\",\"e\"\n"
+            "\"say \"\"hi\"\"\",\"\"\"\",\"\"\"\"\"x\"\"\"\"\",\"1,2\n3\",\"čaj ☕\"\n"
+            "\"\",\"\",\"\",\"1\",\"1.5\"\n");
+}
+
+// The rows of nested objects and arrays reuse their plan from record to record; a later batch
+// that adds a column to the nested object (a new structure) is written with it, for every row.
+TEST(JsonFlattener, NestedRowsFollowAStructureThatGrows) {
+  auto tables = Flatten({{"u", Json::parse(R"([{"id": 1, "o": {"x": 1}, "t": ["p", "q"]},
+                                              {"id": 2, "o": {"x": 2}, "t": ["r"]}])")},
+                         {"u", Json::parse(R"([{"id": 3, "o": {"x": 3, "y": "n"}, "t": ["s"]}])")}},
+                        "flatten-grows");
+  auto link = [](const char* row) {
+    return "u_" + swan::connectors::Md5Hex(swan::connectors::PhpSerialize(Json::parse(row)));
+  };
+  // The new column sits with its object's (the structure's order), empty in the earlier rows.
+  EXPECT_EQ(tables["u"],
+            "\"id\",\"o_x\",\"o_y\",\"t\"\n"
+            "\"1\",\"1\",\"\",\"" +
+                link(R"({"id": 1, "o": {"x": 1}, "t": ["p", "q"]})") +
+                "\"\n"
+                "\"2\",\"2\",\"\",\"" +
+                link(R"({"id": 2, "o": {"x": 2}, "t": ["r"]})") +
+                "\"\n"
+                "\"3\",\"3\",\"n\",\"" +
+                link(R"({"id": 3, "o": {"x": 3, "y": "n"}, "t": ["s"]})") + "\"\n");
+  EXPECT_EQ(std::count(tables["u_t"].begin(), tables["u_t"].end(), '\n'), 5) << tables["u_t"];
+}
+
 TEST(JsonFlattener, ScalarUpgradedToArray) {
   auto tables = Flatten({{"users", Json::parse(R"([{"id": 1, "tags": "a"},
                                                    {"id": 2, "tags": ["b", "c"]}])")}},
