@@ -8,7 +8,7 @@ APT_PACKAGES=(cmake ninja-build g++ pkg-config git ca-certificates curl python3
   libsqlite3-dev libpq-dev libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libsodium-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format bubblewrap python3-pip postgresql-15
-  libmariadb-dev mariadb-server tzdata)
+  libmariadb-dev mariadb-server tzdata libsimdjson-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +23,7 @@
 #include "connectors/rest_auth.h"
 #include "connectors/rest_client.h"
 #include "connectors/rest_config.h"
+#include "connectors/simd_json.h"
 #include "connectors/user_functions.h"
 
 namespace {
@@ -248,19 +250,33 @@ TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
     std::map<std::string, std::string> tables;
     Json structure;
     std::vector<std::string> log;
+    int refused = 0;  // answers simdjson refused
   };
-  auto run = [](const std::vector<Json>& batches, const std::string& name, bool move) {
+  // How batches reach the flattener: a copy, moved, or as answers simdjson parsed (then
+  // `parsed` counts the batches streamed without a Json tree).
+  enum class Mode { kCopy, kMove, kParsed };
+  auto run = [](const std::vector<Json>& batches, const std::vector<std::string>& texts,
+                const std::string& name, Mode mode, int64_t* parsed = nullptr) {
     Result r;
     fs::path dir = FreshDir(name);
     swan::connectors::JsonFlattener f(
         dir.string(), [&r](auto, const std::string& line) { r.log.push_back(line); });
-    for (const auto& batch : batches) {
-      if (move) {
-        f.Process(Json(batch), "users", nullptr);
+    for (size_t i = 0; i < batches.size(); ++i) {
+      if (mode == Mode::kMove) {
+        f.Process(Json(batches[i]), "users", Json::object());
+      } else if (mode == Mode::kCopy) {
+        f.Process(batches[i], "users", nullptr);
       } else {
-        f.Process(batch, "users", nullptr);
+        // (What the page pipeline does: an answer simdjson refuses is decoded into a Json.)
+        if (auto doc = swan::connectors::ParseSimd(texts[i])) {
+          f.ProcessParsed(*doc, "users", Json::object());
+        } else {
+          ++r.refused;
+          f.Process(batches[i], "users", Json::object());
+        }
       }
     }
+    if (parsed != nullptr) *parsed = f.parsed_batches_streamed();
     for (auto& t : f.Finish()) r.tables[t->name()] = ReadFile(t->path());
     r.structure = f.StructureState();
     EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()),
@@ -285,26 +301,69 @@ TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
       {R"([{"id": 1, "tags": ["a"], "m": [[1]], "o": {"k": 1}}, {"id": 2, "tags": [], "m": [[2]]}])",
        R"([{"id": 3, "tags": null, "m": [[3], [4]], "o": null}, {"id": 4, "tags": ["b"]}])",
        R"([{"id": 5, "tags": [], "o": {"k": null}}, {"[]": 1}])"},
+      // every kind of value, nested objects and arrays at depth, a structure that holds
+      {R"([{"id": 1, "p": 1.5, "o": {"a": {"b": 2}, "t": [1, 2]}, "items": [{"x": 1, "y": [3]},
+          {"x": 2, "z": {"w": "v"}}], "b": true, "s": "é\"q\n,", "e": {}, "u": null}])",
+       R"([{"id": 2, "p": -0.0, "o": {"a": {"b": null}, "t": []}, "items": [{"x": 3, "y": [4, 5]}],
+          "b": false, "s": "", "e": {}}, {"id": 3, "p": 1e20, "o": {"a": {"b": 3}, "t": [7]},
+          "items": [], "b": null, "s": "0", "u": null}])",
+       R"([{"id": -4, "p": 0.1, "o": {"a": {"b": 12345678901234567890}, "t": [0.5]},
+          "items": [{"x": 4, "y": [], "z": {"w": null}}], "b": true, "s": "\u0000\u00e9"},
+          {"id": 5, "p": 3, "o": null}])"},
+      // scalar records, and a child table of scalars under a nested object
+      {R"([1, "a", null])", R"([2.5, true, "b"])", R"([null, 3])"},
+      {R"([{"o": {"t": ["a"]}}])", R"([{"o": {"t": ["b", "c"]}}, {"o": {"t": "d"}}])"},
+      // a key given twice (a Json keeps the last value), then a number beyond 64 bits
+      {R"([{"id": 1, "v": 1}])", R"([{"id": 2, "v": 2, "v": 3}])", R"([{"id": 3, "v": 4}])"},
+      {R"([{"id": 1}])", R"([{"id": 2}])", R"([{"id": 123456789012345678901234}])"},
+      // a record holding its child rows' parent column, in a later batch
+      {R"([{"id": 1, "t": [{"a": 1}]}])", R"([{"id": 2, "t": [{"a": 2}]}])",
+       R"([{"id": 3, "t": [{"a": 3, "JSON_parentId": "x"}]}])"},
+      // a new column and a new child table in later batches, then the same again
+      {R"([{"id": 1}])", R"([{"id": 2, "n": 1}])", R"([{"id": 3, "n": 2, "t": [1]}])",
+       R"([{"id": 4, "n": 3, "t": [2]}])"},
+      // incompatible types in a later batch
+      {R"([{"id": 1, "t": [1]}])", R"([{"id": 2, "t": [2]}])", R"([{"id": 3, "t": [{"a": 1}]}])"},
   };
+  // The cases whose later batches all hold the structure the earlier ones gave.
+  const std::set<size_t> all_streamed = {6, 7};
+  const size_t kBeyond64Bits = 10;
   int n = 0;
   for (const auto& c : cases) {
     std::vector<Json> batches;
+    std::vector<std::string> texts;
     Json all = Json::array();
     for (const char* b : c) {
       batches.push_back(Json::parse(b));
+      texts.emplace_back(b);
       for (const auto& record : batches.back()) all.push_back(record);
     }
+    const size_t index = static_cast<size_t>(n);
     std::string name = "stream-" + std::to_string(n++);
     Result one;
     try {
-      one = run({all}, name + "-one", false);
+      one = run({all}, {all.dump()}, name + "-one", Mode::kCopy);
     } catch (const swan::connectors::ExtractorError&) {
       // A case the parser refuses must be refused the same way batch by batch.
-      EXPECT_THROW(run(batches, name + "-copy", false), swan::connectors::ExtractorError) << name;
+      EXPECT_THROW(run(batches, texts, name + "-copy", Mode::kCopy),
+                   swan::connectors::ExtractorError)
+          << name;
+      EXPECT_THROW(run(batches, texts, name + "-parsed", Mode::kParsed),
+                   swan::connectors::ExtractorError)
+          << name;
       continue;
     }
-    for (bool move : {false, true}) {
-      Result streamed = run(batches, name + (move ? "-move" : "-copy"), move);
+    for (Mode mode : {Mode::kCopy, Mode::kMove, Mode::kParsed}) {
+      int64_t parsed = 0;
+      Result streamed =
+          run(batches, texts, name + "-" + std::to_string(static_cast<int>(mode)), mode, &parsed);
+      if (mode == Mode::kParsed) {
+        EXPECT_EQ(streamed.refused, index == kBeyond64Bits ? 1 : 0) << name;
+        if (all_streamed.count(index) != 0) {
+          EXPECT_EQ(parsed, static_cast<int64_t>(batches.size()) - 1)
+              << name << ": every batch after the first is streamed from its parsed answer";
+        }
+      }
       EXPECT_EQ(streamed.tables, one.tables) << name;
       // (Key order aside: batch by batch, a node may get its header name before its children.)
       EXPECT_EQ(nlohmann::json::parse(streamed.structure.dump()),
@@ -313,6 +372,55 @@ TEST(JsonFlattener, StreamedBatchesGiveWhatOnePassGives) {
       EXPECT_EQ(streamed.log, one.log) << name;
     }
   }
+}
+
+// The values of an answer simdjson parsed give what the same answer decoded into a Json gives:
+// the page digest, PHP's serialize() (the parent keys) and PHP's string cast (the cells).
+TEST(SimdJson, ValuesGiveWhatTheirJsonGives) {
+  const std::vector<std::string> answers = {
+      R"([1, -1, 0, -0, 9223372036854775807, -9223372036854775808, 9223372036854775808,
+          18446744073709551615])",
+      R"([0.1, -0.0, 1e20, 1.5e-7, 123456789012345.678, 1E+2, 2.5, 1e300, -3.25e-300])",
+      R"(["", "0", "é", "\u0000", "\ud83d\ude00", "q\"\\\/\n\t", true, false, null])",
+      R"([{"a": {"b": [1, {"c": null}], "d": {}}, "[]": [], "e": ""}, [[1], []], {}])",
+      R"({"data": [{"id": 1}], "next": "x"})",
+  };
+  for (const auto& text : answers) {
+    auto doc = swan::connectors::ParseSimd(text);
+    ASSERT_TRUE(doc != nullptr) << text;
+    const Json json = Json::parse(text);
+    EXPECT_EQ(swan::connectors::SimdSha1Hex(doc->root), swan::connectors::JsonSha1Hex(json))
+        << text;
+    std::string serialized;
+    swan::connectors::SimdPhpSerialize(doc->root, serialized);
+    EXPECT_EQ(serialized, swan::connectors::PhpSerialize(json)) << text;
+    if (!json.is_array()) continue;
+    size_t i = 0;
+    for (simdjson::dom::element item : swan::connectors::SimdArray(doc->root)) {
+      const Json& value = json[i++];
+      if (value.is_array() || value.is_object()) continue;
+      std::string cell;
+      swan::connectors::SimdPhpToString(item, cell);
+      EXPECT_EQ(cell, swan::connectors::PhpToString(value)) << value.dump();
+    }
+  }
+  // Values apart are told apart: a float and an integer, key order, an element more.
+  auto sha = [](const char* text) {
+    return swan::connectors::SimdSha1Hex(swan::connectors::ParseSimd(text)->root);
+  };
+  EXPECT_NE(sha("[1]"), sha("[1.0]"));
+  EXPECT_NE(sha(R"({"a":1,"b":2})"), sha(R"({"b":2,"a":1})"));
+  EXPECT_NE(sha("[[1],[]]"), sha("[[1],[],[]]"));
+  EXPECT_EQ(sha("[ 1 , 2 ]"), sha("[1,2]"));
+  // What simdjson refuses is decoded into a Json, which repairs or refuses it with its errors.
+  EXPECT_EQ(swan::connectors::ParseSimd("[123456789012345678901234]"), nullptr);
+  EXPECT_EQ(swan::connectors::ParseSimd("[\"\xff\"]"), nullptr);
+  EXPECT_EQ(swan::connectors::ParseSimd("[1,]"), nullptr);
+  EXPECT_EQ(swan::connectors::ParseSimd(std::string(600, '[') + std::string(600, ']')), nullptr);
+  EXPECT_TRUE(swan::connectors::SimdHasDuplicateKey(
+      swan::connectors::SimdObject(swan::connectors::ParseSimd(R"({"a":1,"b":2,"a":3})")->root)));
+  EXPECT_FALSE(swan::connectors::SimdHasDuplicateKey(
+      swan::connectors::SimdObject(swan::connectors::ParseSimd(R"({"a":1,"ab":2})")->root)));
 }
 
 TEST(JsonFlattener, RecordsOfAKnownStructureAreCheckedOnce) {

@@ -86,6 +86,17 @@ void CsvTable::WriteRow(const std::vector<Json>& cells) {
   ++rows_;
 }
 
+void CsvTable::WriteCells(const std::vector<std::string_view>& cells) {
+  line_.clear();
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) line_.push_back(',');
+    AppendQuoted(line_, cells[i].data(), cells[i].size());
+  }
+  line_.push_back('\n');
+  WriteBuffered();
+  ++rows_;
+}
+
 void CsvTable::AppendRowsOf(CsvTable& other) {
   other.Close();
   std::FILE* in = std::fopen(other.path().c_str(), "rb");

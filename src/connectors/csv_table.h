@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/php_semantics.h"
@@ -26,6 +27,8 @@ class CsvTable {
   // One row; cells as PHP would write them (null "", true "1", false "", numbers as PHP
   // prints them). Throws ExtractorError for an array or object cell, naming the column.
   void WriteRow(const std::vector<Json>& cells);
+  // One row of cells already in their text form.
+  void WriteCells(const std::vector<std::string_view>& cells);
   // Appends the data rows (not the header) of another table with the same header.
   void AppendRowsOf(CsvTable& other);
   // Flushes and closes the file; further writes are errors.

@@ -83,6 +83,12 @@ class BucketParser {
     flattener_.Process(std::move(data), type, parent_id, record_digests);
   }
 
+  // The same for an answer simdjson parsed, whose root is the batch (no mappings).
+  void ProcessParsed(const SimdDocument& doc, const std::string& type, const Json& parent_id,
+                     const RecordDigests* record_digests) {
+    flattener_.ProcessParsed(doc, type, parent_id, record_digests);
+  }
+
   std::vector<std::unique_ptr<CsvTable>> Results() {
     std::vector<std::unique_ptr<CsvTable>> results;
     auto merge = [&](std::vector<std::unique_ptr<CsvTable>> files) {
@@ -488,6 +494,9 @@ class JobRun {
       return LocateResponseArray(response, config_, LogFn{}, made);
     };
     options.abandon = ex_.abandon;
+    // The answer is the batch (LocateResponseArray returns an array answer itself, silently,
+    // when there is no dataField), and the flattener, not a mapping, takes it.
+    options.parse_arrays = !ex_.parser->has_mappings() && !NonEmpty(config_.config, "dataField");
     PagePipeline pipeline(*ex_.client, *scroller_, config_, first, std::move(options));
     std::string last_hash;
     int64_t pages = 0;
@@ -509,6 +518,14 @@ class JobRun {
         pipeline.Stop();
         scroller_->Reset();
         break;
+      }
+      if (page.parsed) {
+        RecordDigests digests;
+        if (page.digests.valid()) digests = [&page]() { return &page.digests.get(); };
+        ex_.parser->ProcessParsed(*page.parsed, config_.DataType(), ParentCols(parent_id),
+                                  digests ? &digests : nullptr);
+        last_hash = page.hash;
+        continue;
       }
       Json& response = *page.response;
       // The records are read where they are in the response (no copy of the page); the

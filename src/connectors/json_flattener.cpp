@@ -4,12 +4,14 @@
 #include <cerrno>
 #include <cstring>
 
-namespace swan::connectors {
+#include "connectors/json_flattener_plans.h"
 
-namespace {
+namespace swan::connectors {
 
 const char* const kArray = "[]";
 const char* const kDataColumn = "data";
+
+namespace {
 
 bool IsPhpFalsyString(const std::string& s) { return s.empty() || s == "0"; }
 
@@ -366,50 +368,6 @@ void JsonStructure::Load(const Json& definitions) {
 // ---------------------------------------------------------------------------------------------
 // JsonFlattener
 
-// The columns of one output row (a header list without its repeats) and where each sits.
-struct JsonFlattener::RowLayout {
-  std::vector<std::string> columns;
-  std::unordered_map<std::string, size_t> index;
-
-  explicit RowLayout(const std::vector<std::string>& headers) {
-    for (const auto& h : headers) {
-      if (index.count(h)) continue;
-      index.emplace(h, columns.size());
-      columns.push_back(h);
-    }
-  }
-  // The slot of `column`, or -1.
-  ptrdiff_t Slot(const std::string& column) const {
-    auto it = index.find(column);
-    return it == index.end() ? -1 : static_cast<ptrdiff_t>(it->second);
-  }
-};
-
-// One column ParseRow visits, with the header names ParseField would look up for it.
-struct JsonFlattener::ColumnPlan {
-  std::string name;
-  std::string type;
-  std::string header;      // headerNames of <path>.<name>
-  std::string fallback;    // header, or the headerNames of <path> when header is ""
-  bool is_array = false;   // type == "array"
-  bool is_object = false;  // type == "object"
-  ptrdiff_t header_slot = -1;
-  ptrdiff_t fallback_slot = -1;
-  // ParseRow's last plan for the rows this column makes (its object's, its array items'): the
-  // same path and parent column names for every record.
-  mutable std::shared_ptr<const RowPlan> rows_plan;
-};
-
-struct JsonFlattener::RowPlan {
-  uint64_t generation = 0;  // the structure's generation the lookups were made in
-  bool kept = false;        // GetRowPlan keeps it: making it changed nothing
-  std::shared_ptr<const RowLayout> layout;
-  std::vector<ColumnPlan> columns;
-  // The row's own id (JSON_parentId of its children) is only read by array and object columns.
-  bool needs_parent_id = false;
-  std::string clean_path;
-};
-
 // php-jsonparser's CsvRow: the values of one output row, by column.
 struct JsonFlattener::Row {
   std::shared_ptr<const RowLayout> layout;
@@ -525,19 +483,15 @@ std::string JsonFlattener::AnalyzeItem(const Json& item, const NodePath& path) {
   return type;
 }
 
-namespace {
-
-// The object child `name` of a structure node, or nullptr.
-const Json* ChildNode(const Json* node, const std::string& name) {
+const Json* JsonFlattener::ChildNode(const Json* node, const std::string& name) {
   if (node == nullptr || !node->is_object()) return nullptr;
   auto it = node->find(name);
   return it != node->end() && it->is_object() ? &*it : nullptr;
 }
 
-// Whether SaveNodeValue(<node's path>, "nodeType", type) leaves the structure as it is: the
-// node exists and has that type, or it has a known type and `type` is "null" (which
+// The node exists and has that type, or it has a known type and `type` is "null" (which
 // HandleUpgrade leaves standing).
-bool NodeTypeHolds(const Json* node, const char* type) {
+bool JsonFlattener::NodeTypeHolds(const Json* node, const char* type) {
   if (node == nullptr) return false;
   auto it = node->find("nodeType");
   if (it == node->end() || !it->is_string()) return false;
@@ -545,8 +499,6 @@ bool NodeTypeHolds(const Json* node, const char* type) {
   if (existing == type) return true;
   return std::strcmp(type, "null") == 0 && (existing == "scalar" || existing == "object");
 }
-
-}  // namespace
 
 const Json* JsonFlattener::SavedNode(const NodePath& path) const {
   const Json* cur = &structure_.data();
@@ -643,13 +595,7 @@ void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::
   } catch (const ExtractorError& e) {
     throw ExtractorError(std::string("Error parsing response JSON: ") + e.what());
   }
-  if (spool_ == nullptr) {
-    spool_path_ = UniqueWorkFile(work_dir_, "flattener-spool", ".cbor");
-    spool_ = std::fopen(spool_path_.c_str(), "wb");
-    if (spool_ == nullptr) {
-      throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
-    }
-  }
+  OpenSpool();
   // type, parent_id and data, each as <8-byte length><CBOR>: CBOR keeps the values a JSON dump
   // and parse would give back (records come from parsed JSON: no NaN, nonnegative integers
   // unsigned), without formatting them.
@@ -657,13 +603,34 @@ void JsonFlattener::ProcessBatch(const Json& data, Json* consumable, const std::
   for (const Json* doc : {&type_doc, &parent_id, &data}) {
     spool_buf_.clear();
     Json::to_cbor(*doc, spool_buf_);
-    const uint64_t size = spool_buf_.size();
-    if (std::fwrite(&size, sizeof size, 1, spool_) != 1 ||
-        std::fwrite(spool_buf_.data(), 1, spool_buf_.size(), spool_) != spool_buf_.size()) {
-      throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
-    }
+    SpoolDocument(spool_buf_.data(), spool_buf_.size(), false);
   }
   if (streaming_) StreamBatch(data, consumable, type, parent_id, digests);
+}
+
+namespace {
+
+// A spooled document's length with this bit set: the document is JSON text (a parsed answer's,
+// json_flattener_simd.cpp), not CBOR.
+constexpr uint64_t kSpoolJsonText = uint64_t{1} << 63;
+
+}  // namespace
+
+void JsonFlattener::OpenSpool() {
+  if (spool_ != nullptr) return;
+  spool_path_ = UniqueWorkFile(work_dir_, "flattener-spool", ".cbor");
+  spool_ = std::fopen(spool_path_.c_str(), "wb");
+  if (spool_ == nullptr) {
+    throw ExtractorError("cannot create " + spool_path_ + ": " + std::strerror(errno), false);
+  }
+}
+
+void JsonFlattener::SpoolDocument(const uint8_t* data, size_t size, bool json_text) {
+  const uint64_t header = size | (json_text ? kSpoolJsonText : 0);
+  if (std::fwrite(&header, sizeof header, 1, spool_) != 1 ||
+      std::fwrite(data, 1, size, spool_) != size) {
+    throw ExtractorError("cannot write " + spool_path_ + ": " + std::strerror(errno), false);
+  }
 }
 
 std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
@@ -693,13 +660,15 @@ std::vector<std::unique_ptr<CsvTable>> JsonFlattener::Finish() {
     }
     // The next document of the spool; false at its end.
     auto next = [&](Json& doc) {
-      uint64_t size = 0;
-      if (std::fread(&size, sizeof size, 1, in.get()) != 1) return false;
+      uint64_t header = 0;
+      if (std::fread(&header, sizeof header, 1, in.get()) != 1) return false;
+      const uint64_t size = header & ~kSpoolJsonText;
       spool_buf_.resize(size);
       if (std::fread(spool_buf_.data(), 1, size, in.get()) != size) {
         throw ExtractorError("cannot read " + spool_path_, false);
       }
-      doc = Json::from_cbor(spool_buf_);
+      doc = (header & kSpoolJsonText) != 0 ? Json::parse(spool_buf_.begin(), spool_buf_.end())
+                                           : Json::from_cbor(spool_buf_);
       return true;
     };
     try {
@@ -968,18 +937,23 @@ std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::GetRowPlan(
   return plan;
 }
 
+std::shared_ptr<const JsonFlattener::RowPlan> JsonFlattener::PlanFor(
+    const NodePath& path, const std::vector<std::pair<std::string, Json>>& parent_cols,
+    std::shared_ptr<const RowPlan>* last_plan) {
+  if (last_plan != nullptr && *last_plan && (*last_plan)->kept &&
+      (*last_plan)->generation == structure_.generation()) {
+    return *last_plan;  // what GetRowPlan would find: kept, and the structure is unchanged
+  }
+  std::shared_ptr<const RowPlan> plan = GetRowPlan(path, parent_cols);
+  if (last_plan != nullptr) *last_plan = plan;
+  return plan;
+}
+
 void JsonFlattener::ParseRow(Json& row, const NodePath& path,
                              const std::vector<std::pair<std::string, Json>>& parent_cols,
                              const std::string& outer_hash, Row& out, const std::string* digest,
                              std::shared_ptr<const RowPlan>* last_plan) {
-  std::shared_ptr<const RowPlan> plan;
-  if (last_plan != nullptr && *last_plan && (*last_plan)->kept &&
-      (*last_plan)->generation == structure_.generation()) {
-    plan = *last_plan;  // what GetRowPlan would find: kept, and the structure is unchanged
-  } else {
-    plan = GetRowPlan(path, parent_cols);
-    if (last_plan != nullptr) *last_plan = plan;
-  }
+  std::shared_ptr<const RowPlan> plan = PlanFor(path, parent_cols, last_plan);
   out.Init(plan->layout);
   std::string array_parent_id;
   if (plan->needs_parent_id) {

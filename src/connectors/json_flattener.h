@@ -39,7 +39,13 @@
 #include "connectors/extractor_log.h"
 #include "connectors/php_semantics.h"
 
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
+
 namespace swan::connectors {
+
+struct SimdDocument;
 
 using NodePath = std::vector<std::string>;
 
@@ -121,15 +127,27 @@ class JsonFlattener {
   // columns is made from it.
   void Process(Json&& data, const std::string& type, const Json& parent_id,
                const RecordDigests* record_digests = nullptr);
+  // Process for an answer parsed by simdjson (simd_json.h) whose root is the batch (an array).
+  // While the structure holds for every record (the common case after the first page), the
+  // records are analysed and streamed from the parsed document, and the answer's text is
+  // spooled, all without a Json tree. Otherwise the text is decoded into a Json and goes
+  // through Process: the outcome is the same either way.
+  void ProcessParsed(const SimdDocument& doc, const std::string& type, const Json& parent_id,
+                     const RecordDigests* record_digests = nullptr);
   // Writes every spooled batch into its tables; returns them in creation order, closed.
   std::vector<std::unique_ptr<CsvTable>> Finish();
   Json StructureState() const { return structure_.GetData(); }
+  // How many batches ProcessParsed streamed from their parsed answers (the rest went through a
+  // Json): for tests and the job's debug log.
+  int64_t parsed_batches_streamed() const { return parsed_batches_streamed_; }
 
  private:
   struct RowLayout;
   struct ColumnPlan;
   struct RowPlan;
   struct Row;
+  struct SimdItem;
+  struct SimdRow;
   void ProcessBatch(const Json& data, Json* consumable, const std::string& type,
                     const Json& parent_id, const RecordDigests* digests);
   // Writes the batch's rows into the streamed tables, or stops streaming (see above).
@@ -144,6 +162,32 @@ class JsonFlattener {
   // save already holds that nodeType. `node`: the structure's node of the item's path, or
   // nullptr; `in_array`: that path ends in "[]". Sets `type` to what AnalyzeItem returns.
   bool AnalysisHolds(const Json& item, const Json* node, bool in_array, const char** type) const;
+  // AnalysisHolds for a record of a parsed answer; false also for an object with a key twice.
+  bool AnalysisHoldsSimd(simdjson::dom::element item, const Json* node, bool in_array,
+                         const char** type) const;
+  // Whether AnalyzeArray would change nothing for the records of `array` (json_flattener_simd).
+  bool BatchAnalysisHoldsSimd(simdjson::dom::element array, const NodePath& path) const;
+  // StreamBatch, ParseSimd, ParseRowSimd, ParseFieldSimd: Stream, Parse, ParseRow and
+  // ParseField for the records of a parsed answer, writing the same rows.
+  void StreamSimd(simdjson::dom::element records, const std::string& type,
+                  const RecordDigests* digests);
+  void ParseSimd(simdjson::dom::element items, const NodePath& path, const std::string* parent_id,
+                 const std::vector<std::string>* digests,
+                 std::shared_ptr<const RowPlan>* last_plan);
+  void ParseRowSimd(const SimdItem& row, const NodePath& path,
+                    const std::vector<std::pair<std::string, Json>>& parent_cols,
+                    const std::string& outer_hash, SimdRow& out, const std::string* digest,
+                    std::shared_ptr<const RowPlan>* last_plan);
+  void ParseFieldSimd(const SimdItem& row, SimdRow& csv_row, const std::string& array_parent_id,
+                      const ColumnPlan& column, uint64_t plan_generation, const NodePath& path);
+  // Opens the spool at the first batch.
+  void OpenSpool();
+  // Appends one document: CBOR, or JSON text (`json_text`).
+  void SpoolDocument(const uint8_t* data, size_t size, bool json_text);
+  // The object child `name` of a structure node, or nullptr.
+  static const Json* ChildNode(const Json* node, const std::string& name);
+  // Whether SaveNodeValue(<node's path>, "nodeType", type) leaves the structure as it is.
+  static bool NodeTypeHolds(const Json* node, const char* type);
   // The structure's node at `path` as SaveNodeValue walks to it, or nullptr.
   const Json* SavedNode(const NodePath& path) const;
   // Consumes `data`: its records are moved into the rows written.
@@ -163,6 +207,10 @@ class JsonFlattener {
   // generation (a call that changed the structure is answered but not kept). ParseRow's
   // `last_plan`: the plan of the caller's previous row of the same path and parent columns,
   // reused while it is the one GetRowPlan would return (and replaced otherwise).
+  // GetRowPlan, or `*last_plan` when it is the one GetRowPlan would return (then kept there).
+  std::shared_ptr<const RowPlan> PlanFor(
+      const NodePath& path, const std::vector<std::pair<std::string, Json>>& parent_cols,
+      std::shared_ptr<const RowPlan>* last_plan);
   std::shared_ptr<const RowPlan> GetRowPlan(
       const NodePath& path, const std::vector<std::pair<std::string, Json>>& parent_cols);
   void ParseField(Json& row, Row& csv_row, const std::string& array_parent_id,
@@ -192,6 +240,12 @@ class JsonFlattener {
   // By a hash of the path and the parent names.
   std::unordered_map<size_t, std::vector<PlanEntry>> plans_;
 
+  // ParseSimd's and ParseRowSimd's rows, one for each depth of the path (rows alive at once
+  // are at different depths), reused for every record.
+  std::vector<std::unique_ptr<SimdRow>> simd_rows_;
+  SimdRow& ScratchRow(size_t depth);
+
+  int64_t parsed_batches_streamed_ = 0;
   bool streaming_ = true;
   bool streamed_any_ = false;
   uint64_t streamed_generation_ = 0;  // the analysed structure's, at the first streamed batch

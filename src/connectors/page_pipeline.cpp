@@ -110,29 +110,73 @@ void PagePipeline::FetchLoop(RestRequest first) {
   fetched_.Push(std::move(end));
 }
 
+namespace {
+
+// Md5Hex(PhpSerialize(record)) of each record that is an object, "" for the others.
+template <class Records, class Digest>
+std::shared_future<std::vector<std::string>> DigestsOf(Records records, size_t size,
+                                                       Digest digest) {
+  return std::async(std::launch::async,
+                    [records, size, digest]() {
+                      std::vector<std::string> digests;
+                      digests.reserve(size);
+                      digest(*records, digests);
+                      return digests;
+                    })
+      .share();
+}
+
+}  // namespace
+
+bool PagePipeline::ParseArray(PipelinedPage& page) const {
+  const RestClient::Fetched& fetched = *page.fetched;
+  // Interpret's other cases (errors, ignored statuses) stay with it.
+  if (fetched.response.status >= 400 || fetched.ignored) return false;
+  std::shared_ptr<SimdDocument> parsed = ParseSimd(fetched.response.body);
+  if (!parsed || parsed->root.type() != simdjson::dom::element_type::ARRAY) return false;
+  page.hash = SimdSha1Hex(parsed->root);
+  const size_t size = SimdArray(parsed->root).size();
+  std::shared_ptr<const SimdDocument> records = parsed;
+  page.digests = DigestsOf(records, size, [](const SimdDocument& doc, auto& digests) {
+    std::string serialized;
+    for (simdjson::dom::element record : SimdArray(doc.root)) {
+      if (record.type() != simdjson::dom::element_type::OBJECT) {
+        digests.emplace_back();
+        continue;
+      }
+      serialized.clear();
+      SimdPhpSerialize(record, serialized);
+      digests.push_back(Md5Hex(serialized));
+    }
+  });
+  page.parsed = std::move(parsed);
+  return true;
+}
+
 void PagePipeline::DecodeLoop() {
   while (std::optional<PipelinedPage> page = fetched_.Pop()) {
     if (page->kind == PipelinedPage::Kind::kPage) {
       try {
-        if (!page->response)
-          page->response = std::make_shared<Json>(client_.Interpret(*page->fetched));
-        page->fetched.reset();
-        page->hash = JsonSha1Hex(*page->response);
-        if (page->response->is_array()) {
-          std::shared_ptr<const Json> records = page->response;
-          page->digests =
-              std::async(std::launch::async, [records]() {
-                std::vector<std::string> digests;
-                digests.reserve(records->size());
-                for (const auto& record : *records)
-                  digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
-                return digests;
-              }).share();
+        const bool parsed = !page->response && options_.parse_arrays && ParseArray(*page);
+        if (!parsed) {
+          if (!page->response)
+            page->response = std::make_shared<Json>(client_.Interpret(*page->fetched));
+          page->hash = JsonSha1Hex(*page->response);
+          if (page->response->is_array()) {
+            std::shared_ptr<const Json> records = page->response;
+            page->digests =
+                DigestsOf(records, records->size(), [](const Json& array, auto& digests) {
+                  for (const auto& record : array)
+                    digests.push_back(record.is_object() ? Md5Hex(PhpSerialize(record)) : "");
+                });
+          }
         }
+        page->fetched.reset();
       } catch (...) {
         page->kind = PipelinedPage::Kind::kError;
         page->error = std::current_exception();
         page->response.reset();
+        page->parsed.reset();
       }
     }
     const bool ends = page->kind != PipelinedPage::Kind::kPage;

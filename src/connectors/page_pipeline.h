@@ -32,6 +32,7 @@
 #include "connectors/pagination.h"
 #include "connectors/rest_client.h"
 #include "connectors/rest_config.h"
+#include "connectors/simd_json.h"
 
 namespace swan::connectors {
 
@@ -50,6 +51,9 @@ struct PipelinedPage {
   std::shared_future<std::vector<std::string>> digests;
   std::exception_ptr error;
   std::optional<RestClient::Fetched> fetched;  // until decoded
+  // Instead of `response`, when the options ask for it and simdjson accepts the answer (an
+  // array): the parsed answer; `hash` and `digests` are made from it.
+  std::shared_ptr<SimdDocument> parsed;
 };
 
 struct PagePipelineOptions {
@@ -59,6 +63,9 @@ struct PagePipelineOptions {
   // The records of a decoded answer (LocateResponseArray without its log): a part of
   // `response`, or `*made`. May throw ExtractorError.
   std::function<const Json*(const Json& response, Json* made)> locate{};
+  // Answers that are arrays are parsed by simdjson (PipelinedPage::parsed) when it accepts them:
+  // for a caller whose records are the answer itself and go to JsonFlattener::ProcessParsed.
+  bool parse_arrays = false;
   // Set by Stop: the client's request in flight ends (shared with the client's fetcher).
   std::shared_ptr<std::atomic<bool>> abandon{};
 };
@@ -95,6 +102,9 @@ class PagePipeline {
 
   void FetchLoop(RestRequest request);
   void DecodeLoop();
+  // Parses a fetched answer that is an array with simdjson (options.parse_arrays): sets
+  // `parsed`, `hash` and `digests`; false (nothing set) when it takes Interpret instead.
+  bool ParseArray(PipelinedPage& page) const;
 
   RestClient& client_;
   Scroller& scroller_;

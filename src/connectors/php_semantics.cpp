@@ -60,7 +60,7 @@ void AppendInt(std::string& out, int64_t v) {
 }
 
 // s:<length>:"<bytes>";
-void AppendSerializedString(std::string& out, const std::string& s) {
+void AppendSerializedString(std::string& out, std::string_view s) {
   out += "s:";
   AppendInt(out, s.size(), false);
   out += ":\"";
@@ -77,28 +77,14 @@ void SerializeInto(const Json& v, bool objects_as_arrays, std::string& out) {
       out += v.get<bool>() ? "b:1;" : "b:0;";
       return;
     case Json::value_t::number_integer:
-      out += "i:";
-      AppendInt(out, v.get<int64_t>());
-      out.push_back(';');
+      PhpSerializeInt(out, v.get<int64_t>());
       return;
     case Json::value_t::number_unsigned:
-      out += "i:";
-      AppendInt(out, v.get<uint64_t>(), false);
-      out.push_back(';');
+      PhpSerializeUint(out, v.get<uint64_t>());
       return;
-    case Json::value_t::number_float: {
-      double d = v.get<double>();
-      if (std::isnan(d)) {
-        out += "d:NAN;";
-      } else if (std::isinf(d)) {
-        out += d > 0 ? "d:INF;" : "d:-INF;";
-      } else {
-        out += "d:";
-        out += PhpFormatDouble(d, 17, 'E');
-        out.push_back(';');
-      }
+    case Json::value_t::number_float:
+      PhpSerializeDouble(out, v.get<double>());
       return;
-    }
     case Json::value_t::string:
       AppendSerializedString(out, v.get_ref<const std::string&>());
       return;
@@ -384,6 +370,32 @@ std::string NormalizePath(const std::string& path) {
 }
 
 }  // namespace
+
+void PhpSerializeString(std::string& out, std::string_view s) { AppendSerializedString(out, s); }
+
+void PhpSerializeInt(std::string& out, int64_t v) {
+  out += "i:";
+  AppendInt(out, v);
+  out.push_back(';');
+}
+
+void PhpSerializeUint(std::string& out, uint64_t v) {
+  out += "i:";
+  AppendInt(out, v, false);
+  out.push_back(';');
+}
+
+void PhpSerializeDouble(std::string& out, double d) {
+  if (std::isnan(d)) {
+    out += "d:NAN;";
+  } else if (std::isinf(d)) {
+    out += d > 0 ? "d:INF;" : "d:-INF;";
+  } else {
+    out += "d:";
+    out += PhpFormatDouble(d, 17, 'E');
+    out.push_back(';');
+  }
+}
 
 bool IsScalar(const Json& v) { return v.is_string() || v.is_number() || v.is_boolean(); }
 
@@ -702,107 +714,107 @@ std::string Sha1Hex(const std::string& data) {
   return DigestHex(sha1 != nullptr ? sha1 : EVP_sha1(), data);
 }
 
-namespace {
-
-// Feeds a tagged, length-prefixed form of a JSON value (one form per dump()) to a digest, in
-// chunks.
-class JsonDigest {
- public:
-  explicit JsonDigest(EVP_MD_CTX* ctx) : ctx_(ctx) { buf_.reserve(kChunk + 64); }
-
-  void Add(const Json& v) {
-    switch (v.type()) {
-      case Json::value_t::null:
-        buf_.push_back('n');
-        break;
-      case Json::value_t::boolean:
-        buf_.push_back(v.get<bool>() ? 't' : 'f');
-        break;
-      case Json::value_t::number_integer:
-        buf_.push_back('i');
-        AppendInt(buf_, v.get<int64_t>());
-        buf_.push_back(';');
-        break;
-      case Json::value_t::number_unsigned:
-        buf_.push_back('i');
-        AppendInt(buf_, v.get<uint64_t>(), false);
-        buf_.push_back(';');
-        break;
-      case Json::value_t::number_float: {
-        double d = v.get<double>();
-        if (!std::isfinite(d)) {
-          buf_.push_back('n');  // dump() writes null
-        } else {
-          buf_.push_back('d');
-          buf_.append(reinterpret_cast<const char*>(&d), sizeof d);
-        }
-        break;
-      }
-      case Json::value_t::string:
-        AddString(v.get_ref<const std::string&>());
-        break;
-      case Json::value_t::array:
-        buf_.push_back('[');
-        AddSize(v.size());
-        for (const auto& item : v) Add(item);
-        break;
-      case Json::value_t::object:
-        buf_.push_back('{');
-        AddSize(v.size());
-        for (auto it = v.begin(); it != v.end(); ++it) {
-          AddString(it.key());
-          Add(it.value());
-        }
-        break;
-      default:
-        buf_.push_back('?');
-        AddString(v.dump());
-    }
-    if (buf_.size() >= kChunk) Flush();
-  }
-
-  void Flush() {
-    EVP_DigestUpdate(ctx_, buf_.data(), buf_.size());
-    buf_.clear();
-  }
-
- private:
-  static constexpr size_t kChunk = 64 * 1024;
-
-  void AddSize(size_t n) {
-    uint64_t v = n;
-    buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void AddString(const std::string& s) {
-    buf_.push_back('s');
-    AddSize(s.size());
-    if (s.size() >= kChunk) {
-      Flush();
-      EVP_DigestUpdate(ctx_, s.data(), s.size());
-    } else {
-      buf_ += s;
-    }
-  }
-
-  EVP_MD_CTX* ctx_;
-  std::string buf_;
-};
-
-}  // namespace
-
-std::string JsonSha1Hex(const Json& value) {
+// The tagged, length-prefixed form of a value (one form per dump()), fed to SHA-1 in chunks.
+ValueSha1::ValueSha1() : ctx_(EVP_MD_CTX_new()) {
   static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), sha1 != nullptr ? sha1 : EVP_sha1(), nullptr) != 1) {
-    return Sha1Hex(value.dump());
+  if (ctx_ == nullptr ||
+      EVP_DigestInit_ex(ctx_, sha1 != nullptr ? sha1 : EVP_sha1(), nullptr) != 1) {
+    throw ExtractorError("cannot start a SHA-1 digest", false);
   }
-  JsonDigest digest(ctx.get());
-  digest.Add(value);
-  digest.Flush();
+  buf_.reserve(kChunk + 64);
+}
+
+ValueSha1::~ValueSha1() { EVP_MD_CTX_free(ctx_); }
+
+void ValueSha1::Int(int64_t v) {
+  buf_.push_back('i');
+  AppendInt(buf_, v);
+  buf_.push_back(';');
+  MaybeFlush();
+}
+
+void ValueSha1::Uint(uint64_t v) {
+  buf_.push_back('i');
+  AppendInt(buf_, v, false);
+  buf_.push_back(';');
+  MaybeFlush();
+}
+
+void ValueSha1::Double(double d) {
+  if (!std::isfinite(d)) {
+    buf_.push_back('n');  // dump() writes null
+  } else {
+    buf_.push_back('d');
+    buf_.append(reinterpret_cast<const char*>(&d), sizeof d);
+  }
+  MaybeFlush();
+}
+
+void ValueSha1::String(std::string_view s) {
+  buf_.push_back('s');
+  Size(s.size());
+  if (s.size() >= kChunk) {
+    Flush();
+    EVP_DigestUpdate(ctx_, s.data(), s.size());
+  } else {
+    buf_ += s;
+    MaybeFlush();
+  }
+}
+
+void ValueSha1::Size(size_t n) {
+  uint64_t v = n;
+  buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void ValueSha1::Add(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null:
+      return Null();
+    case Json::value_t::boolean:
+      return Bool(v.get<bool>());
+    case Json::value_t::number_integer:
+      return Int(v.get<int64_t>());
+    case Json::value_t::number_unsigned:
+      return Uint(v.get<uint64_t>());
+    case Json::value_t::number_float:
+      return Double(v.get<double>());
+    case Json::value_t::string:
+      return String(v.get_ref<const std::string&>());
+    case Json::value_t::array:
+      ArrayStart(v.size());
+      for (const auto& item : v) Add(item);
+      return;
+    case Json::value_t::object:
+      ObjectStart(v.size());
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        String(it.key());
+        Add(it.value());
+      }
+      return;
+    default:
+      buf_.push_back('?');
+      String(v.dump());
+  }
+}
+
+void ValueSha1::Flush() {
+  EVP_DigestUpdate(ctx_, buf_.data(), buf_.size());
+  buf_.clear();
+}
+
+std::string ValueSha1::Hex() {
+  Flush();
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), out, &len);
+  EVP_DigestFinal_ex(ctx_, out, &len);
   return HexLower(out, len);
+}
+
+std::string JsonSha1Hex(const Json& value) {
+  ValueSha1 digest;
+  digest.Add(value);
+  return digest.Hex();
 }
 
 UrlParts ParseUrl(const std::string& url) {

@@ -14,10 +14,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace swan::connectors {
 
@@ -87,6 +90,56 @@ std::string Sha1Hex(const std::string& data);
 // null, NaN and infinity alike; an integer by its value; a float by its bits; strings, arrays and
 // objects, in order, by their contents), without formatting the dump.
 std::string JsonSha1Hex(const Json& value);
+
+// The digest JsonSha1Hex makes, fed piece by piece: a caller that walks a value held another
+// way (simd_json.h) and feeds the same pieces in the same order gets the same hex. An array or
+// object starts with its size; an object's keys go in with String, each before its value.
+class ValueSha1 {
+ public:
+  ValueSha1();
+  ~ValueSha1();
+  ValueSha1(const ValueSha1&) = delete;
+  ValueSha1& operator=(const ValueSha1&) = delete;
+
+  void Null() { Tag('n'); }
+  void Bool(bool b) { Tag(b ? 't' : 'f'); }
+  void Int(int64_t v);
+  void Uint(uint64_t v);
+  void Double(double d);
+  void String(std::string_view s);
+  void ArrayStart(size_t n) { Start('[', n); }
+  void ObjectStart(size_t n) { Start('{', n); }
+  void Add(const Json& v);
+  // The hex digest; nothing may be added after.
+  std::string Hex();
+
+ private:
+  static constexpr size_t kChunk = 64 * 1024;
+  void Tag(char c) {
+    buf_.push_back(c);
+    MaybeFlush();
+  }
+  void Start(char c, size_t n) {
+    buf_.push_back(c);
+    Size(n);
+    MaybeFlush();
+  }
+  void Size(size_t n);
+  void MaybeFlush() {
+    if (buf_.size() >= kChunk) Flush();
+  }
+  void Flush();
+
+  ::evp_md_ctx_st* ctx_;
+  std::string buf_;
+};
+
+// Pieces of PhpSerialize, for a caller that walks a value held another way: s:<len>:"<s>";
+// i:<v>; d:<v>; (serialize_precision 17).
+void PhpSerializeString(std::string& out, std::string_view s);
+void PhpSerializeInt(std::string& out, int64_t v);
+void PhpSerializeUint(std::string& out, uint64_t v);
+void PhpSerializeDouble(std::string& out, double d);
 
 // A parsed absolute or relative URL (parse_url's parts).
 struct UrlParts {
