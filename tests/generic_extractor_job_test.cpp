@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -120,6 +121,97 @@ TEST_F(GenericExtractorJobTest, MappingColumnsKeepTheConfigurationsOrder) {
   json job = p.RunJob("ordered");
   ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
   EXPECT_EQ(p.Columns("in.c-shop.items"), (std::vector<std::string>{"name", "id"}));
+}
+
+// A server whose extractors write small slices (4 KiB instead of 4 MiB): a test's tables have many.
+class SmallSliceServer {
+ public:
+  SmallSliceServer() {
+    ::setenv("SWAN_EXTRACT_SLICE_BYTES", "4096", 1);
+    server_ = std::make_unique<ServerProcess>();
+    ::unsetenv("SWAN_EXTRACT_SLICE_BYTES");
+  }
+  ServerProcess& server() { return *server_; }
+
+ private:
+  std::unique_ptr<ServerProcess> server_;
+};
+
+// 3,000 items in pages of 100 from /many (a JSON array per page); from id `change_at` on (0:
+// never) the items have one more field.
+json ManyItemsConfig(int port, const std::string& token, int change_at) {
+  json config = ExtractorConfig(port, token, "many");
+  config["parameters"]["api"]["pagination"]["limit"] = 100;
+  json job = {{"endpoint", "many"}, {"params", {{"total", 3000}}}};
+  if (change_at > 0) job["params"]["change_at"] = change_at;
+  config["parameters"]["config"]["jobs"] = json::array({job});
+  return config;
+}
+
+json Sql(const ProjectApi& p, const std::string& sql) {
+  return p.Ok("POST", p.Path("/sql"), json{{"sql", sql}});
+}
+
+// The rows written as pages arrive go out as slices, each loaded while the next pages come: one
+// version per table whose segments are the slices, every row once, the same rows as a load of
+// the whole file.
+TEST_F(GenericExtractorJobTest, TablesLoadSliceBySliceWhilePagesArrive) {
+  SmallSliceServer small;
+  ASSERT_TRUE(small.server().ok()) << small.server().error();
+  const std::string token = "tok-" + fs::RandomHex(8);
+  PagedApi api(token, dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(small.server(), "rest-slices");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("many", "keboola.ex-generic-v2", ManyItemsConfig(api.port(), token, 0));
+  for (int run = 0; run < 2; ++run) {
+    json job = p.RunJob("many");
+    ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+    const json items = p.Table("in.c-many.many");
+    EXPECT_EQ(items.value("row_count", int64_t{0}), 3000) << items.dump();
+    EXPECT_GT(items.value("segments", 0), 4) << items.dump();  // one per slice
+    const json sums =
+        Sql(p,
+            "SELECT count(*)::VARCHAR, count(DISTINCT id)::VARCHAR, "
+            "sum(id::BIGINT)::VARCHAR, sum(price::DOUBLE)::VARCHAR, "
+            "count(*) FILTER (maker_country = 'CZ')::VARCHAR FROM \"in.c-many.many\"");
+    EXPECT_EQ(sums.value("rows", json::array()),
+              json::array({json::array({"3000", "3000", "4501500", "1125375.0", "1500"})}))
+        << sums.dump();
+    // Tags: i % 3 + 1 per item, each row linked to its item's row.
+    const json tags = Sql(p,
+                          "SELECT count(*)::VARCHAR, count(DISTINCT t.JSON_parentId)::VARCHAR, "
+                          "count(m.id)::VARCHAR FROM \"in.c-many.many_tags\" t LEFT JOIN "
+                          "\"in.c-many.many\" m ON m.tags = t.JSON_parentId");
+    EXPECT_EQ(tags.value("rows", json::array()),
+              json::array({json::array({"6000", "3000", "6000"})}))
+        << tags.dump();
+  }
+}
+
+// A field that first appears after slices were loaded changes the table's columns: the slices
+// are dropped and the table is loaded whole, with every row once and the new column filled from
+// where it appears.
+TEST_F(GenericExtractorJobTest, AStructureChangeAfterLoadedSlicesKeepsEveryRowOnce) {
+  SmallSliceServer small;
+  ASSERT_TRUE(small.server().ok()) << small.server().error();
+  const std::string token = "tok-" + fs::RandomHex(8);
+  PagedApi api(token, dir_.path() + "/requests.log");
+  ASSERT_GT(api.port(), 0);
+  ProjectApi p(small.server(), "rest-slices-change");
+  ASSERT_TRUE(p.ok());
+  p.CreateConfig("many", "keboola.ex-generic-v2", ManyItemsConfig(api.port(), token, 2901));
+  json job = p.RunJob("many");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  const json sums = Sql(p,
+                        "SELECT count(*)::VARCHAR, count(DISTINCT id)::VARCHAR, "
+                        "sum(id::BIGINT)::VARCHAR, count(late)::VARCHAR, "
+                        "min(id::BIGINT) FILTER (late <> '')::VARCHAR FROM \"in.c-many.many\"");
+  EXPECT_EQ(sums.value("rows", json::array()),
+            json::array({json::array({"3000", "3000", "4501500", "100", "2901"})}))
+      << sums.dump();
+  const json tags = Sql(p, "SELECT count(*)::VARCHAR FROM \"in.c-many.many_tags\"");
+  EXPECT_EQ(tags.value("rows", json::array()), json::array({json::array({"6000"})})) << tags.dump();
 }
 
 TEST_F(GenericExtractorJobTest, AWrongTokenIsAUserErrorAndWritesNothing) {

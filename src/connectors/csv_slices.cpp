@@ -16,12 +16,12 @@ namespace {
 constexpr size_t kBufferBytes = size_t{1} << 20;
 constexpr int64_t kFirstSliceBytes = int64_t{64} << 20;
 
-int64_t FirstSliceBytes() {
+int64_t FirstSliceBytes(int64_t fallback) {
   const char* given = std::getenv("SWAN_EXTRACT_SLICE_BYTES");
-  if (given == nullptr || *given == '\0') return kFirstSliceBytes;
+  if (given == nullptr || *given == '\0') return fallback;
   char* end = nullptr;
   const long long bytes = std::strtoll(given, &end, 10);
-  return end && *end == '\0' && bytes >= 4096 ? bytes : kFirstSliceBytes;
+  return end && *end == '\0' && bytes >= 4096 ? bytes : fallback;
 }
 
 Status WriteError(const std::string& path) {
@@ -30,11 +30,13 @@ Status WriteError(const std::string& path) {
 
 }  // namespace
 
-CsvSliceWriter::CsvSliceWriter(std::string folder, std::string source, SliceDone done)
+CsvSliceWriter::CsvSliceWriter(std::string folder, std::string source, SliceDone done,
+                               int64_t first_slice_bytes)
     : folder_(std::move(folder)),
       source_(std::move(source)),
       done_(std::move(done)),
-      first_slice_bytes_(FirstSliceBytes()) {}
+      first_slice_bytes_(
+          FirstSliceBytes(first_slice_bytes > 0 ? first_slice_bytes : kFirstSliceBytes)) {}
 
 CsvSliceWriter::~CsvSliceWriter() {
   if (fd_ >= 0) ::close(fd_);

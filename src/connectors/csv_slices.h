@@ -21,8 +21,11 @@ namespace swan::connectors {
 class CsvSliceWriter {
  public:
   using SliceDone = std::function<void(const std::string& source, const std::string& path)>;
-  // `folder` is out/tables/<source>; it is made by Open. `done` may be empty.
-  CsvSliceWriter(std::string folder, std::string source, SliceDone done);
+  // `folder` is out/tables/<source>; it is made by Open. `done` may be empty. `first_slice_bytes`:
+  // 0 for the default above, or the first slice's size for a writer of smaller tables
+  // (SWAN_EXTRACT_SLICE_BYTES overrides either).
+  CsvSliceWriter(std::string folder, std::string source, SliceDone done,
+                 int64_t first_slice_bytes = 0);
   ~CsvSliceWriter();
   CsvSliceWriter(const CsvSliceWriter&) = delete;
   CsvSliceWriter& operator=(const CsvSliceWriter&) = delete;

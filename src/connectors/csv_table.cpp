@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace swan::connectors {
 
@@ -19,6 +20,22 @@ CsvTable::CsvTable(std::string name, std::vector<std::string> header, std::strin
     throw ExtractorError("cannot create " + path_ + ": " + std::strerror(errno), false);
   }
   WriteLine(header_);
+}
+
+CsvTable::CsvTable(std::string name, std::vector<std::string> header, std::string folder,
+                   std::string source, std::string manifest, int64_t first_slice_bytes,
+                   std::function<void(const std::string& source, const std::string& path)> done)
+    : name_(std::move(name)),
+      header_(std::move(header)),
+      path_(std::move(folder)),
+      manifest_(std::move(manifest)) {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);  // a table of an earlier pass
+  slices_ = std::make_unique<CsvSliceWriter>(path_, std::move(source), std::move(done),
+                                             first_slice_bytes);
+  if (Status opened = slices_->Open(); !opened.ok()) {
+    throw ExtractorError(opened.message(), false);
+  }
 }
 
 CsvTable::~CsvTable() {
@@ -58,6 +75,12 @@ void CsvTable::WriteLine(const std::vector<std::string>& fields) {
 }
 
 void CsvTable::WriteBuffered() {
+  if (slices_ != nullptr) {
+    if (Status written = slices_->Append(line_.data(), line_.size()); !written.ok()) {
+      throw ExtractorError(written.message(), false);
+    }
+    return;
+  }
   if (file_ == nullptr || ::fwrite_unlocked(line_.data(), 1, line_.size(), file_) != line_.size()) {
     throw ExtractorError("cannot write " + path_ + ": " + std::strerror(errno), false);
   }
@@ -98,6 +121,9 @@ void CsvTable::WriteCells(const std::vector<std::string_view>& cells) {
 }
 
 void CsvTable::AppendRowsOf(CsvTable& other) {
+  if (sliced() || other.sliced()) {
+    throw ExtractorError("cannot merge the sliced table '" + name_ + "'", false);
+  }
   other.Close();
   std::FILE* in = std::fopen(other.path().c_str(), "rb");
   if (in == nullptr) throw ExtractorError("cannot read " + other.path(), false);
@@ -122,11 +148,31 @@ void CsvTable::AppendRowsOf(CsvTable& other) {
 }
 
 void CsvTable::Close() {
+  if (slices_ != nullptr) {
+    Status finished = slices_->Finish();
+    if (!finished.ok()) throw ExtractorError(finished.message(), false);
+    return;
+  }
   if (file_ != nullptr) {
     int rc = std::fclose(file_);
     file_ = nullptr;
     if (rc != 0) throw ExtractorError("cannot write " + path_ + ": " + std::strerror(errno), false);
   }
+}
+
+void CsvTable::Discard() {
+  std::error_code ec;
+  if (slices_ != nullptr) {
+    slices_.reset();  // (its open slice is closed, not announced)
+    std::filesystem::remove_all(path_, ec);
+    if (!manifest_.empty()) std::filesystem::remove(manifest_, ec);
+    return;
+  }
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  std::filesystem::remove(path_, ec);
 }
 
 }  // namespace swan::connectors

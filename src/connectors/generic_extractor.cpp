@@ -66,6 +66,10 @@ class BucketParser {
   }
 
   bool has_mappings() const { return !mappers_.empty(); }
+  // See JsonFlattener::SetStreamedTableFactory.
+  void SetStreamedTableFactory(JsonFlattener::TableFactory factory) {
+    flattener_.SetStreamedTableFactory(std::move(factory));
+  }
 
   void Process(const Json& data, const std::string& type, const Json& parent_id) {
     for (auto& [name, mapper] : mappers_) {
@@ -703,12 +707,36 @@ void CheckFileName(const std::string& name, const char* what) {
   }
 }
 
+// <out>/tables/<bucket>.<table>.csv (a file, or the folder of a sliced table).
+std::string TablePath(const std::string& tables_dir, const std::string& bucket,
+                      const std::string& name) {
+  return tables_dir + "/" + (bucket.empty() ? name : bucket + "." + name) + ".csv";
+}
+
+// The manifest of a table at `target`; a sliced table's lists its columns (its slices have no
+// header row).
+void WriteTableManifest(const CsvTable& table, const std::string& target, const std::string& bucket,
+                        bool incremental) {
+  Json manifest = Json::object();
+  if (!bucket.empty()) manifest["destination"] = "in.c-" + bucket + "." + table.name();
+  manifest["incremental"] = table.incremental.value_or(incremental);
+  if (!table.primary_key.empty()) manifest["primary_key"] = table.primary_key;
+  if (table.sliced()) manifest["columns"] = table.header();
+  std::ofstream out(target + ".manifest", std::ios::binary | std::ios::trunc);
+  out << manifest.dump();
+  if (!out) throw ExtractorError("cannot write " + target + ".manifest", false);
+}
+
 // Writes a table and its manifest into <out>/tables.
 void StoreTable(CsvTable& table, const std::string& tables_dir, const std::string& bucket,
                 bool incremental) {
   CheckFileName(table.name(), "table");
-  std::string base = bucket.empty() ? table.name() : bucket + "." + table.name();
-  std::string target = tables_dir + "/" + base + ".csv";
+  const std::string target = TablePath(tables_dir, bucket, table.name());
+  if (table.sliced()) {
+    if (table.path() != target) throw ExtractorError("a sliced table is not in place", false);
+    WriteTableManifest(table, target, bucket, incremental);  // the same as before its slices
+    return;
+  }
   std::error_code ec;
   stdfs::rename(table.path(), target, ec);
   if (ec) {
@@ -716,13 +744,26 @@ void StoreTable(CsvTable& table, const std::string& tables_dir, const std::strin
     if (ec) throw ExtractorError("cannot write " + target + ": " + ec.message(), false);
     stdfs::remove(table.path(), ec);
   }
-  Json manifest = Json::object();
-  if (!bucket.empty()) manifest["destination"] = "in.c-" + bucket + "." + table.name();
-  manifest["incremental"] = table.incremental.value_or(incremental);
-  if (!table.primary_key.empty()) manifest["primary_key"] = table.primary_key;
-  std::ofstream out(target + ".manifest", std::ios::binary | std::ios::trunc);
-  out << manifest.dump();
-  if (!out) throw ExtractorError("cannot write " + target + ".manifest", false);
+  WriteTableManifest(table, target, bucket, incremental);
+}
+
+// Streamed tables written as slices straight into <out>/tables, each slice loaded by the job
+// while the extractor runs on (ExtractorIo::slice_done). Slices of 4 MiB: a REST job's tables
+// are tens of MB, and the load after the last page is then that of one slice.
+constexpr int64_t kStreamedSliceBytes = int64_t{4} << 20;
+
+JsonFlattener::TableFactory SlicedTables(const std::string& tables_dir, const std::string& bucket,
+                                         bool incremental, const CsvSliceWriter::SliceDone& done) {
+  return [tables_dir, bucket, incremental, done](const std::string& name,
+                                                 const std::vector<std::string>& header) {
+    CheckFileName(name, "table");
+    const std::string target = TablePath(tables_dir, bucket, name);
+    auto table =
+        std::make_unique<CsvTable>(name, header, target, stdfs::path(target).filename().string(),
+                                   target + ".manifest", kStreamedSliceBytes, done);
+    WriteTableManifest(*table, target, bucket, incremental);
+    return table;
+  };
 }
 
 // MissingTableHelper: a header-only table for every mapped table no record produced.
@@ -968,6 +1009,12 @@ void Run(const Json& config, const GenericExtractorIo& io) {
       r.bucket = bucket;
       r.parser = std::make_unique<BucketParser>(attrs.value("mappings", Json::object()), metadata,
                                                 work_dir, compat, log);
+      // One iteration (its incremental flag is the manifests'), rows of the flattener alone.
+      if (io.slice_done && cfg.iterations.size() == 1 && !r.parser->has_mappings()) {
+        r.parser->SetStreamedTableFactory(
+            SlicedTables(tables_dir, bucket, !PhpEmpty(iteration.Attribute("incrementalOutput")),
+                         io.slice_done));
+      }
       results.push_back(std::move(r));
       found = results.end() - 1;
     }

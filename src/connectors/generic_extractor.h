@@ -59,6 +59,10 @@ struct GenericExtractorIo {
   Json* output_state = nullptr;       // receives out/state.json; may be null
   LogFn log{};                        // info/warning/debug lines; secret values are masked
   GenericExtractorOptions options{};
+  // Set by a job that loads slices while the extractor runs (ExtractorIo::slice_done): tables
+  // whose rows are written as pages arrive are then written as sliced CSV, and each slice is
+  // announced once closed. May be empty.
+  std::function<void(const std::string& source, const std::string& path)> slice_done{};
 };
 
 // `values` (e.g. a configuration whose secrets were opened, held in a key-sorting

@@ -406,6 +406,7 @@ JsonFlattener::~JsonFlattener() {
 }
 
 void JsonFlattener::SwapStreamed() {
+  in_stream_pass_ = !in_stream_pass_;
   std::swap(structure_, streamed_structure_);
   std::swap(tables_, streamed_tables_);
   std::swap(tables_by_type_, streamed_tables_by_type_);
@@ -414,14 +415,7 @@ void JsonFlattener::SwapStreamed() {
 
 void JsonFlattener::StopStreaming() {
   streaming_ = false;
-  for (auto& t : streamed_tables_) {
-    try {
-      t->Close();
-    } catch (const ExtractorError&) {
-      // The file is dropped anyway.
-    }
-    std::remove(t->path().c_str());
-  }
+  for (auto& t : streamed_tables_) t->Discard();
   streamed_tables_.clear();
   streamed_tables_by_type_.clear();
   streamed_lines_->clear();
@@ -717,8 +711,12 @@ CsvTable& JsonFlattener::CreateCsvFile(const std::string& type, const NodePath& 
   auto it = tables_by_type_.find(type);
   if (it != tables_by_type_.end()) return *it->second;
   std::vector<std::string> headers = GetHeaders(path, &parent_id);
-  std::string file = UniqueWorkFile(work_dir_, "flat", ".csv");
-  tables_.push_back(std::make_unique<CsvTable>(type, headers, file));
+  if (in_stream_pass_ && streamed_factory_) {
+    tables_.push_back(streamed_factory_(type, headers));
+  } else {
+    std::string file = UniqueWorkFile(work_dir_, "flat", ".csv");
+    tables_.push_back(std::make_unique<CsvTable>(type, headers, file));
+  }
   tables_by_type_[type] = tables_.back().get();
   return *tables_.back();
 }

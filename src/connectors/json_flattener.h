@@ -113,6 +113,13 @@ class JsonFlattener {
   JsonFlattener(const JsonFlattener&) = delete;
   JsonFlattener& operator=(const JsonFlattener&) = delete;
 
+  // Makes the tables of the streamed rows (see above) instead of work files: a caller that loads
+  // tables while the job runs writes them as sliced CSV into out/tables (csv_table.h). Such a
+  // table is discarded when the streaming stops, and Finish returns it when it holds. The
+  // tables of Finish's pass over the spool are work files as before.
+  using TableFactory = std::function<std::unique_ptr<CsvTable>(
+      const std::string& name, const std::vector<std::string>& header)>;
+  void SetStreamedTableFactory(TableFactory factory) { streamed_factory_ = std::move(factory); }
   // Loads a structure saved in a previous run's state (json_parser.struct, version 3).
   void LoadStructure(const Json& definitions) { structure_.Load(definitions); }
   // Analyses and spools one batch of records (a JSON array) of `type`. `parent_id`: null, a
@@ -246,6 +253,8 @@ class JsonFlattener {
   SimdRow& ScratchRow(size_t depth);
 
   int64_t parsed_batches_streamed_ = 0;
+  TableFactory streamed_factory_;
+  bool in_stream_pass_ = false;  // between StreamBatch's (StreamSimd's) two SwapStreamed
   bool streaming_ = true;
   bool streamed_any_ = false;
   uint64_t streamed_generation_ = 0;  // the analysed structure's, at the first streamed batch

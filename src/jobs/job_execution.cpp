@@ -385,6 +385,9 @@ Outcome LoadExtractorOutputs(Execution& ex, const std::string& out, const std::s
   }
   Outcome state_read = ReadOutputState(ex, out + "/state.json");
   if (state_read.status != catalog::kJobSuccess) return state_read;
+  // No slice is staged beside the load of the folder, and the buckets made for slices stay
+  // (an extractor may have dropped the slices it announced and written the table whole).
+  if (slices != nullptr) slices->Settle(&ex.outputs);
   JobContext ctx = Context(ex);
   const json storage = ex.body.value("storage", json::object());
   Status staged = StageOutputFolder(ctx, storage, out + "/tables", &ex.outputs, false, slices);
@@ -411,6 +414,12 @@ Outcome RunGenericExtractor(Execution& ex) {
   };
   if (ex.job.timeout_ms > 0) io.options.max_run_time_ms = ex.job.timeout_ms;
   io.options.cancel = ex.control.flag();
+  // The tables streamed as pages arrive load slice by slice while the extractor runs on.
+  JobContext ctx = Context(ex);
+  SliceStager slices(ctx, ex.body.value("storage", json::object()), out + "/tables");
+  io.slice_done = [&slices](const std::string& source, const std::string& path) {
+    slices.SliceDone(source, path);
+  };
   ex.log.Info("running the Generic Extractor configuration");
   const auto started = std::chrono::steady_clock::now();
   // Key order decides column and query-parameter order: the stored text's, not nlohmann's sort.
@@ -425,7 +434,7 @@ Outcome RunGenericExtractor(Execution& ex) {
     if (ran.code() == StatusCode::kInternal) return AppError(ran.message());
     return UserError(ran.message());
   }
-  return LoadExtractorOutputs(ex, out, new_state.dump());
+  return LoadExtractorOutputs(ex, out, new_state.dump(), &slices);
 }
 
 // Keboola's database extractors (connectors/pg_extractor.h, mysql_extractor.h,

@@ -93,6 +93,15 @@ void SliceStager::StageSlice(const std::string& source, const std::string& path)
   src.parts.push_back(std::move(*staged));
 }
 
+void SliceStager::Settle(StagedOutputs* out) {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stop_ || (queue_.empty() && !busy_); });
+  }
+  for (auto& b : own_.created_buckets) out->created_buckets.push_back(b);
+  own_.created_buckets.clear();
+}
+
 Result<std::unique_ptr<storage::StagedWrite>> SliceStager::Take(
     const std::string& source, const std::vector<std::string>& files, StagedOutputs* out) {
   {

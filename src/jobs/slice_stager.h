@@ -45,6 +45,12 @@ class SliceStager {
   // manifest is written. Returns at once.
   void SliceDone(const std::string& source, const std::string& path);
 
+  // Waits until every announced slice is staged (or declined), then moves the buckets the
+  // stager created into `out`: the load of the folder may write into them although their
+  // source's slices are not taken (an extractor that wrote the table whole after all), and they
+  // must outlive the stager until the job's outputs are committed or dropped.
+  void Settle(StagedOutputs* out);
+
   // Waits until every announced slice is staged. When the slices staged for `source` are exactly
   // `files` (in order, as SliceFiles lists the folder), returns them combined into one write and
   // moves the buckets the stager created into `out`; otherwise null, and the caller loads the

@@ -1,7 +1,9 @@
 # A small REST API on 127.0.0.1 (ephemeral port, printed as "port N"): GET /items?offset=&limit=
 # answers {"items": [...]} pages of ITEMS items with a nested object and an array, and demands
 # "Authorization: Bearer <argv[1]>" (401 otherwise). Every request line is appended to argv[2].
-# GET /hang never answers; GET /busy answers 429 with "Retry-After: 600".
+# GET /hang never answers; GET /busy answers 429 with "Retry-After: 600". GET /many?offset=&limit=
+# &total=N[&change_at=K] answers a JSON array: items offset.. of N generated ones (an object and
+# an array each), those from id K on with one more field (a structure that changes late).
 import json
 import sys
 import time
@@ -36,6 +38,22 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", "600")
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if url.path == "/many":
+            q = parse_qs(url.query)
+            offset = int(q.get("offset", ["0"])[0])
+            limit = int(q.get("limit", ["100"])[0])
+            total = int(q.get("total", ["0"])[0])
+            change_at = int(q.get("change_at", ["0"])[0])
+            page = []
+            for i in range(offset + 1, min(offset + limit, total) + 1):
+                item = {"id": i, "name": "item %d" % i, "price": i / 4,
+                        "maker": {"country": "CZ" if i % 2 else "DE"},
+                        "tags": ["t%d" % j for j in range(i % 3 + 1)]}
+                if change_at and i >= change_at:
+                    item["late"] = "L%d" % i
+                page.append(item)
+            self.answer(200, page)
             return
         if url.path != "/items":
             self.answer(404, {"error": "no such endpoint"})
