@@ -63,6 +63,39 @@ TEST(EngineErrorTest, TheUsersSqlAndDataAreInvalidArgument) {
              "IsSingleSelect");
 }
 
+// Execute and QueryInt drive DuckDB's tasks themselves (engine/pending_query.h): an error raised
+// while the statement runs keeps its type, read from DuckDB's message, and a text of several
+// statements runs each of them once.
+TEST(EngineErrorTest, ErrorsRaisedWhileRunningKeepTheirType) {
+  Engine e = OpenEngine();
+  ASSERT_TRUE(e.conn);
+  const std::string late_cast =
+      "SELECT sum(CAST(CASE WHEN range = 150000 THEN 'x' ELSE '1' END AS INT)) FROM "
+      "range(200000)";
+  Status st = e.conn->Execute(late_cast);
+  ExpectCode(st, StatusCode::kInvalidArgument, "conversion while running");
+  EXPECT_NE(st.message().find("Conversion Error"), std::string::npos) << st.ToString();
+  EXPECT_EQ(st.message().find("unsuccessful or closed pending"), std::string::npos)
+      << st.ToString();
+  ExpectCode(e.conn->QueryInt(late_cast).status(), StatusCode::kInvalidArgument, "QueryInt");
+  st = e.conn->Execute("SELECT sum(range::INT * 100000) FROM range(200000)");
+  ExpectCode(st, StatusCode::kInvalidArgument, "overflow while running");
+  EXPECT_NE(st.message().find("Out of Range Error"), std::string::npos) << st.ToString();
+  ExpectCode(e.conn->Execute("SELECT error('stop') FROM range(200000) WHERE range = 150000"),
+             StatusCode::kInvalidArgument, "error() while running");
+
+  ASSERT_TRUE(e.conn
+                  ->Execute("CREATE TABLE m (x INT); INSERT INTO m VALUES (1); "
+                            "INSERT INTO m SELECT x + 1 FROM m")
+                  .ok());
+  auto sum = e.conn->QueryInt("SELECT sum(x) FROM m");
+  ASSERT_TRUE(sum.ok()) << sum.status().ToString();
+  EXPECT_EQ(*sum, 3);
+  auto many = e.conn->QueryInt("SELECT count(*) FROM range(3000000) WHERE range % 7 = 0");
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  EXPECT_EQ(*many, 428572);
+}
+
 TEST(EngineErrorTest, IsSingleSelectParsesWithoutPlanning) {
   Engine e = OpenEngine();
   ASSERT_TRUE(e.conn);

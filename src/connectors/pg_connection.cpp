@@ -53,19 +53,21 @@ Result<Conn> Connect(const json& db, int64_t timeout_ms) {
       std::to_string(timeout_ms > 0 ? std::min<int64_t>(timeout_ms, 300'000) : 300'000);
   const std::string host = Text(db, "host"), name = Text(db, "database"), user = Text(db, "user");
   const std::string password = Text(db, "#password");
-  const char* keys[] = {"host",
-                        "port",
-                        "dbname",
-                        "user",
-                        "password",
-                        "connect_timeout",
-                        "application_name",
-                        "tcp_user_timeout",
-                        "keepalives",
-                        nullptr};
-  const char* values[] = {host.c_str(), port.c_str(),         name.c_str(),
-                          user.c_str(), password.c_str(),     connect_timeout.c_str(),
-                          "swan",       user_timeout.c_str(), "1",
+  const char* keys[] = {"host", "port", "dbname", "user", "password", "connect_timeout",
+                        "application_name", "tcp_user_timeout", "keepalives",
+                        // Swan's text is UTF-8 both ways; the server converts from and to the
+                        // database's own encoding (a LATIN1 database too).
+                        "client_encoding", nullptr};
+  const char* values[] = {host.c_str(),
+                          port.c_str(),
+                          name.c_str(),
+                          user.c_str(),
+                          password.c_str(),
+                          connect_timeout.c_str(),
+                          "swan",
+                          user_timeout.c_str(),
+                          "1",
+                          "UTF8",
                           nullptr};
   Conn c(PQconnectdbParams(keys, values, 0));
   if (!c) return Status::Unavailable("postgresql: out of memory");

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/pending_query.h"
+
 namespace swan::engine {
 namespace {
 
@@ -353,10 +355,10 @@ void Connection::Interrupt() { duckdb_interrupt(static_cast<duckdb_connection>(c
 
 Status Connection::Execute(const std::string& sql) {
   duckdb_result res;
+  QueryError error;
   Status st;
-  if (duckdb_query(static_cast<duckdb_connection>(conn_), sql.c_str(), &res) == DuckDBError) {
-    st = ResultError(&res, private_paths_);
-  }
+  if (!QueryWithoutSpin(static_cast<duckdb_connection>(conn_), sql.c_str(), &res, &error))
+    st = EngineError(error.type, error.message.c_str(), private_paths_);
   duckdb_destroy_result(&res);
   return st;
 }
@@ -443,9 +445,10 @@ Status Connection::ExecuteRestricted(const std::string& sql) {
                                      "tables and writes through its output mapping only");
     }
     duckdb_result res;
+    QueryError error;
     Status st;
-    if (duckdb_execute_prepared(prepared, &res) == DuckDBError)
-      st = ResultError(&res, private_paths_);
+    if (!ExecuteWithoutSpin(prepared, &res, &error))
+      st = EngineError(error.type, error.message.c_str(), private_paths_);
     duckdb_destroy_result(&res);
     RETURN_IF_ERROR(st);
   }
@@ -458,8 +461,9 @@ Result<std::vector<Column>> Connection::Describe(const std::string& sql) {
 
 Result<int64_t> Connection::QueryInt(const std::string& sql) {
   duckdb_result res;
-  if (duckdb_query(static_cast<duckdb_connection>(conn_), sql.c_str(), &res) == DuckDBError) {
-    Status st = ResultError(&res, private_paths_);
+  QueryError error;
+  if (!QueryWithoutSpin(static_cast<duckdb_connection>(conn_), sql.c_str(), &res, &error)) {
+    Status st = EngineError(error.type, error.message.c_str(), private_paths_);
     duckdb_destroy_result(&res);
     return st;
   }

@@ -67,6 +67,8 @@ bool SliceStager::Plan(const std::string& source, Source* src) {
     return false;
   }
   src->load = std::make_unique<OutputLoad>(std::move(*planned));
+  // Slices come from Swan's own writers (CsvSliceWriter): read as written, not sniffed.
+  src->load->request.csv.swan_written = true;
   return true;
 }
 

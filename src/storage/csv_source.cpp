@@ -49,6 +49,32 @@ Status CheckToken(const std::optional<std::string>& value, const char* what, siz
       .WithDetail("field", what);
 }
 
+// The source of a file Swan's own writer made (CsvOptions::swan_written), or nothing when the
+// request does not have that file's shape (then it is read like any upload).
+std::unique_ptr<CsvSource> SwanWrittenSource(const ImportRequest& r, bool gzip) {
+  const CsvOptions& o = r.csv;
+  if (!o.swan_written || o.column_names.empty() || o.given.header.value_or(false) ||
+      o.given.skip_lines.value_or(0) != 0 || !o.encoding.empty() || gzip)
+    return nullptr;
+  for (const auto& n : o.column_names) {
+    if (!names::ValidateColumn(n).ok()) return nullptr;
+  }
+  auto source = std::make_unique<CsvSource>();
+  source->path = r.file_path;
+  source->encoding = "utf-8";
+  source->swan_written = true;
+  CsvDialect& d = source->dialect;
+  d.delimiter = o.given.delimiter.value_or(",");
+  d.quote = o.given.quote.value_or("\"");
+  d.escape = o.given.escape.value_or(d.quote);
+  d.comment = "";
+  d.header = false;
+  d.labels.assign(o.column_names.size(), "");
+  source->names = o.column_names;
+  source->labels = d.labels;
+  return source;
+}
+
 }  // namespace
 
 CsvSource::~CsvSource() {
@@ -73,6 +99,7 @@ Result<std::unique_ptr<CsvSource>> PrepareCsv(const ImportRequest& r) {
     return Status::InvalidArgument("compression must be auto, none or gzip")
         .WithDetail("field", "compression");
   }
+  if (auto own = SwanWrittenSource(r, ReadsGzip(r))) return own;
   auto source = std::make_unique<CsvSource>();
   source->path = r.file_path;
   source->gzip = ReadsGzip(r);

@@ -23,6 +23,7 @@ struct CsvSource {
   CsvDialect dialect;
   std::vector<std::string> names;   // one per column, valid and unique
   std::vector<std::string> labels;  // the header's text per column ("" without a header)
+  bool swan_written = false;        // read as Swan's writer made it (CsvOptions::swan_written)
   std::vector<std::string> temp_files;
 
   CsvSource() = default;

@@ -30,6 +30,12 @@ struct CsvOptions {
   BadRows on_bad_rows = BadRows::kFail;
   int64_t max_bad_rows = 1000;        // with kSkip / kQuarantine: more bad rows fail the import
   bool pad_missing_trailing = false;  // rows lacking trailing fields get NULLs
+  // The file is a slice Swan's own CSV writer made (connectors/csv_slices.h): UTF-8, RFC 4180
+  // with the given delimiter and enclosure, no header, `column_names` its columns, every row
+  // whole. It is read as written: no sample is read or sniffed, and the rows are not checked a
+  // second time beside DuckDB's strict reader. Set by the job's slice stager only, never from a
+  // request.
+  bool swan_written = false;
 };
 
 // What an import assumed and did, for its answer.

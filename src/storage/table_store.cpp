@@ -114,18 +114,18 @@ std::string PrimaryKeyList(const std::vector<std::string>& pk) {
   return out;
 }
 
-// True when `header` names only known table columns, each once, all valid identifiers; fills
-// `exact` with those columns in file order.
-bool ExactColumns(const std::vector<std::string>& header, const std::vector<ColumnDef>& table,
-                  std::vector<ColumnDef>* exact) {
+// True when every column of `header` has a type in `types` (the table's, or declared), each
+// named once with a valid identifier; fills `exact` with those columns in file order. Such a file
+// is read with exactly those types: nothing is sniffed.
+bool ExactColumns(const std::vector<std::string>& header,
+                  const std::map<std::string, std::string>& types, std::vector<ColumnDef>* exact) {
   if (header.empty()) return false;
   std::set<std::string> seen;
   for (const auto& name : header) {
     if (!names::ValidateColumn(name).ok() || !seen.insert(name).second) return false;
-    auto it = std::find_if(table.begin(), table.end(),
-                           [&](const ColumnDef& c) { return c.name == name; });
-    if (it == table.end()) return false;
-    exact->push_back(*it);
+    auto it = types.find(name);
+    if (it == types.end()) return false;
+    exact->push_back({name, it->second});
   }
   return true;
 }
@@ -291,11 +291,15 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
       if (!csv->labels[i].empty() && csv->labels[i] != csv->names[i])
         report.renamed.emplace_back(csv->labels[i], csv->names[i]);
     }
-    row_check = std::make_unique<CsvRowCheck>(
-        csv->dialect, csv->names.size(), request.csv.pad_missing_trailing,
-        tolerant ? static_cast<size_t>(request.csv.max_bad_rows) + 1 : 20,
-        // Light beside DuckDB's strict reader; full where DuckDB does not count fields itself.
-        /*full=*/tolerant || csv->dialect.mixed_newlines);
+    // Swan's own slices are whole by construction: DuckDB's strict reader is their only check.
+    const bool check_rows = tolerant || !csv->swan_written;
+    if (check_rows) {
+      row_check = std::make_unique<CsvRowCheck>(
+          csv->dialect, csv->names.size(), request.csv.pad_missing_trailing,
+          tolerant ? static_cast<size_t>(request.csv.max_bad_rows) + 1 : 20,
+          // Light beside DuckDB's strict reader; full where DuckDB does not count fields itself.
+          /*full=*/tolerant || csv->dialect.mixed_newlines);
+    }
     if (tolerant) {
       // Bad rows are found first and emptied in a copy, so that DuckDB never reads them (it
       // would take a row with one extra empty field as a good one).
@@ -309,7 +313,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
         csv->path = clean;
         csv->gzip = false;
       }
-    } else {
+    } else if (check_rows) {
       // Strict: the rows are checked beside the load (and a gzip source to its end).
       source_check.emplace(csv->path, csv->gzip, row_check.get(), request.display_name);
     }
@@ -369,8 +373,8 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
     Result<std::vector<engine::Column>> described = std::vector<engine::Column>{};
     std::vector<ColumnDef> exact;
     const CsvReadMode mode{attempt > 0, tolerant};
-    if (csv && head && attempt == 0 && ExactColumns(csv->names, head->columns, &exact)) {
-      // Every column of the file is a table column: read with the table's types, no sniffing.
+    if (csv && attempt == 0 && ExactColumns(csv->names, types, &exact)) {
+      // Every column of the file is a table column or declared: read with those types.
       ASSIGN_OR_RETURN(source, CsvReadSql(*csv, request, {}, mode, &exact));
       for (const auto& c : exact) described->push_back({c.name, c.type});
     } else if (csv) {
@@ -525,7 +529,7 @@ Result<std::unique_ptr<StagedWrite>> TableStore::Stage(const catalog::Bucket& bu
         return whole;
       }
     }
-    if (csv && !tolerant && row_check->bad_count() > 0) {
+    if (csv && !tolerant && row_check && row_check->bad_count() > 0) {
       EndWrite(rel, false);
       return BadRowError(request, row_check->bad_rows().front());
     }
