@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -503,6 +505,70 @@ TEST(PhpSemantics, DoublesAsPhpPrintsThem) {
   EXPECT_EQ(PhpSerialize(Json::parse(R"({"a": [-5, 7, 1.5, "x", null, true]})")),
             "O:8:\"stdClass\":1:{s:1:\"a\";a:6:{i:0;i:-5;i:1;i:7;i:2;d:1.5;i:3;s:1:\"x\";i:4;N;"
             "i:5;b:1;}}");
+}
+
+// A decimal number's sign, significant digits and the power of ten of its first digit, whatever
+// its layout ("-1.50E+3", "-1500", "-1.5e+03" all give "-15e3").
+std::string DecimalDigits(std::string_view text) {
+  std::string sign, digits;
+  if (!text.empty() && text[0] == '-') {
+    sign = "-";
+    text.remove_prefix(1);
+  }
+  const size_t e = text.find_first_of("eE");
+  const std::string_view mantissa = text.substr(0, e);
+  int exponent =
+      e == std::string_view::npos ? 0 : std::atoi(std::string(text.substr(e + 1)).c_str());
+  int point = static_cast<int>(mantissa.find('.'));
+  if (point < 0) point = static_cast<int>(mantissa.size());
+  for (char c : mantissa) {
+    if (c != '.') digits.push_back(c);
+  }
+  const size_t lead = digits.find_first_not_of('0');
+  if (lead == std::string::npos) return sign + "0";
+  digits.erase(0, lead);
+  digits.erase(digits.find_last_not_of('0') + 1);
+  return sign + digits + "e" + std::to_string(point - static_cast<int>(lead) - 1 + exponent);
+}
+
+// PhpFormatDouble takes its digits from the shortest form where that is the rounding: the
+// digits must be printf's (%.*e) for every precision, every magnitude and subnormals too.
+TEST(PhpSemantics, DoubleDigitsArePrintfsAtEveryPrecision) {
+  using swan::connectors::PhpFormatDouble;
+  std::mt19937_64 rng(20261204);
+  std::vector<double> values = {5e-324,
+                                2.2250738585072014e-308,
+                                2.225073858507201e-308,
+                                1.7976931348623157e308,
+                                0.1,
+                                0.3,
+                                357.62,
+                                999999999999999.9,
+                                9.9999999999999995e14,
+                                1e15,
+                                123456789012345.6,
+                                0.000123};
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t bits = rng();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    if (std::isfinite(v)) values.push_back(v);
+    // Decimals of 1 to 17 digits at many scales: the values people write.
+    const int digits = 1 + static_cast<int>(rng() % 17);
+    const uint64_t mantissa = rng() % static_cast<uint64_t>(std::pow(10.0, digits));
+    values.push_back(static_cast<double>(mantissa) *
+                     std::pow(10.0, static_cast<int>(rng() % 40) - 25));
+  }
+  for (double v : values) {
+    for (int precision : {14, 15, 17}) {
+      char want[64];
+      std::snprintf(want, sizeof want, "%.*e", precision - 1, v);
+      const std::string got = PhpFormatDouble(v, precision);
+      // The same digits: PHP's form differs from printf's only in layout.
+      ASSERT_EQ(DecimalDigits(got), DecimalDigits(want))
+          << "precision " << precision << ": got " << got << ", printf " << want;
+    }
+  }
 }
 
 TEST(PhpSemantics, JsonDigestIsTheDumpsIdentity) {

@@ -44,6 +44,8 @@ bool PhpEmpty(const Json& v, bool object_is_array = true);
 std::string PhpToString(const Json& v);
 // PHP's float formatting (zend_gcvt) with `precision` significant digits and `exp_char`.
 std::string PhpFormatDouble(double value, int precision, char exp_char = 'E');
+// The same, appended to `out`.
+void AppendPhpDouble(std::string& out, double value, int precision, char exp_char = 'E');
 // PHP's serialize() with serialize_precision 17; objects are stdClass, or, when
 // `objects_as_arrays`, associative arrays (numeric-string keys become integer keys).
 std::string PhpSerialize(const Json& v, bool objects_as_arrays = false);

@@ -138,7 +138,7 @@ void SimdPhpToString(element v, std::string& out) {
       return;
     }
     case element_type::DOUBLE:
-      out += PhpFormatDouble(v.get_double().value_unsafe(), 14, 'E');
+      AppendPhpDouble(out, v.get_double().value_unsafe(), 14, 'E');
       return;
     case element_type::STRING:
       out += v.get_string().value_unsafe();
