@@ -155,6 +155,7 @@ class JsonFlattener {
   struct Row;
   struct SimdItem;
   struct SimdRow;
+  struct ShapeNode;
   void ProcessBatch(const Json& data, Json* consumable, const std::string& type,
                     const Json& parent_id, const RecordDigests* digests);
   // Writes the batch's rows into the streamed tables, or stops streaming (see above).
@@ -170,7 +171,7 @@ class JsonFlattener {
   // nullptr; `in_array`: that path ends in "[]". Sets `type` to what AnalyzeItem returns.
   bool AnalysisHolds(const Json& item, const Json* node, bool in_array, const char** type) const;
   // AnalysisHolds for a record of a parsed answer; false also for an object with a key twice.
-  bool AnalysisHoldsSimd(simdjson::dom::element item, const Json* node, bool in_array,
+  bool AnalysisHoldsSimd(simdjson::dom::element item, const ShapeNode* node, bool in_array,
                          const char** type) const;
   // Whether AnalyzeArray would change nothing for the records of `array` (json_flattener_simd).
   bool BatchAnalysisHoldsSimd(simdjson::dom::element array, const NodePath& path) const;
@@ -257,6 +258,11 @@ class JsonFlattener {
   bool in_stream_pass_ = false;  // between StreamBatch's (StreamSimd's) two SwapStreamed
   bool streaming_ = true;
   bool streamed_any_ = false;
+  // BatchAnalysisHoldsSimd's compiled node of `shape_path_`, of structure generation
+  // `shape_generation_` (null when the structure has no node there).
+  mutable std::unique_ptr<const ShapeNode> shape_;
+  mutable NodePath shape_path_;
+  mutable uint64_t shape_generation_ = ~uint64_t{0};
   uint64_t streamed_generation_ = 0;  // the analysed structure's, at the first streamed batch
   JsonStructure streamed_structure_;
   std::vector<std::unique_ptr<CsvTable>> streamed_tables_;

@@ -17,6 +17,37 @@ namespace swan::connectors {
 extern const char* const kArray;
 extern const char* const kDataColumn;
 
+// A structure node as AnalysisHoldsSimd reads it, compiled once per structure generation: its
+// nodeType and its object children under the key a record has for them (kArray for the items
+// node). Records mostly list their fields in the structure's order: a lookup tries the child at
+// the field's position first.
+struct JsonFlattener::ShapeNode {
+  std::string type;  // "" when the node has none
+  std::vector<std::pair<std::string, std::unique_ptr<ShapeNode>>> children;
+
+  explicit ShapeNode(const Json& node) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (it.key() == "nodeType" && it->is_string()) type = it->get<std::string>();
+      if (!it->is_object() || (it.key() != kArray && !it.key().starts_with('_'))) continue;
+      children.emplace_back(JsonStructure::DecodeNodeName(it.key()),
+                            std::make_unique<ShapeNode>(*it));
+    }
+  }
+  const ShapeNode* Child(std::string_view key, size_t position) const {
+    if (position < children.size() && children[position].first == key)
+      return children[position].second.get();
+    for (const auto& [name, child] : children) {
+      if (name == key) return child.get();
+    }
+    return nullptr;
+  }
+  // NodeTypeHolds.
+  bool TypeHolds(std::string_view t) const {
+    if (type.empty()) return false;
+    return type == t || (t == "null" && (type == "scalar" || type == "object"));
+  }
+};
+
 // The columns of one output row (a header list without its repeats) and where each sits.
 struct JsonFlattener::RowLayout {
   std::vector<std::string> columns;

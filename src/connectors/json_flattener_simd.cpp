@@ -119,7 +119,13 @@ bool JsonFlattener::BatchAnalysisHoldsSimd(element array, const NodePath& path_i
   if (size == 1 && records.at(0).value_unsafe().type() == element_type::NULL_VALUE) {
     return false;  // "No data returned"
   }
-  const Json* items = SavedNode(path);
+  if (shape_generation_ != structure_.generation() || shape_path_ != path) {
+    const Json* node = SavedNode(path);
+    shape_.reset(node != nullptr ? new ShapeNode(*node) : nullptr);
+    shape_path_ = path;
+    shape_generation_ = structure_.generation();
+  }
+  const ShapeNode* items = shape_.get();
   const char* old_type = nullptr;
   for (element row : records) {
     const char* held = nullptr;
@@ -134,22 +140,19 @@ bool JsonFlattener::BatchAnalysisHoldsSimd(element array, const NodePath& path_i
 }
 
 // AnalysisHolds.
-bool JsonFlattener::AnalysisHoldsSimd(element item, const Json* node, bool in_array,
+bool JsonFlattener::AnalysisHoldsSimd(element item, const ShapeNode* node, bool in_array,
                                       const char** type) const {
-  static const std::string kItems = kArray;
   if (node == nullptr) return false;
   switch (item.type()) {
     case element_type::OBJECT: {
       simdjson::dom::object object = SimdObject(item);
       if (SimdHasDuplicateKey(object)) return false;
       *type = "object";
-      std::string name;
+      size_t position = 0;
       for (simdjson::dom::key_value_pair field : object) {
-        const bool items_key = field.key == kArray;
-        name.assign(items_key ? "" : "_");
-        name += field.key;
         const char* child_type = nullptr;
-        if (!AnalysisHoldsSimd(field.value, ChildNode(node, name), items_key, &child_type)) {
+        if (!AnalysisHoldsSimd(field.value, node->Child(field.key, position++), field.key == kArray,
+                               &child_type)) {
           return false;
         }
       }
@@ -161,10 +164,10 @@ bool JsonFlattener::AnalysisHoldsSimd(element item, const Json* node, bool in_ar
     case element_type::ARRAY: {
       if (in_array) return false;  // logged ("Converting nested array")
       *type = "array";
-      const Json* items = ChildNode(node, kItems);
+      const ShapeNode* items = node->Child(kArray, 0);
       if (items == nullptr) return false;
       simdjson::dom::array array = SimdArray(item);
-      if (array.size() == 0 && !NodeTypeHolds(items, "null")) return false;
+      if (array.size() == 0 && !items->TypeHolds("null")) return false;
       const char* old_type = nullptr;
       for (element row : array) {
         const char* new_type = nullptr;
@@ -180,7 +183,7 @@ bool JsonFlattener::AnalysisHoldsSimd(element item, const Json* node, bool in_ar
     default:
       *type = "scalar";
   }
-  return NodeTypeHolds(node, *type);
+  return node->TypeHolds(*type);
 }
 
 // StreamBatch.
