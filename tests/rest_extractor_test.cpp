@@ -779,6 +779,28 @@ TEST(Scrollers, ForceStopAndRepeatedPage) {
                     "forcestop");
   ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
   EXPECT_EQ(api.requests.load(), 3);
+
+  // Pages that differ only in a number's kind or in their keys' order are not the same page
+  // (the hashes of arrays of objects come from the records' digests); nor are scalar records
+  // 7 and 7.0 (hashed whole).
+  const std::vector<std::vector<std::string>> runs = {
+      {R"([{"id": 1, "v": 1}])", R"([{"id": 1, "v": 1.0}])", R"([{"id": 1, "v": "1"}])",
+       R"([{"v": "1", "id": 1}])", R"([{"v": "1", "id": 1}])"},
+      {"[7]", "[7.0]", "[7.0]"}};
+  for (const auto& pages : runs) {
+    api.requests = 0;
+    api.On("/kinds", [&pages](const httplib::Request& req, httplib::Response& res) {
+      const size_t at = std::stoul(req.get_param_value("offset"));
+      res.set_content(at < pages.size() ? pages[at] : "[]", "application/json");
+    });
+    auto r3 = Extract(Config(api.Url(), Json::parse(R"({"pagination": {"method": "offset",
+                                                        "limit": 1}})"),
+                             Json::parse(R"([{"endpoint": "kinds"}])")),
+                      "kinds");
+    ASSERT_TRUE(r3.status.ok()) << r3.status.ToString();
+    // Every page differs from the one before but the last, which repeats it and ends the job.
+    EXPECT_EQ(api.requests.load(), static_cast<int>(pages.size())) << pages[0];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -516,7 +516,7 @@ class JobRun {
         throw ExtractorError("the page pipeline held a page for no limit");
       }
       if (page.kind == PipelinedPage::Kind::kError) std::rethrow_exception(page.error);
-      if (page.hash == last_hash) {
+      if (PageHash(page) == last_hash) {
         Log(ex_.log, LogLevel::kDebug,
             "Job '" + config_.Endpoint() + "' finished when last response matched the previous!");
         pipeline.Stop();

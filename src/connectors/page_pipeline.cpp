@@ -128,13 +128,38 @@ std::shared_future<std::vector<std::string>> DigestsOf(Records records, size_t s
 
 }  // namespace
 
+const std::string& PageHash(PipelinedPage& page) {
+  if (page.hash_from_digests) {
+    // "records:" keeps these apart from JsonSha1Hex's digests (hex, of a tagged form).
+    std::string all = "records:";
+    const std::vector<std::string>& digests = page.digests.get();
+    all.reserve(all.size() + digests.size() * 33);
+    for (const auto& d : digests) {
+      all += d;
+      all.push_back(',');
+    }
+    page.hash = Sha1Hex(all);
+    page.hash_from_digests = false;
+  }
+  return page.hash;
+}
+
 bool PagePipeline::ParseArray(PipelinedPage& page) const {
   const RestClient::Fetched& fetched = *page.fetched;
   // Interpret's other cases (errors, ignored statuses) stay with it.
   if (fetched.response.status >= 400 || fetched.ignored) return false;
   std::shared_ptr<SimdDocument> parsed = ParseSimd(fetched.response.body);
   if (!parsed || parsed->root.type() != simdjson::dom::element_type::ARRAY) return false;
-  page.hash = SimdSha1Hex(parsed->root);
+  // An array of objects has a digest per record: its hash is made from them, not from a second
+  // walk of the whole answer.
+  page.hash_from_digests = true;
+  for (simdjson::dom::element record : SimdArray(parsed->root)) {
+    if (record.type() != simdjson::dom::element_type::OBJECT) {
+      page.hash_from_digests = false;
+      break;
+    }
+  }
+  if (!page.hash_from_digests) page.hash = SimdSha1Hex(parsed->root);
   const size_t size = SimdArray(parsed->root).size();
   std::shared_ptr<const SimdDocument> records = parsed;
   page.digests = DigestsOf(records, size, [](const SimdDocument& doc, auto& digests) {

@@ -45,7 +45,11 @@ struct PipelinedPage {
   };
   Kind kind = Kind::kPage;
   std::shared_ptr<Json> response;
-  std::string hash;  // JsonSha1Hex of the response
+  // Equal for equal answers, different otherwise (the Generic Extractor's repeated-page stop):
+  // JsonSha1Hex of the response, or, for a parsed array of objects only, a SHA-1 of its records'
+  // `digests` (PHP's serialize() is one text per value), made on first use by PageHash.
+  std::string hash;
+  bool hash_from_digests = false;
   // When the response is an array: for each record, Md5Hex(PhpSerialize(record)) if it is an
   // object, else "" (the flattener's parent keys), made on a thread of its own.
   std::shared_future<std::vector<std::string>> digests;
@@ -55,6 +59,9 @@ struct PipelinedPage {
   // array): the parsed answer; `hash` and `digests` are made from it.
   std::shared_ptr<SimdDocument> parsed;
 };
+
+// The page's `hash`, made from its record digests (waiting for them) when it is made so.
+const std::string& PageHash(PipelinedPage& page);
 
 struct PagePipelineOptions {
   int64_t max_pages = 0;
