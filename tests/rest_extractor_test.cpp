@@ -2,6 +2,7 @@
 // naming, each scroller and the HTTP retries against a local httplib server, error messages.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -991,6 +992,51 @@ TEST(Http, RetriesA500ThenSucceeds) {
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(calls.load(), 3);
   EXPECT_EQ(r.sleeps_ms, (std::vector<int64_t>{1000, 2000}));  // exponential backoff
+}
+
+std::string Gzip(const std::string& text) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
+            Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// As the Generic Extractor's Guzzle: no Accept-Encoding unless the configuration sends one, and
+// an answer compressed anyway is decoded.
+TEST(Http, CompressionIsAskedForOnlyByTheConfiguration) {
+  LocalApi api;
+  std::vector<std::string> asked;
+  std::mutex mu;
+  api.On("/items", [&](const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard lock(mu);
+      asked.push_back(req.has_header("Accept-Encoding") ? req.get_header_value("Accept-Encoding")
+                                                        : "(none)");
+    }
+    res.set_header("Content-Encoding", "gzip");
+    res.set_content(Gzip(Items(1, 2).dump()), "application/json");
+  });
+  auto r = Extract(Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "items"}])")),
+                   "no-encoding");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(asked, std::vector<std::string>{"(none)"});
+  EXPECT_NE(Table(r, "b.items").find("\"2\""), std::string::npos) << Table(r, "b.items");
+  asked.clear();
+  auto r2 = Extract(Config(api.Url(), Json::parse(R"({"http": {"headers":
+                                                      {"Accept-Encoding": "gzip"}}})"),
+                           Json::parse(R"([{"endpoint": "items"}])")),
+                    "gzip-encoding");
+  ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
+  EXPECT_EQ(asked, std::vector<std::string>{"gzip"});
+  EXPECT_EQ(Table(r2, "b.items"), Table(r, "b.items"));
 }
 
 TEST(Http, HonoursRetryAfterOn429) {

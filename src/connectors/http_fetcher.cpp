@@ -1,5 +1,7 @@
 #include "connectors/http_fetcher.h"
 
+#include <strings.h>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -184,10 +186,16 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
   }
   curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+  bool asks_encoding = false;
   for (const auto& [k, v] : request.headers) {
     std::string line = v.empty() ? k + ";" : k + ": " + v;
     headers = curl_slist_append(headers, line.c_str());
+    asks_encoding = asks_encoding || strcasecmp(k.c_str(), "Accept-Encoding") == 0;
   }
+  // As the Generic Extractor's Guzzle (decode_content): an answer the server compresses anyway
+  // is decoded, but compression is asked for only by the configuration's own Accept-Encoding
+  // header, which then goes out as given.
+  if (!asks_encoding) headers = curl_slist_append(headers, "Accept-Encoding:");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
