@@ -1,6 +1,5 @@
 #include "connectors/page_pipeline.h"
 
-#include "common/thread_priority.h"
 #include "connectors/json_array_count.h"
 #include "connectors/php_semantics.h"
 
@@ -119,7 +118,6 @@ std::shared_future<std::vector<std::string>> DigestsOf(Records records, size_t s
                                                        Digest digest) {
   return std::async(std::launch::async,
                     [records, size, digest]() {
-                      LowerThisThreadPriority();
                       std::vector<std::string> digests;
                       digests.reserve(size);
                       digest(*records, digests);

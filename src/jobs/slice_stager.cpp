@@ -1,7 +1,6 @@
 #include "jobs/slice_stager.h"
 
 #include "common/names.h"
-#include "common/thread_priority.h"
 
 namespace swan::jobs {
 
@@ -29,7 +28,6 @@ void SliceStager::SliceDone(const std::string& source, const std::string& path) 
 }
 
 void SliceStager::Loop() {
-  LowerThisThreadPriority();  // loads may lag the extraction; the last one is waited for
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
