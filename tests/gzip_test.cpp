@@ -1,7 +1,6 @@
 // Gzip inputs are checked to their end: the zlib-based checker alone, then imports of cut,
 // corrupt and multi-member gzip files through the table store (issue 8, 10d).
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdio>
 #include <string>
@@ -9,24 +8,10 @@
 
 #include "common/gzip_check.h"
 #include "store_fixture.h"
+#include "test_util.h"
 
 namespace swan::testing {
 namespace {
-
-// `data` as one gzip member (what `gzip` writes).
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 Status CheckBytes(const std::string& bytes, gzip::Limits limits = {}, size_t piece = 4096) {
   auto inflater = gzip::Inflater::Create("t.csv.gz", limits);

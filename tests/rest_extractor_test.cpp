@@ -2,7 +2,6 @@
 // naming, each scroller and the HTTP retries against a local httplib server, error messages.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +27,7 @@
 #include "connectors/rest_config.h"
 #include "connectors/simd_json.h"
 #include "connectors/user_functions.h"
+#include "test_util.h"
 
 namespace {
 
@@ -994,21 +994,6 @@ TEST(Http, RetriesA500ThenSucceeds) {
   EXPECT_EQ(r.sleeps_ms, (std::vector<int64_t>{1000, 2000}));  // exponential backoff
 }
 
-std::string Gzip(const std::string& text) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
-            Z_OK);
-  std::string out(deflateBound(&z, text.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 // As the Generic Extractor's Guzzle: no Accept-Encoding unless the configuration sends one, and
 // an answer compressed anyway is decoded.
 TEST(Http, CompressionIsAskedForOnlyByTheConfiguration) {
@@ -1022,7 +1007,7 @@ TEST(Http, CompressionIsAskedForOnlyByTheConfiguration) {
                                                         : "(none)");
     }
     res.set_header("Content-Encoding", "gzip");
-    res.set_content(Gzip(Items(1, 2).dump()), "application/json");
+    res.set_content(swan::testing::Gzip(Items(1, 2).dump()), "application/json");
   });
   auto r = Extract(Config(api.Url(), Json::object(), Json::parse(R"([{"endpoint": "items"}])")),
                    "no-encoding");

@@ -41,6 +41,9 @@ std::vector<std::string> SortedLines(const std::string& text);
 // Quotes one shell word ('...' with embedded quotes escaped).
 std::string ShellQuote(const std::string& word);
 
+// `data` as one gzip member (what `gzip` writes), at zlib's compression `level`.
+std::string Gzip(const std::string& data, int level = 6);
+
 // A `SWAN_BINARY server --data DIR --listen 127.0.0.1:PORT` child on a free port. The constructor
 // starts it and waits (up to 60 s) for its `admin token: swan_...` line on stdout and for the
 // port to accept connections; check ok() / error(). The destructor kills it.

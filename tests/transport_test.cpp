@@ -121,20 +121,6 @@ Exchange Raw(int port, const std::string& bytes) {
   return out;
 }
 
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 uint64_t TreeBytes(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -358,7 +344,7 @@ TEST_F(TransportTest, GzipBodyCutShortOrCorruptIsRefused) {
   const std::string token = NewProject("gzbody");
   std::string csv = "id,name\n";
   for (int i = 0; i < 20000; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + "\n";
-  const std::string gz = Gzip(csv);
+  const std::string gz = Gzip(csv, 9);
   std::string bad_crc = gz;
   bad_crc[gz.size() - 8] ^= 0x01;
   const std::vector<std::string> auth = {"Authorization: Bearer " + token,
