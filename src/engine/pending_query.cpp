@@ -57,6 +57,13 @@ constexpr ErrorTypeText kErrorTypeTexts[] = {
     {DUCKDB_ERROR_SEQUENCE, "Sequence"},
 };
 
+bool Failed(duckdb_result* out, QueryError* error) {
+  error->type = duckdb_result_error_type(out);
+  const char* m = duckdb_result_error(out);
+  error->message = m ? m : "";
+  return false;
+}
+
 }  // namespace
 
 duckdb_error_type ErrorTypeOfMessage(std::string_view message) {
@@ -67,17 +74,6 @@ duckdb_error_type ErrorTypeOfMessage(std::string_view message) {
   }
   return DUCKDB_ERROR_INVALID;
 }
-
-namespace {
-
-bool Failed(duckdb_result* out, QueryError* error) {
-  error->type = duckdb_result_error_type(out);
-  const char* m = duckdb_result_error(out);
-  error->message = m ? m : "";
-  return false;
-}
-
-}  // namespace
 
 bool ExecuteWithoutSpin(duckdb_prepared_statement prepared, duckdb_result* out, QueryError* error) {
   duckdb_pending_result pending = nullptr;
