@@ -1,11 +1,14 @@
-// Tests for src/common pieces that have no other home: the background file writer.
+// Tests for src/common pieces that have no other home: the background file writer, thread
+// priorities.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "common/background_writer.h"
 #include "common/file_format.h"
+#include "common/thread_priority.h"
 #include "test_util.h"
 
 namespace swan::testing {
@@ -103,6 +106,43 @@ TEST(FileFormatTest, FormatFollowsTheExtension) {
   }
   for (const char* unknown : {"data.txt", "data", "", ".gz", "x.jsonx", "csv"})
     EXPECT_FALSE(FormatFromFileName(unknown).has_value()) << unknown;
+}
+
+// Bulk threads run kBulkNice lower (capped at 19); what they start inherits it, except threads
+// started through StartBasePriorityThread, which run at the base priority again: a thread cannot
+// raise its own priority without CAP_SYS_NICE, so the base one must come from elsewhere.
+TEST(ThreadPriorityTest, BulkThreadsStartBasePriorityThreadsAtTheBase) {
+  int base = 0, bulk = 0, bulk_again = 0, inherited = 0, from_bulk = 0, from_child = 0, plain = 0;
+  std::thread([&] {
+    base = ThisThreadNice();
+    std::thread([&] { plain = ThisThreadNice(); }).join();
+    EnterBulkPriority();
+    bulk = ThisThreadNice();
+    EnterBulkPriority();  // idempotent
+    bulk_again = ThisThreadNice();
+    std::thread([&] {
+      inherited = ThisThreadNice();
+      // A child of a bulk thread never entered the bulk priority itself, yet is one.
+      StartBasePriorityThread([&] { from_child = ThisThreadNice(); }).join();
+    }).join();
+    StartBasePriorityThread([&] { from_bulk = ThisThreadNice(); }).join();
+  }).join();
+  EXPECT_EQ(plain, base);
+  if (base >= 19) GTEST_FAIL() << "the test runs at nice 19: no lower priority to enter";
+  EXPECT_EQ(bulk, std::min(base + kBulkNice, 19));
+  EXPECT_EQ(bulk_again, bulk);
+  EXPECT_EQ(inherited, bulk);
+  EXPECT_EQ(from_bulk, base);
+  EXPECT_EQ(from_child, base);
+  // The calling thread (not a bulk one) is untouched.
+  EXPECT_EQ(ThisThreadNice(), base);
+}
+
+TEST(ThreadPriorityTest, ABaseThreadStartsItsThreadsDirectly) {
+  int inside = -100;
+  std::thread t = StartBasePriorityThread([&] { inside = ThisThreadNice(); });
+  t.join();
+  EXPECT_EQ(inside, ThisThreadNice());
 }
 
 }  // namespace

@@ -5,8 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <string>
 #include <thread>
 
+#include <sys/resource.h>
+
+#include "common/thread_priority.h"
 #include "engine/duckdb.h"
 #include "test_util.h"
 
@@ -238,6 +243,48 @@ TEST(EngineStreamTest, NextRowsConvertsOneRowAtATimeAndStopsWhenAsked) {
   ASSERT_TRUE(more.ok()) << more.status().ToString();
   EXPECT_TRUE(*more);
   EXPECT_EQ(seen, 10);
+}
+
+std::set<std::string> ThreadIds() {
+  std::set<std::string> ids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    ids.insert(e.path().filename().string());
+  }
+  return ids;
+}
+
+int NiceOf(const std::string& tid) {
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(tid)));
+  return errno == 0 ? nice : -100;
+}
+
+// A database for jobs' loads runs its workers at the bulk priority; the thread that opened it and
+// the one running a query keep theirs; a plain database's workers keep the base priority.
+TEST(EngineThreadsTest, BulkWorkersRunAtTheBulkPriority) {
+  const int base = ThisThreadNice();
+  ASSERT_LT(base, 19);
+  // The first thread to enter the bulk priority starts the process's base-priority spawner (one
+  // more thread, at the base): before the count below.
+  std::thread([] { EnterBulkPriority(); }).join();
+  for (const bool bulk : {false, true}) {
+    const std::set<std::string> before = ThreadIds();
+    DatabaseOptions options;
+    options.threads = 3;
+    options.bulk_workers = bulk;
+    Engine e = OpenEngine(options);
+    ASSERT_TRUE(e.conn);
+    auto n = e.conn->QueryInt("SELECT count(*) FROM range(3000000) WHERE range % 7 = 0");
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, 428572);
+    std::vector<int> nices;
+    for (const std::string& tid : ThreadIds()) {
+      if (!before.count(tid)) nices.push_back(NiceOf(tid));
+    }
+    ASSERT_GE(nices.size(), 2u) << "DuckDB's workers (threads 3: two besides the caller)";
+    for (int nice : nices) EXPECT_EQ(nice, bulk ? std::min(base + kBulkNice, 19) : base);
+    EXPECT_EQ(ThisThreadNice(), base);
+  }
 }
 
 }  // namespace

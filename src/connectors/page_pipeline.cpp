@@ -1,5 +1,6 @@
 #include "connectors/page_pipeline.h"
 
+#include "common/thread_priority.h"
 #include "connectors/json_array_count.h"
 #include "connectors/php_semantics.h"
 
@@ -33,7 +34,10 @@ void PagePipeline::Handoff::Close() {
 PagePipeline::PagePipeline(RestClient& client, Scroller& scroller, JobConfig& job,
                            RestRequest first, PagePipelineOptions options)
     : client_(client), scroller_(scroller), job_(job), options_(std::move(options)) {
-  fetch_ = std::thread([this, first = std::move(first)]() mutable { FetchLoop(std::move(first)); });
+  // The requests wait on the API: at the base priority, so that an answer is taken as it arrives
+  // while this job's own processing (at the bulk priority) runs beside (common/thread_priority.h).
+  fetch_ = StartBasePriorityThread(
+      [this, first = std::move(first)]() mutable { FetchLoop(std::move(first)); });
   decode_ = std::thread([this] { DecodeLoop(); });
 }
 

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
+#include "common/thread_priority.h"
 #include "engine/pending_query.h"
 
 namespace swan::engine {
@@ -280,6 +282,17 @@ std::string ScrubEngineMessage(std::string message, const std::vector<std::strin
 }
 
 Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  if (options.bulk_workers) {
+    // DuckDB starts its workers while opening; threads inherit their creator's priority.
+    DatabaseOptions plain = options;
+    plain.bulk_workers = false;
+    Result<std::unique_ptr<Database>> opened = Status::Internal("not opened");
+    std::thread([&] {
+      EnterBulkPriority();
+      opened = Open(plain);
+    }).join();
+    return opened;
+  }
   duckdb_config config;
   if (duckdb_create_config(&config) == DuckDBError) return Status::Internal("duckdb_create_config");
   auto set = [&](const char* k, const std::string& v) { duckdb_set_config(config, k, v.c_str()); };

@@ -25,6 +25,9 @@ struct DatabaseOptions {
   int threads = 0;             // 0 = DuckDB's default (all cores)
   std::string temp_directory;  // where operators spill; empty = DuckDB's default
   bool preserve_insertion_order = true;
+  // DuckDB's worker threads run at the bulk priority (common/thread_priority.h): for databases
+  // that do jobs' loads. The thread that runs a query keeps its own priority.
+  bool bulk_workers = false;
   // When set, the database may touch only these files and folders (enable_external_access off).
   std::optional<std::vector<std::string>> allowed_paths;
   std::vector<std::string> allowed_directories;

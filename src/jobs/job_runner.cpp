@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/thread_priority.h"
 #include "jobs/file_mapping.h"
 #include "jobs/job_execution.h"
 #include "jobs/job_log.h"
@@ -127,6 +128,9 @@ void JobRunner::WaitForActivity(uint64_t seen, int64_t timeout_ms) {
 }
 
 void JobRunner::WorkerLoop() {
+  // Jobs are bulk work: they yield the CPU to the server's connections and to the threads that
+  // wait on a peer (common/thread_priority.h).
+  EnterBulkPriority();
   while (true) {
     {
       std::lock_guard lock(mu_);

@@ -147,6 +147,7 @@ Result<std::unique_ptr<TableStore>> TableStore::Open(catalog::Catalog& catalog,
   db_options.threads = options.threads;
   db_options.temp_directory = data_dir + "/tmp/duckdb-spill";
   db_options.private_paths = {data_dir};  // error messages name no upload or segment path
+  db_options.bulk_workers = true;         // loads are jobs' work: common/thread_priority.h
   ASSIGN_OR_RETURN(store->db_, engine::Database::Open(db_options));
   db_options.preserve_insertion_order = false;
   ASSIGN_OR_RETURN(store->unordered_db_, engine::Database::Open(db_options));
