@@ -888,6 +888,42 @@ TEST(PagesAhead, NoRequestPastThePageLimit) {
   EXPECT_EQ(api.requests.load(), 3);
 }
 
+// Pooled documents reuse a released document's buffers (a smaller body in a larger one, a
+// larger one growing them), parse exactly as ParseSimd does, refuse what it refuses, and may
+// outlive their pool.
+TEST(SimdJson, PooledDocumentsAreReusedAndParseAsParseSimd) {
+  std::shared_ptr<swan::connectors::SimdDocument> survivor;
+  {
+    swan::connectors::SimdDocumentPool pool;
+    const std::string big = Items(0, 300).dump();
+    auto first = pool.Parse(big);
+    ASSERT_TRUE(first != nullptr);
+    const swan::connectors::SimdDocument* address = first.get();
+    first.reset();
+    const std::vector<std::string> bodies = {R"([{"a": 1}, "x", null])", big, Items(0, 900).dump(),
+                                             R"({"k": [1, 2]})"};
+    for (const std::string& body : bodies) {
+      auto doc = pool.Parse(body);
+      ASSERT_TRUE(doc != nullptr) << body.substr(0, 100);
+      EXPECT_EQ(doc.get(), address) << "the released document is used again";
+      EXPECT_EQ(doc->body(), body);
+      EXPECT_EQ(swan::connectors::SimdSha1Hex(doc->root),
+                swan::connectors::SimdSha1Hex(swan::connectors::ParseSimd(body)->root));
+    }
+    EXPECT_EQ(pool.Parse("[1,]"), nullptr);
+    EXPECT_EQ(pool.Parse(std::string(600, '[') + std::string(600, ']')), nullptr);
+    // Two alive at once are two documents.
+    auto a = pool.Parse("[1]");
+    auto b = pool.Parse("[2]");
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a.get(), b.get());
+    EXPECT_EQ(swan::connectors::SimdArray(a->root).at(0).get_int64().value(), 1);
+    EXPECT_EQ(swan::connectors::SimdArray(b->root).at(0).get_int64().value(), 2);
+    survivor = std::move(b);
+  }
+  EXPECT_EQ(swan::connectors::SimdArray(survivor->root).at(0).get_int64().value(), 2);
+}
+
 // The fetching thread counts a page's records without decoding it: exactly the elements of a
 // top-level array, and nothing it cannot be sure of.
 TEST(PagesAhead, TheByteCountOfAnArrayIsItsLength) {

@@ -32,7 +32,13 @@ struct Transfer {
   HttpResponse* response = nullptr;
   int64_t max_bytes = 0;
   bool too_large = false;
+  CURL* curl = nullptr;
+  bool sized = false;  // the body's room was reserved from Content-Length
 };
+
+// libcurl's receive buffer. Its default of 16 KiB took a 200 KB page in 13 reads and as many
+// rounds of libcurl's transfer loop; the curl tool reads with 100 KiB.
+constexpr long kReceiveBufferBytes = 256 * 1024;
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -40,6 +46,14 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   if (static_cast<int64_t>(t->response->body.size() + len) > t->max_bytes) {
     t->too_large = true;
     return 0;
+  }
+  if (!t->sized) {
+    t->sized = true;
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && length <= t->max_bytes) {
+      t->response->body.reserve(static_cast<size_t>(length));
+    }
   }
   t->response->body.append(data, len);
   return len;
@@ -134,7 +148,8 @@ HttpResult HttpFetcher::SendOnce(const HttpRequest& request) {
     return result;
   }
   curl_easy_reset(curl);
-  Transfer transfer{&result.response, options_.max_response_bytes, false};
+  Transfer transfer{&result.response, options_.max_response_bytes, false, curl};
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, kReceiveBufferBytes);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   // HTTP(S) only, redirects included: libcurl would otherwise read file:// (the server's own
   // files, another tenant's data) or speak ftp/gopher/dict on a tenant's behalf.

@@ -81,7 +81,7 @@ void JsonFlattener::ProcessParsed(const SimdDocument& doc, const std::string& ty
                     streamed_any_ && structure_.generation() == streamed_generation_ &&
                     BatchAnalysisHoldsSimd(records, NodePath{type});
   if (!fast) {
-    Json data = Json::parse(doc.text.data(), doc.text.data() + doc.text.size());
+    Json data = Json::parse(doc.body().data(), doc.body().data() + doc.body().size());
     ProcessBatch(data, &data, type, parent_id, record_digests);
     return;
   }
@@ -100,7 +100,7 @@ void JsonFlattener::ProcessParsed(const SimdDocument& doc, const std::string& ty
     SpoolDocument(spool_buf_.data(), spool_buf_.size(), false);
   }
   // The answer is the batch: Finish's Json parse of its text gives the records Process gets.
-  SpoolDocument(reinterpret_cast<const uint8_t*>(doc.text.data()), doc.text.size(), true);
+  SpoolDocument(reinterpret_cast<const uint8_t*>(doc.body().data()), doc.body().size(), true);
   if (!streaming_) return;
   if (structure_.generation() != streamed_generation_) {
     StopStreaming();  // as StreamBatch

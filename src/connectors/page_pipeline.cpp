@@ -65,6 +65,23 @@ PipelinedPage PagePipeline::Next() {
   return std::move(*page);
 }
 
+std::optional<size_t> PagePipeline::CountRecords(const std::string& body,
+                                                 std::shared_ptr<SimdDocument>* parsed) const {
+  // Where the job takes simdjson documents, the one parse gives both the count and the decoding
+  // thread's document (it took about as long as the byte count, a second pass over the page).
+  // What simdjson does not accept (numbers past 64 bits, deep nesting, malformed bytes) is
+  // counted by bytes, as before, and decoded.
+  if (options_.parse_arrays) {
+    if (std::shared_ptr<SimdDocument> doc = documents_.Parse(body)) {
+      if (doc->root.type() != simdjson::dom::element_type::ARRAY) return std::nullopt;
+      const size_t records = SimdArray(doc->root).size();
+      *parsed = std::move(doc);
+      return records;
+    }
+  }
+  return CountTopLevelArray(body, kMaxJsonDepth);
+}
+
 void PagePipeline::FetchLoop(RestRequest first) {
   using Kind = PipelinedPage::Kind;
   std::optional<RestRequest> request = std::move(first);
@@ -82,7 +99,7 @@ void PagePipeline::FetchLoop(RestRequest first) {
         request.reset();
       } else if (std::optional<size_t> records =
                      scroller_.ScrollsByCount() && fetched.response.status < 400 && !fetched.ignored
-                         ? CountTopLevelArray(body, kMaxJsonDepth)
+                         ? CountRecords(body, &page.parsed)
                          : std::nullopt) {
         request = scroller_.NextRequestByCount(client_, job_, *records);
       } else {
@@ -152,7 +169,8 @@ bool PagePipeline::ParseArray(PipelinedPage& page) const {
   const RestClient::Fetched& fetched = *page.fetched;
   // Interpret's other cases (errors, ignored statuses) stay with it.
   if (fetched.response.status >= 400 || fetched.ignored) return false;
-  std::shared_ptr<SimdDocument> parsed = ParseSimd(fetched.response.body);
+  std::shared_ptr<SimdDocument> parsed =
+      page.parsed ? std::move(page.parsed) : documents_.Parse(fetched.response.body);
   if (!parsed || parsed->root.type() != simdjson::dom::element_type::ARRAY) return false;
   // An array of objects has a digest per record: its hash is made from them, not from a second
   // walk of the whole answer.

@@ -4,9 +4,10 @@
 //
 // The next request needs the scroller's decision on the page before it. For scrollers that
 // decide by the number of records (offset, page number) and an answer that is a JSON array, the
-// fetching thread counts the array's elements with a byte scan (json_array_count.h) instead of
-// decoding, so the API is asked for the next page as soon as an answer is in: requests follow
-// each other at the API's pace. For other scrollers and answers, it decodes the page itself
+// fetching thread parses it with simdjson (handing the document on to the decoding thread), or
+// counts its elements with a byte scan (json_array_count.h) where simdjson does not take it, so
+// the API is asked for the next page as soon as an answer is in: requests follow each other at
+// the API's pace. For other scrollers and answers, it decodes the page itself
 // first. Either way the requests are the ones a page-by-page run makes, in the same order, with
 // the same stops: a page whose bytes repeat the previous page's ends the job (as the job's own
 // check of the decoded value does), and no request goes past the page limit, the run's time or
@@ -108,6 +109,11 @@ class PagePipeline {
   };
 
   void FetchLoop(RestRequest request);
+  // The records of an answer that is a JSON array, for a scroller deciding by their number;
+  // nullopt for any other answer. Sets `parsed` to the parsed answer when the options ask for
+  // simdjson documents (the decoding thread then does not parse again).
+  std::optional<size_t> CountRecords(const std::string& body,
+                                     std::shared_ptr<SimdDocument>* parsed) const;
   void DecodeLoop();
   // Parses a fetched answer that is an array with simdjson (options.parse_arrays): sets
   // `parsed`, `hash` and `digests`; false (nothing set) when it takes Interpret instead.
@@ -117,6 +123,7 @@ class PagePipeline {
   Scroller& scroller_;
   JobConfig& job_;
   PagePipelineOptions options_;
+  mutable SimdDocumentPool documents_;  // thread-safe
   Handoff fetched_{2}, decoded_{2};
   bool stopped_ = false;
   std::thread fetch_, decode_;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <iterator>
+#include <mutex>
 #include <vector>
 
 #include "connectors/rest_client.h"
@@ -12,16 +14,64 @@ namespace swan::connectors {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-std::shared_ptr<SimdDocument> ParseSimd(std::string_view body) {
-  auto doc = std::make_shared<SimdDocument>();
-  doc->text = simdjson::padded_string(body);
+namespace {
+
+// Parses `body` into `doc`, using its buffers again where they are large enough.
+bool ParseInto(SimdDocument& doc, std::string_view body) {
+  const size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
+  if (doc.text_capacity < needed) {
+    doc.text_capacity = std::max(needed, doc.text_capacity * 5 / 4);
+    doc.text = std::make_unique<char[]>(doc.text_capacity);
+  }
+  std::memcpy(doc.text.get(), body.data(), body.size());
+  doc.size = body.size();
+  std::memset(doc.text.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
   // A little below the limit: an answer near it is decoded as a Json, which applies the
   // limit's exact rule.
-  if (doc->parser.allocate(doc->text.size(), kMaxJsonDepth - 2) != simdjson::SUCCESS) {
-    return nullptr;
+  constexpr size_t kDepth = kMaxJsonDepth - 2;
+  if (doc.parser.capacity() < body.size() || doc.parser.max_depth() != kDepth) {
+    if (doc.parser.allocate(std::max(body.size(), doc.parser.capacity()), kDepth) !=
+        simdjson::SUCCESS) {
+      return false;
+    }
   }
-  if (doc->parser.parse(doc->text).get(doc->root) != simdjson::SUCCESS) return nullptr;
+  return doc.parser.parse(doc.text.get(), body.size(), false).get(doc.root) == simdjson::SUCCESS;
+}
+
+}  // namespace
+
+std::shared_ptr<SimdDocument> ParseSimd(std::string_view body) {
+  auto doc = std::make_shared<SimdDocument>();
+  if (!ParseInto(*doc, body)) return nullptr;
   return doc;
+}
+
+struct SimdDocumentPool::Free {
+  static constexpr size_t kKept = 4;  // a pipeline has about this many pages in flight
+  std::mutex mu;
+  std::vector<std::unique_ptr<SimdDocument>> documents;
+};
+
+SimdDocumentPool::SimdDocumentPool() : free_(std::make_shared<Free>()) {}
+
+std::shared_ptr<SimdDocument> SimdDocumentPool::Parse(std::string_view body) {
+  std::unique_ptr<SimdDocument> doc;
+  {
+    std::lock_guard lock(free_->mu);
+    if (!free_->documents.empty()) {
+      doc = std::move(free_->documents.back());
+      free_->documents.pop_back();
+    }
+  }
+  if (!doc) doc = std::make_unique<SimdDocument>();
+  const bool parsed = ParseInto(*doc, body);
+  std::shared_ptr<SimdDocument> shared(doc.release(), [free = free_](SimdDocument* d) {
+    std::unique_ptr<SimdDocument> owned(d);
+    std::lock_guard lock(free->mu);
+    if (free->documents.size() < Free::kKept) free->documents.push_back(std::move(owned));
+  });
+  if (!parsed) return nullptr;
+  return shared;
 }
 
 namespace {

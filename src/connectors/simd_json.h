@@ -22,13 +22,32 @@ namespace swan::connectors {
 
 // One parsed body; the elements of `root` live as long as it does.
 struct SimdDocument {
-  simdjson::padded_string text;
+  std::string_view body() const { return {text.get(), size}; }
+
+  std::unique_ptr<char[]> text;  // the body and simdjson's padding
+  size_t size = 0;               // of the body
+  size_t text_capacity = 0;
   simdjson::dom::parser parser;
   simdjson::dom::element root;
 };
 
 // `body` parsed, or nullptr when simdjson does not accept it (see above).
 std::shared_ptr<SimdDocument> ParseSimd(std::string_view body);
+
+// ParseSimd into documents whose buffers are used again once released: a fresh parser for a
+// 200 KB page allocated ~3 MB that the kernel zeroed, which took longer than the parse itself.
+// Documents may outlive the pool.
+//
+// Thread-safety: Parse may be called from any thread.
+class SimdDocumentPool {
+ public:
+  SimdDocumentPool();
+  std::shared_ptr<SimdDocument> Parse(std::string_view body);
+
+ private:
+  struct Free;
+  std::shared_ptr<Free> free_;
+};
 
 // IsScalar: a string, a number or a boolean.
 inline bool SimdIsScalar(simdjson::dom::element v) {
