@@ -92,6 +92,34 @@ and a new line', 0.10, -1e10, false, '1999-12-31', '2024-01-01 00:30:00+01', '{}
   EXPECT_EQ(rows[2][1], "null");
 }
 
+// A database in LATIN1: the connection asks for UTF-8, so the server converts and the table
+// holds the same characters (read as LATIN1 bytes, they would be invalid UTF-8).
+TEST_F(PgExtractorJobTest, ALatin1DatabaseArrivesAsUtf8) {
+  ASSERT_EQ(pg_->Psql("DROP DATABASE IF EXISTS latin_ex; CREATE DATABASE latin_ex ENCODING "
+                      "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;"),
+            "");
+  ASSERT_EQ(pg_->Psql("SET client_encoding = 'UTF8'; CREATE TABLE names (id int PRIMARY KEY, "
+                      "name text); INSERT INTO names VALUES (1, 'Crème brûlée'), (2, 'Ærø "
+                      "ñandú ß ©');",
+                      "latin_ex"),
+            "");
+  ASSERT_EQ(pg_->Psql("SELECT octet_length(name) FROM names ORDER BY id", "latin_ex"), "12\n13")
+      << "one byte a character: the database holds LATIN1";
+  ProjectApi p(server_, "pg-latin1");
+  ASSERT_TRUE(p.ok());
+  json db = Db();
+  db["database"] = "latin_ex";
+  p.CreateConfig("names", "keboola.ex-db-pgsql",
+                 {{"parameters",
+                   {{"db", db},
+                    {"table", {{"tableName", "names"}}},
+                    {"outputTable", "in.c-pg.names"},
+                    {"primaryKey", {"id"}}}}});
+  json job = p.RunJob("names");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  EXPECT_EQ(p.SortedRows("in.c-pg.names"), (Rows{{"1", "Crème brûlée"}, {"2", "Ærø ñandú ß ©"}}));
+}
+
 // incrementalFetchingColumn: the first run reads all, the next reads rows >= the last value
 // (Keboola's rule: rows sharing the last value are read again, the primary key upserts them).
 TEST_F(PgExtractorJobTest, IncrementalFetchingKeepsItsState) {

@@ -85,6 +85,28 @@ TEST_F(PgWriterJobTest, FullReplaceThenIncrementalUpsert) {
             "1|Ann B|5.00\n4|Dee|4.00\n7|kept|7.00");
 }
 
+// A target database in LATIN1: the connection says it sends UTF-8, so the server converts and
+// stores one byte a character (taken as LATIN1, the UTF-8 bytes would be two characters each).
+TEST_F(PgWriterJobTest, ALatin1TargetGetsTheSameCharacters) {
+  ASSERT_EQ(pg_->Psql("DROP DATABASE IF EXISTS latin_wr; CREATE DATABASE latin_wr ENCODING "
+                      "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;"),
+            "");
+  ProjectApi p(server_, "pgw-latin1");
+  ASSERT_TRUE(p.ok());
+  p.ImportCsv("in.c-src.names", "id,name\n1,Crème brûlée\n2,Ærø ñandú ß ©\n");
+  json config = Config("in.c-src.names", "names", false,
+                       {{{"name", "id"}, {"dbName", "id"}, {"type", "integer"}},
+                        {{"name", "name"}, {"dbName", "name"}, {"type", "text"}}});
+  config["parameters"]["db"]["database"] = "latin_wr";
+  p.CreateConfig("latin", "keboola.wr-db-pgsql", config);
+  json job = p.RunJob("latin");
+  ASSERT_EQ(job.value("status", ""), "success") << DescribeJob(p, job);
+  EXPECT_EQ(pg_->Psql("SET client_encoding = 'UTF8'; SELECT id, name, length(name), "
+                      "octet_length(name) FROM names ORDER BY id",
+                      "latin_wr"),
+            "1|Crème brûlée|12|12\n2|Ærø ñandú ß ©|13|13");
+}
+
 // Without items, every column goes with a type mapped from Swan's.
 TEST_F(PgWriterJobTest, TypesFollowSwansColumnsWithoutItems) {
   ProjectApi p(server_, "pgw-types");
