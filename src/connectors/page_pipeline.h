@@ -124,7 +124,7 @@ class PagePipeline {
   JobConfig& job_;
   PagePipelineOptions options_;
   mutable SimdDocumentPool documents_;  // thread-safe
-  Handoff fetched_{2}, decoded_{2};
+  Handoff fetched_{4}, decoded_{2};
   bool stopped_ = false;
   std::thread fetch_, decode_;
 };

@@ -1,5 +1,7 @@
 #include "jobs/slice_stager.h"
 
+#include <algorithm>
+
 #include "common/names.h"
 
 namespace swan::jobs {
@@ -14,7 +16,7 @@ SliceStager::~SliceStager() {
     queue_.clear();
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
   sources_.clear();  // uncommitted staged writes remove their segment files
   DropCreatedBuckets(ctx_, own_);
 }
@@ -23,25 +25,38 @@ void SliceStager::SliceDone(const std::string& source, const std::string& path) 
   std::lock_guard lock(mu_);
   if (stop_) return;
   queue_.emplace_back(source, path);
-  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  if (threads_.size() < kThreads && queue_.size() + active_.size() > threads_.size()) {
+    threads_.emplace_back([this] { Loop(); });
+  }
   cv_.notify_all();
 }
 
 void SliceStager::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    // The first slice queued of a source no other thread is staging: a source's slices go in
+    // order, one at a time.
+    auto next = queue_.end();
+    cv_.wait(lock, [&] {
+      if (stop_) return true;
+      next = std::find_if(queue_.begin(), queue_.end(),
+                          [&](const auto& item) { return !active_.count(item.first); });
+      return next != queue_.end();
+    });
     if (stop_) return;
-    auto [source, path] = std::move(queue_.front());
-    queue_.pop_front();
-    busy_ = true;
+    auto [source, path] = std::move(*next);
+    queue_.erase(next);
+    active_.insert(source);
+    Source& src = sources_[source];
     lock.unlock();
-    StageSlice(source, path);
+    StageSlice(source, src, path);
     lock.lock();
-    busy_ = false;
+    active_.erase(source);
     cv_.notify_all();
   }
 }
+
+bool SliceStager::Idle() const { return queue_.empty() && active_.empty(); }
 
 bool SliceStager::Plan(const std::string& source, Source* src) {
   OutputSource s;
@@ -72,14 +87,22 @@ bool SliceStager::Plan(const std::string& source, Source* src) {
   return true;
 }
 
-void SliceStager::StageSlice(const std::string& source, const std::string& path) {
-  Source& src = sources_[source];
+void SliceStager::StageSlice(const std::string& source, Source& src, const std::string& path) {
   if (src.declined) return;
-  if (!src.load && !Plan(source, &src)) {
-    src.declined = true;
-    return;
+  std::unique_lock first(first_mu_, std::defer_lock);
+  if (!src.load) {
+    first.lock();  // alone: two sources' first slices could both make their new bucket
+    if (!Plan(source, &src)) {
+      src.declined = true;
+      return;
+    }
   }
-  auto staged = StageLoad(ctx_, *src.load, path, &own_);
+  StagedOutputs created;
+  auto staged = StageLoad(ctx_, *src.load, path, &created);
+  if (!created.created_buckets.empty()) {
+    std::lock_guard lock(mu_);
+    for (auto& b : created.created_buckets) own_.created_buckets.push_back(std::move(b));
+  }
   if (!staged.ok()) {
     // Loaded whole at the end instead, where the error (if it is one) names the table's line.
     src.declined = true;
@@ -98,7 +121,7 @@ void SliceStager::StageSlice(const std::string& source, const std::string& path)
 void SliceStager::Settle(StagedOutputs* out) {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return stop_ || (queue_.empty() && !busy_); });
+    cv_.wait(lock, [this] { return stop_ || Idle(); });
   }
   for (auto& b : own_.created_buckets) out->created_buckets.push_back(b);
   own_.created_buckets.clear();
@@ -108,7 +131,7 @@ Result<std::unique_ptr<storage::StagedWrite>> SliceStager::Take(
     const std::string& source, const std::vector<std::string>& files, StagedOutputs* out) {
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return stop_ || (queue_.empty() && !busy_); });
+    cv_.wait(lock, [this] { return stop_ || Idle(); });
   }
   auto it = sources_.find(source);
   if (it == sources_.end() || it->second.declined || it->second.files != files ||

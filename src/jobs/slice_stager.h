@@ -11,8 +11,10 @@
 // as before, with errors that name lines of the whole table.
 //
 // Thread-safety: SliceDone may be called from any one thread while the job's thread waits in
-// the component; Take is called after the component ended. Slices are staged in the order
-// announced, on one thread of the stager's own.
+// the component; Take is called after the component ended. The slices of one source are staged
+// in the order announced; two sources' slices may be staged at once, on the stager's two
+// threads, so that a job's last slices (one per table, left when the component ends) load side
+// by side. A source's first slice (its plan, its bucket made) is staged alone.
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -68,7 +71,8 @@ class SliceStager {
   };
 
   void Loop();
-  void StageSlice(const std::string& source, const std::string& path);
+  void StageSlice(const std::string& source, Source& src, const std::string& path);
+  bool Idle() const;  // under mu_: nothing queued or being staged
   // Plans the source's load at its first slice; false when the load is out of the simple case.
   bool Plan(const std::string& source, Source* src);
 
@@ -76,16 +80,20 @@ class SliceStager {
   const nlohmann::json storage_;
   const std::string tables_dir_;
 
+  static constexpr size_t kThreads = 2;
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<std::string, std::string>> queue_;  // (source, slice path)
-  bool busy_ = false;
+  std::set<std::string> active_;                           // sources being staged
   bool stop_ = false;
-  std::thread thread_;  // started at the first slice
+  std::vector<std::thread> threads_;  // started at the first slices
+  std::mutex first_mu_;               // held while a source's first slice is staged
 
-  // Touched by the stager's thread, and by Take once the queue is drained.
+  // An entry is touched by the one thread staging its source, and by Take once the queue is
+  // drained; entries are made under mu_.
   std::map<std::string, Source> sources_;
-  StagedOutputs own_;  // the buckets the stager created
+  StagedOutputs own_;  // the buckets the stager created (under mu_)
 };
 
 }  // namespace swan::jobs
