@@ -108,9 +108,9 @@ TEST(FileFormatTest, FormatFollowsTheExtension) {
     EXPECT_FALSE(FormatFromFileName(unknown).has_value()) << unknown;
 }
 
-// Bulk threads run kBulkNice lower (capped at 19); what they start inherits it, except threads
-// started through StartBasePriorityThread, which run at the base priority again: a thread cannot
-// raise its own priority without CAP_SYS_NICE, so the base one must come from elsewhere.
+// Bulk threads run kBulkNice lower (nice is capped at 19); what they start inherits it, except
+// threads started through StartBasePriorityThread, which run at the base priority again: a thread
+// cannot raise its own priority without CAP_SYS_NICE, so the base one must come from elsewhere.
 TEST(ThreadPriorityTest, BulkThreadsStartBasePriorityThreadsAtTheBase) {
   int base = 0, bulk = 0, bulk_again = 0, inherited = 0, from_bulk = 0, from_child = 0, plain = 0;
   std::thread([&] {
