@@ -9,9 +9,11 @@
 //
 // Measured on 2 cores (docs/architecture.md): while a REST job loaded a slice into storage on
 // two DuckDB threads, its requests took 9–10 ms instead of ~7; with the bulk threads at +10
-// the two were equal and the job ~10% faster; at +19 a further 4% (11 of 14 alternated runs).
-// A bulk thread still gets the CPU whenever the threads above it wait (a peer's answer, a
-// database's next rows), and all of a machine's CPU when nothing else runs.
+// the two were equal and the job ~10% faster. A bulk thread still gets the CPU whenever the
+// threads above it wait (a peer's answer, a database's next rows), and all of a machine's CPU
+// when nothing else runs. +19 made the bench another 4% faster, but a job beside a compiler in
+// the same session then took 8.5–13.4 s instead of 2.4–2.6 s: +10 leaves jobs a tenth of a
+// contended core instead of a sixtieth.
 //
 // A thread cannot raise its priority back without CAP_SYS_NICE, and threads inherit their
 // creator's: a bulk thread starts a base-priority thread through StartBasePriorityThread.
@@ -24,7 +26,7 @@
 
 namespace swan {
 
-inline constexpr int kBulkNice = 19;  // the lowest: nice is at most 19
+inline constexpr int kBulkNice = 10;
 
 // Lowers the calling thread (and the threads it will start) to the bulk priority. Idempotent.
 // Where the system refuses (a sandbox), the thread keeps its priority.
