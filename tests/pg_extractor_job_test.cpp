@@ -95,9 +95,7 @@ and a new line', 0.10, -1e10, false, '1999-12-31', '2024-01-01 00:30:00+01', '{}
 // A database in LATIN1: the connection asks for UTF-8, so the server converts and the table
 // holds the same characters (read as LATIN1 bytes, they would be invalid UTF-8).
 TEST_F(PgExtractorJobTest, ALatin1DatabaseArrivesAsUtf8) {
-  ASSERT_EQ(pg_->Psql("DROP DATABASE IF EXISTS latin_ex; CREATE DATABASE latin_ex ENCODING "
-                      "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;"),
-            "");
+  ASSERT_EQ(pg_->CreateLatin1Database("latin_ex"), "");
   ASSERT_EQ(pg_->Psql("SET client_encoding = 'UTF8'; CREATE TABLE names (id int PRIMARY KEY, "
                       "name text); INSERT INTO names VALUES (1, 'Crème brûlée'), (2, 'Ærø "
                       "ñandú ß ©');",

@@ -83,6 +83,12 @@ class PgServer {
     return rc == 0 ? out : "ERROR(" + std::to_string(rc) + "): " + out;
   }
 
+  // (Re)creates database `name` in LATIN1 (a server-side encoding other than UTF-8); Psql's output.
+  std::string CreateLatin1Database(const std::string& name) const {
+    return Psql("DROP DATABASE IF EXISTS " + name + "; CREATE DATABASE " + name +
+                " ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;");
+  }
+
   std::string Log() const {
     std::ifstream in(dir_ + "/log");
     return std::string(std::istreambuf_iterator<char>(in), {});

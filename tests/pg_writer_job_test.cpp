@@ -88,9 +88,7 @@ TEST_F(PgWriterJobTest, FullReplaceThenIncrementalUpsert) {
 // A target database in LATIN1: the connection says it sends UTF-8, so the server converts and
 // stores one byte a character (taken as LATIN1, the UTF-8 bytes would be two characters each).
 TEST_F(PgWriterJobTest, ALatin1TargetGetsTheSameCharacters) {
-  ASSERT_EQ(pg_->Psql("DROP DATABASE IF EXISTS latin_wr; CREATE DATABASE latin_wr ENCODING "
-                      "'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;"),
-            "");
+  ASSERT_EQ(pg_->CreateLatin1Database("latin_wr"), "");
   ProjectApi p(server_, "pgw-latin1");
   ASSERT_TRUE(p.ok());
   p.ImportCsv("in.c-src.names", "id,name\n1,Crème brûlée\n2,Ærø ñandú ß ©\n");
